@@ -1,0 +1,116 @@
+"""safesignal: the Flask application. `create_app()` builds it; nothing happens at import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+API_TITLE = "safesignal"
+API_VERSION = "1"
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock, timezone-aware UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class State:
+    """What requests, commands and jobs share: the database, the keys, the deployment data."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    pseudonyms: Any
+    intake: Any
+    clock: Callable[[], dt.datetime]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application from defaults, SAFESIGNAL_* variables and `config` (tests)."""
+    from crypto.keyring import KeyRing
+    from crypto.pseudonym import Pseudonymizer
+    from service import config as settings
+    from service import db
+    from service.areas import load_areas
+    from service.keys.material import default_database_url, load_keks, load_pseudonym_key
+    from service.keys.store import SqlKeyStore
+    from service.reports.services import Intake, IntakeRules
+    from service.taxonomy import load_taxonomy
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(settings.DEFAULTS)
+    app.config.from_prefixed_env("SAFESIGNAL")
+    if config:
+        app.config.update(config)
+    settings.check(app.config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app.config.update(
+        MAX_CONTENT_LENGTH=app.config["MAX_BODY_BYTES"],
+        API_TITLE=API_TITLE,
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    clock = app.config.get("CLOCK") or utc_now
+    engine = db.make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
+    pseudonyms = Pseudonymizer(load_pseudonym_key(app.config, app.instance_path))
+    intake = Intake(
+        keyring=KeyRing(load_keks(app.config, app.instance_path)),
+        keystore=SqlKeyStore(engine, clock),
+        pseudonyms=pseudonyms,
+        taxonomy=load_taxonomy(app.config["TAXONOMY_FILE"]),
+        areas=load_areas(app.config["AREAS_MODE"], app.config["AREAS_FILE"], app.config["H3_RESOLUTION"]),
+        rules=IntakeRules(
+            window=dt.timedelta(hours=app.config["INTAKE_WINDOW_HOURS"]),
+            clock_skew=dt.timedelta(seconds=app.config["CLOCK_SKEW_SECONDS"]),
+            redact_free_text=app.config["FREE_TEXT_POLICY"] == "redact",
+        ),
+    )
+    app.extensions["safesignal"] = State(engine, db.new_sessionmaker(engine), pseudonyms, intake, clock)
+    app.teardown_appcontext(db.close_session)
+
+    _register_api(app)
+    from service.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_api(app: Flask) -> None:
+    from service.bodies import register_schemas
+    from service.devices import schemas as device_schemas
+    from service.devices.views import blp as devices
+    from service.errors import Api
+    from service.reference.views import blp as reference
+    from service.reports import schemas as report_schemas
+    from service.reports.views import blp as reports
+    from service.system import blp as system
+
+    api = Api(app, spec_kwargs={"info": {"description": "Encrypted, short-lived reports in; protected aggregates out."}})
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API token (ss_...) from `safesignal partners add` or device enrollment."}
+    )
+    for status, name in ((401, "UNAUTHORIZED"), (403, "FORBIDDEN")):
+        api.spec.components.response(
+            name,
+            {"description": MESSAGES_BY_NAME[name], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        )
+    register_schemas(api.spec, (*report_schemas.SCHEMAS, *device_schemas.SCHEMAS))
+    for blueprint in (system, reports, devices, reference):
+        api.register_blueprint(blueprint)
+
+
+MESSAGES_BY_NAME = {
+    "UNAUTHORIZED": "Missing, unknown or revoked token.",
+    "FORBIDDEN": "The token's role may not call this endpoint.",
+}

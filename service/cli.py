@@ -1,0 +1,264 @@
+"""The `safesignal` command: the operator's entry point (a Flask CLI group).
+
+Tokens and enrollment codes are printed once, when created, and never again: only their hashes
+are stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import uuid
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from service import db
+from service.config import ConfigError
+
+
+def _state():  # type: ignore[no-untyped-def]
+    return current_app.extensions["safesignal"]
+
+
+def _now() -> dt.datetime:
+    return _state().clock()
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise click.BadParameter("not an id (a UUID as `list` prints it)") from None
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+db_group = click.Group("db", help="Database schema (Alembic migrations).")
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from service.migrations import upgrade
+
+    upgrade(_state().engine, revision)
+    click.echo(f"database at {revision} ({_state().engine.dialect.name})")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Print the database's migration revision."""
+    from service.migrations import current_revision
+
+    click.echo(current_revision(_state().engine) or "(empty database)")
+
+
+# --- partners ---------------------------------------------------------------------------------
+
+partners_group = click.Group("partners", help="Partner organisations and their API tokens.")
+
+
+@partners_group.command("add")
+@click.option("--kind", required=True, type=click.Choice(["pharmacy", "field_service", "prevention_service", "dpo_office", "operator"]))
+@click.option("--name", required=True, help="The organisation's name, e.g. 'Apotheek De Linde'.")
+@click.option("--area", default=None, help="A pharmacy's registered area code (GET /v1/areas).")
+@click.option("--label", default="default", help="Label of the first token.")
+@with_appcontext
+def partners_add(kind: str, name: str, area: str | None, label: str) -> None:
+    """Register an organisation and print its first API token (once).
+
+    A field service gets no token here: its devices enroll with codes (`devices enroll-code`).
+    """
+    from service.partners.services import OrganisationKind, PartnerError, add_organisation, issue_credential
+
+    if area is not None and area not in _state().intake.areas:
+        raise click.BadParameter("not an area of this deployment", param_hint="--area")
+    session = db.session()
+    try:
+        organisation = add_organisation(session, kind=OrganisationKind(kind), name=name, area=area, now=_now())
+        token = None
+        if kind != OrganisationKind.FIELD_SERVICE:
+            _, token = issue_credential(session, organisation, label=label, now=_now())
+    except PartnerError as error:
+        raise click.ClickException(str(error)) from None
+    session.commit()
+    click.echo(f"organisation {organisation.id} ({kind}) {name}")
+    if token:
+        click.echo(f"token (shown once, store it now): {token}")
+
+
+@partners_group.command("token")
+@click.argument("organisation_id")
+@click.option("--label", default="default")
+@with_appcontext
+def partners_token(organisation_id: str, label: str) -> None:
+    """Issue another token for an organisation (printed once)."""
+    from service.partners.models import Organisation
+    from service.partners.services import OrganisationKind, PartnerError, issue_credential
+
+    session = db.session()
+    organisation = session.get(Organisation, _uuid(organisation_id))
+    if organisation is None or organisation.kind == OrganisationKind.FIELD_SERVICE:
+        raise click.ClickException("no such organisation (field services enroll devices instead)")
+    try:
+        _, token = issue_credential(session, organisation, label=label, now=_now())
+    except PartnerError as error:
+        raise click.ClickException(str(error)) from None
+    session.commit()
+    click.echo(f"token (shown once, store it now): {token}")
+
+
+@partners_group.command("list")
+@with_appcontext
+def partners_list() -> None:
+    """List organisations and their credentials (never a token)."""
+    from service.partners.services import list_organisations
+
+    for organisation in list_organisations(db.session()):
+        state = "revoked" if organisation.revoked_at else "active"
+        click.echo(f"{organisation.id}  {organisation.kind:<18} {state:<7} {organisation.area or '-':<24} {organisation.name}")
+        for credential in organisation.credentials:
+            cstate = "revoked" if credential.revoked_at else "active"
+            click.echo(f"    credential {credential.id}  {credential.role:<12} {cstate:<7} {credential.label}")
+
+
+@partners_group.command("revoke")
+@click.argument("ident")
+@with_appcontext
+def partners_revoke(ident: str) -> None:
+    """Revoke an organisation (all its credentials) or a single credential, by id."""
+    from service.partners.services import PartnerError, revoke
+
+    session = db.session()
+    try:
+        what = revoke(session, _uuid(ident), now=_now())
+    except PartnerError as error:
+        raise click.ClickException(str(error)) from None
+    session.commit()
+    click.echo(f"revoked {what} {ident}")
+
+
+# --- devices ----------------------------------------------------------------------------------
+
+devices_group = click.Group("devices", help="Field devices of field services.")
+
+
+@devices_group.command("enroll-code")
+@click.option("--org", "organisation_id", required=True, help="The field service's organisation id.")
+@click.option("--label", required=True, help="Which device, e.g. 'team Noord tablet 3'. No person's name.")
+@click.option("--ttl-hours", type=click.IntRange(1, 24 * 14), default=None, help="Validity (default SAFESIGNAL_ENROLLMENT_CODE_TTL_HOURS).")
+@with_appcontext
+def devices_enroll_code(organisation_id: str, label: str, ttl_hours: int | None) -> None:
+    """Print a one-time enrollment code for a field device (once)."""
+    from service.devices.services import issue_code
+    from service.partners.services import PartnerError
+
+    ttl = dt.timedelta(hours=ttl_hours or current_app.config["ENROLLMENT_CODE_TTL_HOURS"])
+    session = db.session()
+    try:
+        record, code = issue_code(session, _state().pseudonyms, _uuid(organisation_id), label=label, now=_now(), ttl=ttl)
+    except PartnerError as error:
+        raise click.ClickException(str(error)) from None
+    session.commit()
+    click.echo(f"enrollment code (one use, until {record.expires_at:%Y-%m-%d %H:%M} UTC): {code}")
+
+
+@devices_group.command("list")
+@click.option("--org", "organisation_id", default=None)
+@with_appcontext
+def devices_list(organisation_id: str | None) -> None:
+    """List device credentials."""
+    from service.devices.services import list_devices
+
+    for credential in list_devices(db.session(), _uuid(organisation_id) if organisation_id else None):
+        state = "revoked" if credential.revoked_at else "active"
+        click.echo(f"{credential.id}  {state:<7} {credential.created_at:%Y-%m-%d}  {credential.label}")
+
+
+@devices_group.command("revoke")
+@click.argument("device_id")
+@with_appcontext
+def devices_revoke(device_id: str) -> None:
+    """Revoke one device's credential."""
+    from service.partners.models import Credential
+    from service.partners.services import revoke
+
+    session = db.session()
+    credential = session.get(Credential, _uuid(device_id))
+    if credential is None or credential.role != "field_device":
+        raise click.ClickException("no device with that id")
+    revoke(session, credential.id, now=_now())
+    session.commit()
+    click.echo(f"revoked device {device_id}")
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+keys_group = click.Group("keys", help="Key-encryption key and data keys.")
+
+
+@keys_group.command("rotate-kek")
+@click.option("--new-kek-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File with the new KEK; created (mode 0600) if it does not exist.")
+@with_appcontext
+def keys_rotate_kek(new_kek_file: Path) -> None:
+    """Re-wrap every data key under a new KEK. Payloads are not re-encrypted.
+
+    Afterwards point SAFESIGNAL_KEK_FILE at the new file (the old KEK can then be retired).
+    """
+    from crypto.kek import KekSet, LocalKek
+
+    new = LocalKek.from_file(new_kek_file) if new_kek_file.exists() else LocalKek.generate_file(new_kek_file)
+    intake = _state().intake
+    count = intake.keyring.rewrap_all(intake.keystore, KekSet(new))
+    click.echo(f"re-wrapped {count} data keys under {new.kek_id}")
+    click.echo(f"next: set SAFESIGNAL_KEK_FILE={new_kek_file} and restart")
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+@click.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Create demo partners (once) and print fresh demo tokens and an enrollment code.
+
+    Development only. Each run revokes the previous demo tokens and prints new ones.
+    """
+    from service.demo import setup_demo
+
+    if current_app.config["ENV"] != "development":
+        raise click.ClickException("demo partners are for development mode only")
+    for line in setup_demo(db.session(), _state(), _now()):
+        click.echo(line)
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the command groups to the app's CLI."""
+    for command in (db_group, partners_group, devices_group, keys_group, demo):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from service import create_app
+
+    try:
+        return create_app()
+    except ConfigError as error:
+        click.echo(f"safesignal: {error}", err=True)
+        sys.exit(2)
+
+
+cli = FlaskGroup(name="safesignal", create_app=_create_app, add_default_commands=False, add_version_option=False,
+                 help="safesignal operator commands. Configuration comes from SAFESIGNAL_* variables.")
+
+
+def main() -> None:
+    """Entry point of the `safesignal` command."""
+    cli.main(prog_name="safesignal")

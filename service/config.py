@@ -1,0 +1,79 @@
+"""Configuration: defaults, then SAFESIGNAL_* environment variables.
+
+Every setting is read from an environment variable of the same name with the SAFESIGNAL_ prefix
+(`SAFESIGNAL_DATABASE_URL`, ...). Values are parsed as JSON where they can be (Flask's
+`from_prefixed_env`), so `SAFESIGNAL_BATCH_MAX=200` is an integer. The README lists them all.
+
+Secrets have no defaults. In development mode (the default) missing keys are created in the instance
+folder and logged as development-only; in production mode the service refuses to start and names
+what is missing in one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # "development" creates missing keys locally; "production" refuses to start without them.
+    "ENV": "development",
+    # SQLAlchemy URL; empty means the embedded SQLite database in the instance folder.
+    "DATABASE_URL": "",
+    # Key-encryption key: base64url of 32 bytes, or a file holding it. Previous KEK files
+    # (comma-separated) stay readable while `safesignal keys rotate-kek` moves data keys over.
+    "KEK": None,
+    "KEK_FILE": None,
+    "KEK_PREVIOUS_FILES": "",
+    # Key for keyed pseudonyms (HMAC-SHA256): base64url of 32 bytes, or a file holding it.
+    "PSEUDONYM_KEY": None,
+    "PSEUDONYM_KEY_FILE": None,
+    # Intake limits.
+    "MAX_BODY_BYTES": 1024 * 1024,
+    "BATCH_MAX": 500,
+    "NOTE_MAX_LENGTH": 500,
+    "INTAKE_WINDOW_HOURS": 168,
+    "CLOCK_SKEW_SECONDS": 300,
+    # What to do with personal data found in free text: "redact" or "reject".
+    "FREE_TEXT_POLICY": "redact",
+    # Deployment data: None means the shipped defaults.
+    "TAXONOMY_FILE": None,
+    "AREAS_MODE": "h3",
+    "AREAS_FILE": None,
+    "H3_RESOLUTION": 8,
+    # Enrollment codes for field devices.
+    "ENROLLMENT_CODE_TTL_HOURS": 24,
+    "LOG_LEVEL": "INFO",
+}
+
+SECRETS = (("KEK", "KEK_FILE"), ("PSEUDONYM_KEY", "PSEUDONYM_KEY_FILE"))
+
+
+class ConfigError(Exception):
+    """The configuration cannot run; the message is one line naming what is wrong."""
+
+
+def missing_secrets(config: dict[str, Any]) -> list[str]:
+    """Names of the secrets that have neither a value nor a file configured."""
+    return [
+        f"SAFESIGNAL_{value} or SAFESIGNAL_{file}"
+        for value, file in SECRETS
+        if not config.get(value) and not config.get(file)
+    ]
+
+
+def check(config: dict[str, Any]) -> None:
+    """Refuse configurations that cannot run (production without secrets, unknown modes)."""
+    if config["ENV"] not in ("development", "production"):
+        raise ConfigError("SAFESIGNAL_ENV must be 'development' or 'production'")
+    if config["ENV"] == "production":
+        missing = missing_secrets(config)
+        if not config.get("DATABASE_URL"):
+            missing.append("SAFESIGNAL_DATABASE_URL")
+        if missing:
+            raise ConfigError("production mode needs " + ", ".join(missing))
+    if config["FREE_TEXT_POLICY"] not in ("redact", "reject"):
+        raise ConfigError("SAFESIGNAL_FREE_TEXT_POLICY must be 'redact' or 'reject'")
+    if config["AREAS_MODE"] not in ("h3", "polygons"):
+        raise ConfigError("SAFESIGNAL_AREAS_MODE must be 'h3' or 'polygons'")
+    for key in ("MAX_BODY_BYTES", "BATCH_MAX", "NOTE_MAX_LENGTH", "INTAKE_WINDOW_HOURS", "H3_RESOLUTION"):
+        if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 0:
+            raise ConfigError(f"SAFESIGNAL_{key} must be a non-negative integer")

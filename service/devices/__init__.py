@@ -1,0 +1,1 @@
+"""Field devices: one-time enrollment codes exchanged for a per-device credential."""

@@ -1,0 +1,46 @@
+"""The one JSON error shape: `{"code": 422, "status": "Unprocessable Entity", "message": ..., "errors": ...}`.
+
+Every failure a client can see has this shape, as flask-smorest emits it and documents it in the
+OpenAPI document (component DEFAULT_ERROR). `errors` carries field-level detail keyed by location
+(`json`, `headers`) and field. Messages never echo the caller's free text, tokens or coordinates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import flask_smorest
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: "The request body is not valid JSON.",
+    401: "Missing or invalid credentials.",
+    403: "This credential may not call this endpoint.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    409: "Conflicts with what is already stored.",
+    413: "The request body is too large.",
+    415: "The request body must be application/json.",
+    422: "The request is not valid.",
+    500: "Internal error. Nothing was stored.",
+}
+
+
+def fail(status: int, message: str | None = None, errors: Any = None, headers: Any = None) -> NoReturn:
+    """Stop the request with the error shape."""
+    kwargs: dict[str, Any] = {"message": message or MESSAGES.get(status, "")}
+    if errors is not None:
+        kwargs["errors"] = errors
+    if headers is not None:
+        kwargs["headers"] = headers
+    flask_smorest.abort(status, **kwargs)
+    raise AssertionError("unreachable")  # abort always raises
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api with a message on every error, including Werkzeug's own (404, 413 ...)."""
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        payload, code, headers = super().handle_http_exception(error)
+        payload.setdefault("message", MESSAGES.get(code or 500, error.name))
+        return payload, code, headers

@@ -1,0 +1,69 @@
+"""Load the service's secrets: the key-encryption key(s) and the pseudonym key.
+
+Each secret comes from its own environment variable (base64url) or file. In development mode a
+missing secret is created in the instance folder (mode 0600) and logged as development-only; in
+production mode `service.config.check` has already refused to start without them.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from crypto.kek import KekSet, LocalKek
+from crypto.secrets import create_secret_file, load_secret
+
+log = logging.getLogger(__name__)
+
+DEV_KEK_FILE = "keys/kek.key"
+DEV_PSEUDONYM_FILE = "keys/pseudonym.key"
+
+
+def _dev_file(instance_path: str, name: str) -> Path:
+    path = Path(instance_path) / name
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def load_keks(config: dict[str, Any], instance_path: str) -> KekSet:
+    """The current KEK and any previous ones still being rotated away from."""
+    previous = tuple(
+        LocalKek.from_file(name.strip())
+        for name in str(config.get("KEK_PREVIOUS_FILES") or "").split(",")
+        if name.strip()
+    )
+    if config.get("KEK"):
+        current = LocalKek.from_b64(config["KEK"])
+    elif config.get("KEK_FILE"):
+        current = LocalKek.from_file(config["KEK_FILE"])
+    else:
+        path = _dev_file(instance_path, DEV_KEK_FILE)
+        if path.exists():
+            current = LocalKek.from_file(path)
+        else:
+            current = LocalKek.generate_file(path)
+            log.warning("created a DEVELOPMENT-ONLY key-encryption key at %s", path)
+    return KekSet(current, previous)
+
+
+def load_pseudonym_key(config: dict[str, Any], instance_path: str) -> bytes:
+    """The HMAC key for pseudonyms."""
+    if config.get("PSEUDONYM_KEY"):
+        text = str(config["PSEUDONYM_KEY"])
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if config.get("PSEUDONYM_KEY_FILE"):
+        return load_secret(config["PSEUDONYM_KEY_FILE"])
+    path = _dev_file(instance_path, DEV_PSEUDONYM_FILE)
+    if path.exists():
+        return load_secret(path)
+    log.warning("created a DEVELOPMENT-ONLY pseudonym key at %s", path)
+    return create_secret_file(path)
+
+
+def default_database_url(instance_path: str) -> str:
+    """The embedded SQLite database in the instance folder."""
+    os.makedirs(instance_path, exist_ok=True)
+    return "sqlite:///" + str(Path(instance_path) / "safesignal.db")

@@ -1,0 +1,1 @@
+"""Partner organisations, their credentials (API tokens) and role checks."""

@@ -1,0 +1,154 @@
+"""Issue, list, revoke and check API credentials.
+
+Token format: `ss_` + the credential id (32 hex digits) + 43 characters of base64url secret
+(32 random bytes). The id lets us find the row without scanning; only SHA-256 of the whole token
+is stored, so a database dump holds no usable token. SHA-256 rather than a slow password hash is
+right here because the secret is 256 random bits, not something a person chose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.partners.models import Credential, Organisation
+
+TOKEN_PREFIX = "ss_"
+TOKEN_LENGTH = len(TOKEN_PREFIX) + 32 + 43
+
+
+class Role(StrEnum):
+    PHARMACY = "pharmacy"
+    FIELD_DEVICE = "field_device"
+    ANALYST = "analyst"
+    DPO = "dpo"
+    ADMIN = "admin"
+
+
+class OrganisationKind(StrEnum):
+    PHARMACY = "pharmacy"
+    FIELD_SERVICE = "field_service"
+    PREVENTION_SERVICE = "prevention_service"
+    DPO_OFFICE = "dpo_office"
+    OPERATOR = "operator"
+
+
+# The one role each kind of organisation holds. Field services get their device credentials
+# through enrollment codes (service.devices), not from `partners add`.
+ROLE_OF_KIND = {
+    OrganisationKind.PHARMACY: Role.PHARMACY,
+    OrganisationKind.FIELD_SERVICE: Role.FIELD_DEVICE,
+    OrganisationKind.PREVENTION_SERVICE: Role.ANALYST,
+    OrganisationKind.DPO_OFFICE: Role.DPO,
+    OrganisationKind.OPERATOR: Role.ADMIN,
+}
+
+
+class PartnerError(Exception):
+    """A partner operation that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: what a view may know of an authenticated credential."""
+
+    credential_id: uuid.UUID
+    organisation_id: uuid.UUID
+    role: Role
+    area: str | None
+
+
+def hash_token(token: str) -> bytes:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode("ascii")).digest()
+
+
+def new_token(credential_id: uuid.UUID) -> str:
+    """A fresh token for a credential id (shown once, never stored)."""
+    return TOKEN_PREFIX + credential_id.hex + secrets.token_urlsafe(32)
+
+
+def add_organisation(
+    session: Session, *, kind: OrganisationKind, name: str, area: str | None, now: dt.datetime
+) -> Organisation:
+    """Register an organisation."""
+    if kind is OrganisationKind.PHARMACY and not area:
+        raise PartnerError("a pharmacy needs its registered area (--area)")
+    organisation = Organisation(kind=kind.value, name=name, area=area, created_at=now)
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def issue_credential(
+    session: Session, organisation: Organisation, *, label: str, now: dt.datetime
+) -> tuple[Credential, str]:
+    """Create a credential with the organisation's role; return it and its token (shown once)."""
+    if organisation.revoked_at is not None:
+        raise PartnerError("the organisation is revoked")
+    credential_id = uuid.uuid4()
+    token = new_token(credential_id)
+    credential = Credential(
+        id=credential_id,
+        organisation_id=organisation.id,
+        role=ROLE_OF_KIND[OrganisationKind(organisation.kind)].value,
+        label=label,
+        token_hash=hash_token(token),
+        created_at=now,
+    )
+    session.add(credential)
+    session.flush()
+    return credential, token
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    """Every organisation with its credentials, oldest first."""
+    return list(session.scalars(select(Organisation).order_by(Organisation.created_at, Organisation.name)))
+
+
+def revoke(session: Session, ident: uuid.UUID, *, now: dt.datetime) -> str:
+    """Revoke an organisation (and so all its credentials) or one credential, by id."""
+    organisation = session.get(Organisation, ident)
+    if organisation is not None:
+        if organisation.revoked_at is None:
+            organisation.revoked_at = now
+        for credential in organisation.credentials:
+            if credential.revoked_at is None:
+                credential.revoked_at = now
+        return "organisation"
+    credential = session.get(Credential, ident)
+    if credential is not None:
+        if credential.revoked_at is None:
+            credential.revoked_at = now
+        return "credential"
+    raise PartnerError("no organisation or credential with that id")
+
+
+def authenticate(session: Session, token: str) -> Principal | None:
+    """The principal a token belongs to, or None for an unknown, malformed or revoked token."""
+    if len(token) != TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
+        return None
+    try:
+        credential_id = uuid.UUID(hex=token[3:35])
+    except ValueError:
+        return None
+    row = session.execute(
+        select(Credential.token_hash, Credential.role, Credential.organisation_id, Organisation.area)
+        .join(Organisation)
+        .where(
+            Credential.id == credential_id,
+            Credential.revoked_at.is_(None),
+            Organisation.revoked_at.is_(None),
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row.token_hash, hash_token(token)):
+        return None
+    return Principal(credential_id, row.organisation_id, Role(row.role), row.area)

@@ -1,0 +1,54 @@
+"""Taxonomy and area downloads. Both are fixed for the life of the process, so their ETags are too."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+
+from service.partners.auth import requires
+from service.partners.services import Role
+
+blp = Blueprint("reference", __name__, url_prefix="/v1", description="Reference data for clients.")
+
+EVERY_ROLE = tuple(Role)
+
+
+def _document(body: bytes, etag: str) -> Response:
+    # Weak comparison is enough for a conditional GET (RFC 9110, 13.1.2).
+    if etag in request.if_none_match or etag.strip('"') in request.if_none_match:
+        response = Response(status=304)
+    else:
+        response = Response(body, mimetype="application/json")
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "private, max-age=300, must-revalidate"
+    return response
+
+
+@blp.route("/taxonomy", methods=["GET"])
+@blp.doc(
+    operationId="getTaxonomy",
+    responses={
+        "200": {"description": "The deployment's taxonomy: phenomena, categories (labels nl/fr/en, channels) and referral kinds.", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "304": {"description": "Not modified (If-None-Match matched the ETag)."},
+    },
+)
+@requires(*EVERY_ROLE)
+def taxonomy():  # type: ignore[no-untyped-def]
+    """Download the taxonomy (supports If-None-Match)."""
+    document = current_app.extensions["safesignal"].intake.taxonomy
+    return _document(document.document, document.etag)
+
+
+@blp.route("/areas", methods=["GET"])
+@blp.doc(
+    operationId="getAreas",
+    responses={
+        "200": {"description": "The deployment's areas (code, name, district).", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "304": {"description": "Not modified (If-None-Match matched the ETag)."},
+    },
+)
+@requires(*EVERY_ROLE)
+def areas():  # type: ignore[no-untyped-def]
+    """Download the area list (supports If-None-Match)."""
+    resolver = current_app.extensions["safesignal"].intake.areas
+    return _document(resolver.document, resolver.etag)

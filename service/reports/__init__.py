@@ -1,0 +1,1 @@
+"""Reports from pharmacies and field devices: validation, screening, encryption, storage."""

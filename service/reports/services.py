@@ -1,0 +1,258 @@
+"""Report intake: validate each report on its own, screen its note, encrypt it, store it once.
+
+One function serves both channels, single reports and batches. The caller owns the transaction:
+everything this function adds is committed together or not at all, so a crash leaves exactly
+what was acknowledged (nothing of an unanswered batch), never half a report.
+
+Idempotency: a report with a client id is stored once per (organisation, client id). A replay
+with the same content gets the original result and stores nothing; the same id with other
+content is a conflict. Only keyed pseudonyms of the id and content are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import msgspec
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from crypto.envelope import DataKey, associated_data, encrypt
+from crypto.keyring import KeyRing, KeyStore
+from crypto.pseudonym import Pseudonymizer
+from service.areas import AreaResolver
+from service.bodies import decode_raw, field_errors
+from service.reports.models import Report, Submission
+from service.reports.schemas import EncryptedPayload, FieldReportIn, PharmacyReportIn, ReportResult
+from service.screening import screen
+from service.taxonomy import Taxonomy
+
+PAYLOAD_VERSION = 1
+SUBMISSION_DOMAIN = "submission"
+CONTENT_DOMAIN = "submission-content"
+REPORTER_DOMAIN = "reporter"
+
+
+class Channel(StrEnum):
+    PHARMACY = "pharmacy"
+    FIELD = "field"
+
+    @property
+    def data_class(self) -> str:
+        """The retention data class of this channel's reports."""
+        return f"{self.value}_reports"
+
+    @property
+    def schema(self) -> type[PharmacyReportIn] | type[FieldReportIn]:
+        return PharmacyReportIn if self is Channel.PHARMACY else FieldReportIn
+
+
+@dataclass(frozen=True)
+class IntakeRules:
+    """The deployment's intake settings."""
+
+    window: dt.timedelta
+    clock_skew: dt.timedelta
+    redact_free_text: bool
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The collaborators intake needs; built once per app, shared by requests."""
+
+    keyring: KeyRing
+    keystore: KeyStore
+    pseudonyms: Pseudonymizer
+    taxonomy: Taxonomy
+    areas: AreaResolver
+    rules: IntakeRules
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Who submits: the organisation scopes client ids; `ident` is what counts as one reporter."""
+
+    organisation_id: uuid.UUID
+    ident: uuid.UUID
+    area: str | None
+
+
+class _Invalid(Exception):
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+
+
+def hour(value: dt.datetime) -> dt.datetime:
+    """The UTC hour a moment falls in."""
+    return value.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+def _check(
+    intake: Intake, channel: Channel, report: PharmacyReportIn | FieldReportIn, reporter: Reporter, now: dt.datetime
+) -> tuple[str, EncryptedPayload]:
+    """The report's area and its payload, or _Invalid with every field-level problem."""
+    errors: dict[str, list[str]] = {}
+    rules = intake.rules
+    if not intake.taxonomy.allows(report.category, channel.value):
+        errors["category"] = [f"Not a category of this deployment's taxonomy for the {channel.value} channel."]
+    if report.observed_at > now + rules.clock_skew:
+        errors["observed_at"] = ["Must not be in the future."]
+    elif report.observed_at < now - rules.window:
+        errors["observed_at"] = [f"Older than the intake window of {rules.window.total_seconds() / 3600:g} hours."]
+    if report.referral_kind is not None:
+        if not report.referral:
+            errors["referral_kind"] = ["Only allowed when referral is true."]
+        elif report.referral_kind not in intake.taxonomy.referral_kinds:
+            errors["referral_kind"] = ["Not a referral kind of this deployment's taxonomy."]
+
+    area: str | None = reporter.area
+    if isinstance(report, FieldReportIn):
+        if (report.location is None) == (report.area is None):
+            errors["location"] = ["Give exactly one of location and area."]
+        elif report.location is not None:
+            area = intake.areas.resolve(report.location.lat, report.location.lon)
+            if area is None:
+                errors["location"] = ["Outside the deployment's territory."]
+        elif report.area not in intake.areas:
+            errors["area"] = ["Not an area of this deployment (GET /v1/areas)."]
+        else:
+            area = report.area
+    elif area is None:
+        errors["_schema"] = ["This pharmacy has no registered area; ask the operator to set it."]
+
+    note, redactions = report.note, 0
+    if note:
+        found = screen(note)
+        if found.redactions and not rules.redact_free_text:
+            kinds = ", ".join(kind.value for kind in found.kinds)
+            errors["note"] = [f"Contains personal data ({kinds}); remove it and resend."]
+        note, redactions = found.text, found.redactions
+    if errors:
+        raise _Invalid(errors)
+    assert area is not None
+    payload = EncryptedPayload(
+        v=PAYLOAD_VERSION,
+        count=report.count,
+        referral=report.referral,
+        age_band=report.age_band,
+        sex=report.sex,
+        referral_kind=report.referral_kind,
+        note=note or None,
+        redactions=redactions,
+    )
+    return area, payload
+
+
+def submit(
+    session: Session,
+    intake: Intake,
+    channel: Channel,
+    reporter: Reporter,
+    items: Sequence[bytes],
+    now: dt.datetime,
+) -> list[ReportResult]:
+    """Validate and store each raw JSON report; return one result per item, in order."""
+    pseudonyms = intake.pseudonyms
+    results: list[ReportResult | None] = [None] * len(items)
+    # index -> (client id, key hash, content digest, row, redactions)
+    pending: dict[int, tuple[str | None, bytes | None, bytes | None, dict[str, object], int]] = {}
+    epoch = now.astimezone(dt.timezone.utc).date()
+    received = hour(now)
+    reporter_pseudonym = pseudonyms.pseudonym(REPORTER_DOMAIN, reporter.ident.bytes)[:16]
+    scope = reporter.organisation_id.bytes
+
+    for index, raw in enumerate(items):
+        try:
+            report = decode_raw(raw, channel.schema)
+        except msgspec.ValidationError as error:
+            results[index] = ReportResult(index, "rejected", errors=field_errors(error))
+            continue
+        except msgspec.DecodeError:
+            results[index] = ReportResult(index, "rejected", errors={"_schema": ["Not a JSON object."]})
+            continue
+        try:
+            area, payload = _check(intake, channel, report, reporter, now)
+        except _Invalid as invalid:
+            results[index] = ReportResult(index, "rejected", report.client_id, errors=invalid.errors)
+            continue
+        key_hash = digest = None
+        if report.client_id is not None:
+            key_hash = pseudonyms.pseudonym(SUBMISSION_DOMAIN, scope + report.client_id.encode())
+            digest = pseudonyms.pseudonym(CONTENT_DOMAIN, msgspec.json.encode(report))
+        row = {
+            "data_class": channel.data_class,
+            "channel": channel.value,
+            "category": report.category,
+            "area": area,
+            "observed_hour": hour(report.observed_at),
+            "received_hour": received,
+            "epoch": epoch,
+            "reporter": reporter_pseudonym,
+            "payload": msgspec.json.encode(payload),
+        }
+        pending[index] = (report.client_id, key_hash, digest, row, payload.redactions)
+
+    if not pending:
+        return [result for result in results if result is not None]
+
+    # The data key first, in its own committed transaction (see service.keys.store).
+    key = intake.keyring.key_for_epoch(intake.keystore, channel.data_class, epoch)
+    seen = _submissions_seen(session, [entry[1] for entry in pending.values() if entry[1] is not None])
+
+    reports: list[dict[str, object]] = []
+    submissions: list[dict[str, object]] = []
+    for index, (client_id, key_hash, digest, row, redactions) in pending.items():
+        if key_hash is not None:
+            earlier = seen.get(key_hash)
+            if earlier is not None:
+                same = earlier[0] == digest
+                results[index] = ReportResult(
+                    index, "accepted" if same else "conflict", client_id, redactions=earlier[1] if same else 0,
+                    errors=None if same else {"client_id": ["Already used for a different report."]},
+                )
+                continue
+            seen[key_hash] = (digest, redactions)  # a repeat later in this batch is a replay
+            submissions.append(
+                {"key_hash": key_hash, "content_digest": digest, "redactions": redactions,
+                 "received_hour": received, "epoch": epoch}
+            )
+        reports.append(_sealed(key, row))
+        results[index] = ReportResult(index, "accepted", client_id, redactions=redactions)
+
+    if reports:
+        session.execute(insert(Report), reports)
+    if submissions:
+        session.execute(insert(Submission), submissions)
+    return [result for result in results if result is not None]
+
+
+def _sealed(key: DataKey, row: dict[str, object]) -> dict[str, object]:
+    """The row with a fresh id and its payload encrypted, bound to this table and id."""
+    report_id = uuid.uuid4()
+    row["id"] = report_id
+    row["payload"] = encrypt(key, row["payload"], associated_data(Report.__tablename__, report_id.bytes))  # type: ignore[arg-type]
+    return row
+
+
+def _submissions_seen(session: Session, key_hashes: list[bytes]) -> dict[bytes, tuple[bytes, int]]:
+    """Earlier submissions among these key hashes: digest and redaction count."""
+    if not key_hashes:
+        return {}
+    rows = session.execute(
+        select(Submission.key_hash, Submission.content_digest, Submission.redactions).where(
+            Submission.key_hash.in_(key_hashes)
+        )
+    )
+    return {row.key_hash: (row.content_digest, row.redactions) for row in rows}
+
+
+def read_payload(intake: Intake, report: Report) -> EncryptedPayload:
+    """Decrypt a stored report's payload (for retention checks, exports and tests)."""
+    plaintext = intake.keyring.decrypt(
+        intake.keystore, report.payload, associated_data(Report.__tablename__, report.id.bytes)
+    )
+    return msgspec.json.decode(plaintext, type=EncryptedPayload)
