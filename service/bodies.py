@@ -27,7 +27,7 @@ T = TypeVar("T")
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _FIELD = re.compile(r"field `(?P<name>[^`]*)`")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.\[\]-]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 _decoders: dict[type, msgspec.json.Decoder[Any]] = {}
 _encoder = msgspec.json.Encoder()
@@ -40,8 +40,14 @@ def _decoder(kind: type[T]) -> msgspec.json.Decoder[T]:
 
 
 def _safe_name(name: str) -> str:
-    # A field name is the caller's text too: keep it short and printable.
-    return _UNSAFE.sub("?", name)[:64] or "?"
+    # A field name is the caller's text too: name it only when it looks like an identifier.
+    return name if _NAME.fullmatch(name) else "(unnamed)"
+
+
+def _safe_path(path: str) -> str:
+    if not path:
+        return "_schema"
+    return ".".join(part if part.isdigit() else _safe_name(part) for part in path.split("."))
 
 
 def field_errors(error: msgspec.ValidationError) -> dict[str, list[str]]:
@@ -54,15 +60,13 @@ def field_errors(error: msgspec.ValidationError) -> dict[str, list[str]]:
         text = text[: match.start()]
     named = _FIELD.search(text)
     if named and text.startswith(("Object missing required field", "Object contains unknown field")):
-        name = _safe_name(named["name"])
-        path = f"{path}.{name}" if path else f".{name}"
+        path = f"{path}.{named['name']}"
         text = "Unknown field." if "unknown" in text else "Missing data for required field."
     else:
         text = _QUOTED.sub("", text).replace("  ", " ").strip()
         if not text.endswith("."):
             text += "."
-    key = path.lstrip(".") or "_schema"
-    return {_safe_name(key): [text]}
+    return {_safe_path(path.lstrip(".").replace("[", ".").replace("]", "")): [text]}
 
 
 def decode_raw(data: bytes, kind: type[T]) -> T:

@@ -1,0 +1,38 @@
+# safesignal: `make run` serves the API on http://127.0.0.1:8000; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+
+.PHONY: run test spec bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "safesignal needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# The service on its embedded default (SQLite in ./instance), behind gunicorn. gunicorn writes
+# no access log here: an access log would record client IP addresses.
+run: $(VENV)/.installed
+	$(BIN)/safesignal db upgrade
+	$(BIN)/safesignal demo
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'service:create_app()'
+
+test: $(VENV)/.installed
+	$(BIN)/pytest
+
+# Regenerate the committed OpenAPI document from the code.
+spec: $(VENV)/.installed
+	$(BIN)/safesignal openapi write --format=yaml api_spec/openapi.yaml
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/intake.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

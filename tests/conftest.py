@@ -1,0 +1,190 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is used when SAFESIGNAL_TEST_POSTGRES_URL is set (CI sets it). Set but unreachable, the
+run stops at once: a CI that silently skipped PostgreSQL would be lying. Not set, the PostgreSQL
+half of each database test is skipped and the summary says so.
+
+Each test gets a database whose schema comes from the migrations: on SQLite a copy of a migrated
+template file, on PostgreSQL the migrated schema emptied before the test.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from service import create_app
+from service.db import make_engine
+from service.migrations import upgrade
+from service.models import metadata
+
+POSTGRES_URL = os.environ.get("SAFESIGNAL_TEST_POSTGRES_URL", "")
+POSTGRES_SKIP = "PostgreSQL not configured: set SAFESIGNAL_TEST_POSTGRES_URL (as .ci/run does) to run these"
+START = dt.datetime(2026, 11, 29, 10, 17, 30, 123456, tzinfo=dt.timezone.utc)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not POSTGRES_URL:
+        return
+    engine = make_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure to connect ends the run
+        pytest.exit(f"SAFESIGNAL_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {type(error).__name__}", returncode=3)
+    finally:
+        engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    if POSTGRES_URL:
+        terminalreporter.write_line("databases: SQLite and PostgreSQL", green=True)
+        return
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if POSTGRES_SKIP in str(r.longrepr)]
+    terminalreporter.write_line(
+        f"databases: SQLite only. PostgreSQL SKIPPED ({len(skipped)} tests): "
+        "set SAFESIGNAL_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test to run them.",
+        yellow=True,
+    )
+
+
+class Clock:
+    """A frozen, movable UTC clock injected into the app."""
+
+    def __init__(self, now: dt.datetime = START):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of each engine."""
+    if request.param == "sqlite":
+        path = tmp_path / "safesignal.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_SKIP)
+    engine = request.getfixturevalue("postgres_engine")
+    tables = ", ".join(table.name for table in metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables}"))
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app_config(database_url: str, clock: Clock, tmp_path: Path) -> dict[str, object]:
+    """Configuration of the app under test: real keys, generated per test."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "KEK": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "PSEUDONYM_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "CLOCK": clock,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, object]):  # type: ignore[no-untyped-def]
+    application = create_app(app_config)
+    yield application
+    application.extensions["safesignal"].engine.dispose()
+
+
+@pytest.fixture
+def db_engine(app) -> Engine:  # type: ignore[no-untyped-def]
+    """The app's engine, for reading what was stored."""
+    return app.extensions["safesignal"].engine
+
+
+class Partners:
+    """Registers partners through the operator's CLI, as an operator would."""
+
+    def __init__(self, app):  # type: ignore[no-untyped-def]
+        self.app = app
+        self.runner = app.test_cli_runner()
+
+    def run(self, *args: str) -> str:
+        result = self.runner.invoke(args=list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def add(self, kind: str, name: str, area: str | None = None) -> tuple[str, str | None]:
+        """Register an organisation; return its id and its token (None for a field service)."""
+        args = ["partners", "add", "--kind", kind, "--name", name]
+        if area is not None:
+            args += ["--area", area]
+        output = self.run(*args)
+        organisation_id = output.split()[1]
+        token = output.rsplit(": ", 1)[1].strip() if "token" in output else None
+        return organisation_id, token
+
+    def area(self, index: int = 0) -> str:
+        return self.app.extensions["safesignal"].intake.areas.areas()[index].code
+
+    def pharmacy(self, name: str = "Apotheek Test") -> str:
+        """A pharmacy's token."""
+        _, token = self.add("pharmacy", name, self.area())
+        assert token
+        return token
+
+    def enroll_code(self, organisation_id: str, label: str = "tablet 1") -> str:
+        output = self.run("devices", "enroll-code", "--org", organisation_id, "--label", label)
+        return output.rsplit(": ", 1)[1].strip()
+
+    def device(self, client, organisation_id: str | None = None) -> str:  # type: ignore[no-untyped-def]
+        """Enroll a field device over HTTP; return its token."""
+        if organisation_id is None:
+            organisation_id, _ = self.add("field_service", "Straathoekwerk Test")
+        code = self.enroll_code(organisation_id)
+        response = client.post("/v1/devices/enroll", json={"code": code})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["token"]
+
+
+@pytest.fixture
+def partners(app) -> Partners:  # type: ignore[no-untyped-def]
+    return Partners(app)
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}

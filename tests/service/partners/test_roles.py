@@ -1,0 +1,85 @@
+"""Every role against every endpoint: only the roles an endpoint declares get through."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import bearer
+
+ENDPOINTS = {
+    ("POST", "/v1/pharmacy/reports"): {"pharmacy"},
+    ("POST", "/v1/pharmacy/reports/batch"): {"pharmacy"},
+    ("POST", "/v1/field/reports/batch"): {"field_device"},
+    ("GET", "/v1/taxonomy"): {"pharmacy", "field_device", "analyst", "dpo", "admin"},
+    ("GET", "/v1/areas"): {"pharmacy", "field_device", "analyst", "dpo", "admin"},
+}
+PUBLIC = {("GET", "/v1/health"), ("POST", "/v1/devices/enroll"), ("GET", "/openapi.json")}
+
+
+@pytest.fixture
+def tokens(client, partners) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    area = partners.area()
+    return {
+        "pharmacy": partners.add("pharmacy", "Apotheek", area)[1],
+        "field_device": partners.device(client),
+        "analyst": partners.add("prevention_service", "Preventiedienst")[1],
+        "dpo": partners.add("dpo_office", "DPO")[1],
+        "admin": partners.add("operator", "Operator")[1],
+    }
+
+
+def _call(client, method, path, headers):  # type: ignore[no-untyped-def]
+    return client.open(path, method=method, json={} if method == "POST" else None, headers=headers)
+
+
+def test_the_table_covers_every_route(app):
+    routes = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if rule.endpoint != "static" and not rule.rule.startswith("/openapi")
+    }
+    assert routes == set(ENDPOINTS) | (PUBLIC - {("GET", "/openapi.json")})
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ENDPOINTS))
+def test_each_role_gets_in_only_where_declared(client, tokens, method, path):
+    allowed = ENDPOINTS[(method, path)]
+    for role, token in tokens.items():
+        response = _call(client, method, path, bearer(token))
+        if role in allowed:
+            assert response.status_code not in (401, 403), (role, response.get_json())
+        else:
+            assert response.status_code == 403, role
+            assert response.get_json()["code"] == 403
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ENDPOINTS))
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer ss_" + "0" * 32 + "A" * 43},
+        {"Authorization": "Bearer not-a-token"},
+    ],
+)
+def test_missing_or_bad_credentials_get_401(client, method, path, headers):
+    response = _call(client, method, path, headers)
+    assert response.status_code == 401
+    assert response.get_json()["code"] == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_token_with_one_changed_character_is_refused(client, tokens):
+    token = tokens["analyst"]
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert client.get("/v1/taxonomy", headers=bearer(forged)).status_code == 401
+    assert client.get("/v1/taxonomy", headers=bearer(token)).status_code == 200
+
+
+def test_revoking_an_organisation_revokes_its_tokens(client, partners):
+    organisation_id, token = partners.add("prevention_service", "Te herroepen")
+    assert client.get("/v1/areas", headers=bearer(token)).status_code == 200
+    partners.run("partners", "revoke", organisation_id)
+    assert client.get("/v1/areas", headers=bearer(token)).status_code == 401

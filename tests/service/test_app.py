@@ -1,0 +1,78 @@
+"""Start-up: configuration, development keys, production refusal, health."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from service import create_app
+from service.config import ConfigError
+
+
+def test_health_answers_without_credentials(client):
+    response = client.get("/v1/health")
+    assert response.status_code == 200 and response.get_json()["status"] == "ok"
+
+
+def test_unknown_paths_and_methods_get_the_error_shape(client):
+    assert client.get("/v1/nothing").get_json()["code"] == 404
+    response = client.get("/v1/pharmacy/reports")
+    assert response.status_code == 405 and response.get_json()["code"] == 405
+
+
+def test_production_refuses_to_start_without_its_secrets(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        create_app({"ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert str(caught.value) == (
+        "production mode needs SAFESIGNAL_KEK or SAFESIGNAL_KEK_FILE, SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE"
+    )
+
+
+def test_the_command_says_what_is_missing_in_one_line(tmp_path):
+    env = {"SAFESIGNAL_ENV": "production", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from service.cli import main; main()", "db", "upgrade"],
+        env=env, capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "safesignal: production mode needs SAFESIGNAL_KEK or SAFESIGNAL_KEK_FILE, "
+        "SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE, SAFESIGNAL_DATABASE_URL"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("FREE_TEXT_POLICY", "ignore"), ("AREAS_MODE", "zip"), ("BATCH_MAX", "500"), ("ENV", "staging")],
+)
+def test_bad_settings_are_refused(tmp_path, key, value):
+    with pytest.raises(ConfigError, match=key):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", key: value})
+
+
+def test_development_mode_creates_private_keys_once_and_says_so(tmp_path, caplog):
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    application = _app_in(tmp_path / "instance", config)
+    keys = sorted((tmp_path / "instance" / "keys").iterdir())
+    assert [k.name for k in keys] == ["kek.key", "pseudonym.key"]
+    for key in keys:
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "DEVELOPMENT-ONLY" in caplog.text
+    before = [k.read_bytes() for k in keys]
+    application.extensions["safesignal"].engine.dispose()
+    _app_in(tmp_path / "instance", config).extensions["safesignal"].engine.dispose()
+    assert [k.read_bytes() for k in keys] == before
+
+
+def _app_in(instance, config):  # type: ignore[no-untyped-def]
+    import flask
+
+    original = flask.Flask.auto_find_instance_path
+    flask.Flask.auto_find_instance_path = lambda self: str(instance)  # type: ignore[method-assign]
+    try:
+        return create_app(config)
+    finally:
+        flask.Flask.auto_find_instance_path = original  # type: ignore[method-assign]
