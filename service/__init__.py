@@ -77,6 +77,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ),
     )
     app.extensions["safesignal"] = State(engine, db.new_sessionmaker(engine), pseudonyms, intake, clock)
+    # Per request (an app context can outlive requests, as in tests) and per CLI command.
+    app.teardown_request(db.close_session)
     app.teardown_appcontext(db.close_session)
 
     _register_api(app)
@@ -90,7 +92,7 @@ def _register_api(app: Flask) -> None:
     from service.bodies import register_schemas
     from service.devices import schemas as device_schemas
     from service.devices.views import blp as devices
-    from service.errors import Api
+    from service.errors import Api, register_error_responses
     from service.reference.views import blp as reference
     from service.reports import schemas as report_schemas
     from service.reports.views import blp as reports
@@ -100,17 +102,8 @@ def _register_api(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API token (ss_...) from `safesignal partners add` or device enrollment."}
     )
-    for status, name in ((401, "UNAUTHORIZED"), (403, "FORBIDDEN")):
-        api.spec.components.response(
-            name,
-            {"description": MESSAGES_BY_NAME[name], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-        )
+    register_error_responses(api.spec)
     register_schemas(api.spec, (*report_schemas.SCHEMAS, *device_schemas.SCHEMAS))
     for blueprint in (system, reports, devices, reference):
         api.register_blueprint(blueprint)
 
-
-MESSAGES_BY_NAME = {
-    "UNAUTHORIZED": "Missing, unknown or revoked token.",
-    "FORBIDDEN": "The token's role may not call this endpoint.",
-}

@@ -82,9 +82,21 @@ def parse(kind: type[T]) -> T:
     try:
         return decode_raw(data, kind)
     except msgspec.ValidationError as error:
+        # msgspec validates while it parses, so malformed JSON can surface as a schema error
+        # first; malformed is malformed, whatever else is wrong with it.
+        if not _well_formed(data):
+            fail(400)
         fail(422, errors={"json": field_errors(error)})
     except msgspec.DecodeError:
         fail(400)
+
+
+def _well_formed(data: bytes) -> bool:
+    try:
+        decode_raw(data, msgspec.Raw)
+    except msgspec.DecodeError:
+        return False
+    return True
 
 
 def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

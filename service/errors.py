@@ -26,6 +26,32 @@ MESSAGES = {
 }
 
 
+# The error responses the document names, one per status, all in the one shape.
+RESPONSE_NAMES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "UNPROCESSABLE_ENTITY",
+}
+
+
+def error_responses(*statuses: int) -> dict[str, Any]:
+    """OpenAPI `responses` entries for these statuses, pointing at the shared error responses."""
+    return {str(status): {"$ref": f"#/components/responses/{RESPONSE_NAMES[status]}"} for status in statuses}
+
+
+def register_error_responses(spec: Any) -> None:
+    """Add one response component per error status, each in the one error shape."""
+    for status, name in RESPONSE_NAMES.items():
+        spec.components.response(
+            name,
+            {"description": MESSAGES[status], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        )
+
+
 def fail(status: int, message: str | None = None, errors: Any = None, headers: Any = None) -> NoReturn:
     """Stop the request with the error shape."""
     kwargs: dict[str, Any] = {"message": message or MESSAGES.get(status, "")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from openapi_spec_validator import validate
 
 SPEC = Path(__file__).resolve().parent.parent / "api_spec" / "openapi.yaml"
 
@@ -18,6 +19,10 @@ def test_the_committed_document_is_current(app):
 def test_the_service_serves_the_document(app, client):
     served = client.get("/openapi.json").get_json()
     assert served == yaml.safe_load(SPEC.read_text())
+
+
+def test_the_document_is_valid_openapi():
+    validate(yaml.safe_load(SPEC.read_text()))
 
 
 def test_every_operation_declares_its_errors_and_roles(app):

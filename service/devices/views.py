@@ -9,7 +9,7 @@ from service import db
 from service.bodies import body_doc, parse, respond, response_doc
 from service.devices import services
 from service.devices.schemas import EnrollIn, EnrollOut
-from service.errors import fail
+from service.errors import error_responses, fail
 
 blp = Blueprint("devices", __name__, url_prefix="/v1/devices", description="Field device enrollment.")
 
@@ -20,9 +20,7 @@ blp = Blueprint("devices", __name__, url_prefix="/v1/devices", description="Fiel
     requestBody=body_doc(EnrollIn),
     responses={
         "201": response_doc(EnrollOut, "Enrolled: the device credential, shown once."),
-        "400": {"$ref": "#/components/responses/DEFAULT_ERROR"},
-        "403": {"$ref": "#/components/responses/DEFAULT_ERROR"},
-        "422": {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"},
+        **error_responses(400, 403, 415, 422),
     },
 )
 @db.transactional

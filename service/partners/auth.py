@@ -16,7 +16,7 @@ from flask import g, request
 from flask_smorest.utils import deepupdate
 
 from service import db
-from service.errors import fail
+from service.errors import error_responses, fail
 from service.partners.services import Principal, Role, authenticate
 
 BEARER = "Bearer "
@@ -55,10 +55,7 @@ def requires(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]
                 "manual_doc": {
                     "security": [{"bearerAuth": []}],
                     "x-roles": sorted(role.value for role in allowed),
-                    "responses": {
-                        "401": {"$ref": "#/components/responses/UNAUTHORIZED"},
-                        "403": {"$ref": "#/components/responses/FORBIDDEN"},
-                    },
+                    "responses": error_responses(401, 403),
                 }
             },
         )

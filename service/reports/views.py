@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from service import db
 from service.bodies import body_doc, parse, respond, response_doc
-from service.errors import fail
+from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
 from service.reports import services
@@ -25,9 +25,7 @@ blp = Blueprint("reports", __name__, url_prefix="/v1", description="Report intak
 
 BATCH_RESPONSES = {
     "200": response_doc(BatchResult, "One result per report, in request order. Valid reports are stored even when others are rejected."),
-    "400": {"$ref": "#/components/responses/DEFAULT_ERROR"},
-    "413": {"$ref": "#/components/responses/DEFAULT_ERROR"},
-    "422": {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"},
+    **error_responses(400, 413, 415, 422),
 }
 
 
@@ -63,10 +61,7 @@ def _batch(channel: Channel, kind: type[PharmacyBatchIn] | type[FieldBatchIn]): 
     requestBody=body_doc(PharmacyReportIn),
     responses={
         "201": response_doc(ReportResult, "Stored (or, for a replayed client_id, stored before)."),
-        "400": {"$ref": "#/components/responses/DEFAULT_ERROR"},
-        "409": {"$ref": "#/components/responses/DEFAULT_ERROR"},
-        "413": {"$ref": "#/components/responses/DEFAULT_ERROR"},
-        "422": {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"},
+        **error_responses(400, 409, 413, 415, 422),
     },
 )
 @requires(Role.PHARMACY)

@@ -136,7 +136,7 @@ def test_bad_locations_and_areas_are_refused(app, client, device, clock, fields,
     item.update(fields)
     result = client.post(SYNC, json={"reports": [item]}, headers=bearer(device)).get_json()["results"][0]
     assert result["status"] == "rejected" and list(result["errors"]) == [field]
-    assert "50.84" not in repr(result) and "91" not in repr(result)
+    assert "50.84" not in repr(result["errors"]) and "91" not in repr(result["errors"])
 
 
 def test_both_location_and_area_is_refused(app, client, device, clock):
