@@ -53,6 +53,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Execution option for a transaction that will only read (see _configure_sqlite).
+READ_ONLY = "safesignal_read_only"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; on SQLite enable WAL, durable commits, foreign keys and write transactions."""
     # hide_parameters: an exception message must never carry report content or tokens.
@@ -79,8 +83,12 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # A deferred transaction that reads and then writes fails at once with "database is
         # locked" when another process writes meanwhile; taking the write lock up front makes
-        # concurrent workers queue on busy_timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # concurrent workers queue on busy_timeout instead. Transactions marked read-only
+        # (authentication, for one) take no lock: WAL readers never wait for writers.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session() -> Session:
@@ -88,6 +96,14 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["safesignal"].sessions()
     return g.db_session
+
+
+def read_session() -> Session:
+    """The request's session, for a read that ends with a commit before anything is written."""
+    db_session = session()
+    if not db_session.in_transaction():
+        db_session.connection(execution_options={READ_ONLY: True})
+    return db_session
 
 
 def close_session(_exc: BaseException | None = None) -> None:

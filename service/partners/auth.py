@@ -38,7 +38,7 @@ def requires(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]
             header = request.headers.get("Authorization", "")
             principal = None
             if header.startswith(BEARER):
-                session = db.session()
+                session = db.read_session()
                 principal = authenticate(session, header[len(BEARER):].strip())
                 # End the read transaction: intake resolves its data keys before it writes.
                 session.commit()

@@ -27,7 +27,7 @@ from crypto.pseudonym import Pseudonymizer
 from service.areas import AreaResolver
 from service.bodies import decode_raw, field_errors
 from service.reports.models import Report, Submission
-from service.reports.schemas import EncryptedPayload, FieldReportIn, PharmacyReportIn, ReportResult
+from service.reports.schemas import ClientId, EncryptedPayload, FieldReportIn, PharmacyReportIn, ReportResult
 from service.screening import screen
 from service.taxonomy import Taxonomy
 
@@ -169,7 +169,7 @@ def submit(
         try:
             report = decode_raw(raw, channel.schema)
         except msgspec.ValidationError as error:
-            results[index] = ReportResult(index, "rejected", errors=field_errors(error))
+            results[index] = ReportResult(index, "rejected", _client_id_of(raw), errors=field_errors(error))
             continue
         except msgspec.DecodeError:
             results[index] = ReportResult(index, "rejected", errors={"_schema": ["Not a JSON object."]})
@@ -224,10 +224,24 @@ def submit(
         results[index] = ReportResult(index, "accepted", client_id, redactions=redactions)
 
     if reports:
-        session.execute(insert(Report), reports)
+        # Core inserts (the table, not the entity): an executemany without ORM bookkeeping.
+        session.execute(insert(Report.__table__), reports)
     if submissions:
-        session.execute(insert(Submission), submissions)
+        session.execute(insert(Submission.__table__), submissions)
     return [result for result in results if result is not None]
+
+
+def _client_id_of(raw: bytes) -> str | None:
+    """The client id of a report that failed validation, if it has a well-formed one, so an
+    offline app can match the refusal to its queue."""
+    try:
+        return decode_raw(raw, _ClientIdOnly).client_id
+    except msgspec.DecodeError:
+        return None
+
+
+class _ClientIdOnly(msgspec.Struct):
+    client_id: ClientId | None = None
 
 
 def _sealed(key: DataKey, row: dict[str, object]) -> dict[str, object]:

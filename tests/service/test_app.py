@@ -76,3 +76,21 @@ def _app_in(instance, config):  # type: ignore[no-untyped-def]
         return create_app(config)
     finally:
         flask.Flask.auto_find_instance_path = original  # type: ignore[method-assign]
+
+
+def test_authentication_does_not_wait_for_a_writer_on_sqlite(app, client, partners, db_engine):
+    """WAL readers never wait: a long write elsewhere must not stall every authenticated GET."""
+    if db_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite locking only")
+    _, token = partners.add("prevention_service", "Preventiedienst")
+    app.extensions["safesignal"].engine.dispose()
+    import sqlite3
+
+    writer = sqlite3.connect(db_engine.url.database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a big batch would
+    try:
+        response = client.get("/v1/taxonomy", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert response.status_code == 200

@@ -73,6 +73,7 @@ def test_one_bad_report_never_blocks_the_rest(app, client, device, clock):
     assert [r["status"] for r in body["results"]] == ["accepted", "rejected", "rejected", "rejected", "accepted"]
     assert "client_id" in body["results"][1]["errors"]
     assert list(body["results"][2]["errors"]) == ["count"]
+    assert body["results"][2]["client_id"] == items[2]["client_id"]  # the app can match the refusal
     assert _count(app, Report) == 2
 
 
