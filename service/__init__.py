@@ -29,6 +29,7 @@ class State:
     sessions: sessionmaker[Session]
     pseudonyms: Any
     intake: Any
+    credentials: Any
     clock: Callable[[], dt.datetime]
 
 
@@ -41,7 +42,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.areas import load_areas
     from service.keys.material import default_database_url, load_keks, load_pseudonym_key
     from service.keys.store import SqlKeyStore
+    from service.partners.services import CredentialCache
     from service.reports.services import Intake, IntakeRules
+    from service.reports.store import SqlIntakeStore
     from service.taxonomy import load_taxonomy
 
     app = Flask(__name__, instance_relative_config=True)
@@ -65,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine = db.make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
     pseudonyms = Pseudonymizer(load_pseudonym_key(app.config, app.instance_path))
     intake = Intake(
+        store=SqlIntakeStore(engine, db.GroupCommit(engine)),
         keyring=KeyRing(load_keks(app.config, app.instance_path)),
         keystore=SqlKeyStore(engine, clock),
         pseudonyms=pseudonyms,
@@ -76,7 +80,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             redact_free_text=app.config["FREE_TEXT_POLICY"] == "redact",
         ),
     )
-    app.extensions["safesignal"] = State(engine, db.new_sessionmaker(engine), pseudonyms, intake, clock)
+    credentials = CredentialCache(dt.timedelta(seconds=app.config["AUTH_CACHE_SECONDS"]), clock)
+    app.extensions["safesignal"] = State(engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, clock)
     # Per request (an app context can outlive requests, as in tests) and per CLI command.
     app.teardown_request(db.close_session)
     app.teardown_appcontext(db.close_session)

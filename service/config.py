@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "AREAS_MODE": "h3",
     "AREAS_FILE": None,
     "H3_RESOLUTION": 8,
+    # How long a verified token is trusted without reading the database again; a revocation
+    # takes effect in every worker within this time. 0 checks the database on every request.
+    "AUTH_CACHE_SECONDS": 5,
     # Enrollment codes for field devices.
     "ENROLLMENT_CODE_TTL_HOURS": 24,
     "LOG_LEVEL": "INFO",
@@ -74,6 +77,6 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError("SAFESIGNAL_FREE_TEXT_POLICY must be 'redact' or 'reject'")
     if config["AREAS_MODE"] not in ("h3", "polygons"):
         raise ConfigError("SAFESIGNAL_AREAS_MODE must be 'h3' or 'polygons'")
-    for key in ("MAX_BODY_BYTES", "BATCH_MAX", "NOTE_MAX_LENGTH", "INTAKE_WINDOW_HOURS", "H3_RESOLUTION"):
+    for key in ("MAX_BODY_BYTES", "BATCH_MAX", "NOTE_MAX_LENGTH", "INTAKE_WINDOW_HOURS", "H3_RESOLUTION", "AUTH_CACHE_SECONDS"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 0:
             raise ConfigError(f"SAFESIGNAL_{key} must be a non-negative integer")

@@ -130,6 +130,21 @@ def app(app_config: dict[str, object]):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def app_with(app_config: dict[str, object]):  # type: ignore[no-untyped-def]
+    """Build another app on the same database and keys, with some settings changed."""
+    built = []
+
+    def build(**overrides: object):  # type: ignore[no-untyped-def]
+        application = create_app({**app_config, **overrides})
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        application.extensions["safesignal"].engine.dispose()
+
+
+@pytest.fixture
 def db_engine(app) -> Engine:  # type: ignore[no-untyped-def]
     """The app's engine, for reading what was stored."""
     return app.extensions["safesignal"].engine

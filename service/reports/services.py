@@ -1,12 +1,14 @@
 """Report intake: validate each report on its own, screen its note, encrypt it, store it once.
 
-One function serves both channels, single reports and batches. The caller owns the transaction:
-everything this function adds is committed together or not at all, so a crash leaves exactly
-what was acknowledged (nothing of an unanswered batch), never half a report.
+One function serves both channels, single reports and batches. Everything one call stores is
+written in one transaction (a group commit may carry other requests' writes beside it), so a
+crash leaves exactly what was acknowledged, never half a report.
 
 Idempotency: a report with a client id is stored once per (organisation, client id). A replay
 with the same content gets the original result and stores nothing; the same id with other
-content is a conflict. Only keyed pseudonyms of the id and content are kept.
+content is a conflict. Only keyed pseudonyms of the id and content are kept. Two requests
+racing with one id meet the unique key of the idempotency record: the loser runs again and
+finds the winner's record.
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import msgspec
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
 
 from crypto.envelope import DataKey, associated_data, encrypt
 from crypto.keyring import KeyRing, KeyStore
 from crypto.pseudonym import Pseudonymizer
 from service.areas import AreaResolver
 from service.bodies import decode_raw, field_errors
-from service.reports.models import Report, Submission
+from service.reports.models import Report
 from service.reports.schemas import ClientId, EncryptedPayload, FieldReportIn, PharmacyReportIn, ReportResult
 from service.screening import screen
 from service.taxonomy import Taxonomy
@@ -60,10 +63,19 @@ class IntakeRules:
     redact_free_text: bool
 
 
+class IntakeStore(Protocol):
+    """Storage of intake (service.reports.store.SqlIntakeStore)."""
+
+    def seen(self, key_hashes: list[bytes]) -> dict[bytes, tuple[bytes, int]]: ...
+
+    def write(self, reports: list[dict[str, Any]], submissions: list[dict[str, Any]]) -> None: ...
+
+
 @dataclass(frozen=True)
 class Intake:
     """The collaborators intake needs; built once per app, shared by requests."""
 
+    store: IntakeStore
     keyring: KeyRing
     keystore: KeyStore
     pseudonyms: Pseudonymizer
@@ -148,14 +160,19 @@ def _check(
 
 
 def submit(
-    session: Session,
-    intake: Intake,
-    channel: Channel,
-    reporter: Reporter,
-    items: Sequence[bytes],
-    now: dt.datetime,
+    intake: Intake, channel: Channel, reporter: Reporter, items: Sequence[bytes], now: dt.datetime
 ) -> list[ReportResult]:
     """Validate and store each raw JSON report; return one result per item, in order."""
+    try:
+        return _submit(intake, channel, reporter, items, now)
+    except IntegrityError:
+        # A concurrent request stored one of these client ids first: look again.
+        return _submit(intake, channel, reporter, items, now)
+
+
+def _submit(
+    intake: Intake, channel: Channel, reporter: Reporter, items: Sequence[bytes], now: dt.datetime
+) -> list[ReportResult]:
     pseudonyms = intake.pseudonyms
     results: list[ReportResult | None] = [None] * len(items)
     # index -> (client id, key hash, content digest, row, redactions)
@@ -201,7 +218,7 @@ def submit(
 
     # The data key first, in its own committed transaction (see service.keys.store).
     key = intake.keyring.key_for_epoch(intake.keystore, channel.data_class, epoch)
-    seen = _submissions_seen(session, [entry[1] for entry in pending.values() if entry[1] is not None])
+    seen = intake.store.seen([entry[1] for entry in pending.values() if entry[1] is not None])
 
     reports: list[dict[str, object]] = []
     submissions: list[dict[str, object]] = []
@@ -224,10 +241,7 @@ def submit(
         results[index] = ReportResult(index, "accepted", client_id, redactions=redactions)
 
     if reports:
-        # Core inserts (the table, not the entity): an executemany without ORM bookkeeping.
-        session.execute(insert(Report.__table__), reports)
-    if submissions:
-        session.execute(insert(Submission.__table__), submissions)
+        intake.store.write(reports, submissions)
     return [result for result in results if result is not None]
 
 
@@ -250,18 +264,6 @@ def _sealed(key: DataKey, row: dict[str, object]) -> dict[str, object]:
     row["id"] = report_id
     row["payload"] = encrypt(key, row["payload"], associated_data(Report.__tablename__, report_id.bytes))  # type: ignore[arg-type]
     return row
-
-
-def _submissions_seen(session: Session, key_hashes: list[bytes]) -> dict[bytes, tuple[bytes, int]]:
-    """Earlier submissions among these key hashes: digest and redaction count."""
-    if not key_hashes:
-        return {}
-    rows = session.execute(
-        select(Submission.key_hash, Submission.content_digest, Submission.redactions).where(
-            Submission.key_hash.in_(key_hashes)
-        )
-    )
-    return {row.key_hash: (row.content_digest, row.redactions) for row in rows}
 
 
 def read_payload(intake: Intake, report: Report) -> EncryptedPayload:

@@ -6,7 +6,6 @@ import msgspec
 from flask import current_app, request
 from flask_smorest import Blueprint
 
-from service import db
 from service.bodies import body_doc, parse, respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
@@ -42,7 +41,7 @@ def _reporter(channel: Channel) -> Reporter:
 
 def _submit(channel: Channel, items: list[bytes]) -> list[ReportResult]:
     state = _state()
-    return services.submit(db.session(), state.intake, channel, _reporter(channel), items, state.clock())
+    return services.submit(state.intake, channel, _reporter(channel), items, state.clock())
 
 
 def _batch(channel: Channel, kind: type[PharmacyBatchIn] | type[FieldBatchIn]):  # type: ignore[no-untyped-def]
@@ -65,7 +64,6 @@ def _batch(channel: Channel, kind: type[PharmacyBatchIn] | type[FieldBatchIn]): 
     },
 )
 @requires(Role.PHARMACY)
-@db.transactional
 def submit_pharmacy_report():  # type: ignore[no-untyped-def]
     """Submit one anonymised report from a pharmacy."""
     body = parse(msgspec.Raw)
@@ -80,7 +78,6 @@ def submit_pharmacy_report():  # type: ignore[no-untyped-def]
 @blp.route("/pharmacy/reports/batch", methods=["POST"])
 @blp.doc(operationId="submitPharmacyBatch", requestBody=body_doc(PharmacyBatchIn), responses=BATCH_RESPONSES)
 @requires(Role.PHARMACY)
-@db.transactional
 def submit_pharmacy_batch():  # type: ignore[no-untyped-def]
     """Submit a batch of pharmacy reports; each is accepted or refused on its own."""
     return _batch(Channel.PHARMACY, PharmacyBatchIn)
@@ -89,7 +86,6 @@ def submit_pharmacy_batch():  # type: ignore[no-untyped-def]
 @blp.route("/field/reports/batch", methods=["POST"])
 @blp.doc(operationId="syncFieldReports", requestBody=body_doc(FieldBatchIn), responses=BATCH_RESPONSES)
 @requires(Role.FIELD_DEVICE)
-@db.transactional
 def sync_field_reports():  # type: ignore[no-untyped-def]
     """Sync a field device's offline reports; replays are acknowledged without duplicates."""
     return _batch(Channel.FIELD, FieldBatchIn)

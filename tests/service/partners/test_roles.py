@@ -78,7 +78,20 @@ def test_a_token_with_one_changed_character_is_refused(client, tokens):
     assert client.get("/v1/taxonomy", headers=bearer(token)).status_code == 200
 
 
-def test_revoking_an_organisation_revokes_its_tokens(client, partners):
+def test_a_revoked_organisation_is_refused_once_the_credential_cache_expires(app, client, partners, clock):
+    ttl = app.config["AUTH_CACHE_SECONDS"]
+    organisation_id, token = partners.add("prevention_service", "Te herroepen")
+    assert client.get("/v1/areas", headers=bearer(token)).status_code == 200
+    partners.run("partners", "revoke", organisation_id)
+    # Documented: a worker that verified the token may trust it for AUTH_CACHE_SECONDS more.
+    clock.advance(seconds=ttl, microseconds=-1)
+    assert client.get("/v1/areas", headers=bearer(token)).status_code == 200
+    clock.advance(microseconds=1)
+    assert client.get("/v1/areas", headers=bearer(token)).status_code == 401
+
+
+def test_without_the_cache_a_revocation_is_immediate(app_with, partners):
+    client = app_with(AUTH_CACHE_SECONDS=0).test_client()
     organisation_id, token = partners.add("prevention_service", "Te herroepen")
     assert client.get("/v1/areas", headers=bearer(token)).status_code == 200
     partners.run("partners", "revoke", organisation_id)

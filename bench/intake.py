@@ -1,0 +1,415 @@
+"""Intake end to end over HTTP under gunicorn, beside ceilings measured in the same run.
+
+For each database (SQLite file with WAL and synchronous=FULL; PostgreSQL when reachable):
+
+  single     POST /v1/pharmacy/reports, one report per request
+             ceiling: a bare Flask endpoint parsing the same JSON on the same gunicorn settings
+  batch      POST /v1/pharmacy/reports/batch, 500 reports per request
+             ceiling: a raw driver executemany of the same rows, 500 per transaction, into the
+             same database with the same durability
+  field      POST /v1/field/reports/batch, 500 reports with fresh client ids (idempotency checked)
+  at 1M      the database filled to --fill reports (and as many idempotency records), then
+             batch, field and single measured again: the rate must not fall as data grows
+
+Figures are printed as rates and as ratios to their ceilings. Nothing here asserts on time.
+Usage: .venv/bin/python bench/intake.py [--seconds 8] [--fill 1000000] [--databases sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_DB = "safesignal_bench"
+SERVICE_PORT, BARE_PORT = 8765, 8766
+
+
+# --- load generation ----------------------------------------------------------------------------
+
+
+def _client(port: int, path: str, bodies: list[bytes] | str, token: str, seconds: float, seed: int, queue) -> None:  # type: ignore[no-untyped-def]
+    """One client process: POST bodies in a loop until the time is up; count answers by status."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    counts: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+    n = 0
+    latencies: list[float] = []
+    while time.perf_counter() < deadline:
+        if isinstance(bodies, str):  # field template: fresh client ids per request
+            body = _field_body(bodies, f"{seed}-{n}")
+        else:
+            body = bodies[n % len(bodies)]
+        n += 1
+        start = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        latencies.append(time.perf_counter() - start)
+        counts[response.status] = counts.get(response.status, 0) + 1
+    queue.put((counts, latencies))
+
+
+def load(port: int, path: str, bodies, token: str, seconds: float, clients: int) -> dict:  # type: ignore[no-untyped-def]
+    """Requests per second over `clients` concurrent client processes."""
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    processes = [
+        multiprocessing.Process(target=_client, args=(port, path, bodies, token, seconds, seed, queue))
+        for seed in range(clients)
+    ]
+    start = time.perf_counter()
+    for process in processes:
+        process.start()
+    results = [queue.get() for _ in processes]
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - start
+    counts: dict[int, int] = {}
+    latencies: list[float] = []
+    for partial, lat in results:
+        latencies += lat
+        for status, count in partial.items():
+            counts[status] = counts.get(status, 0) + count
+    ok = sum(count for status, count in counts.items() if 200 <= status < 300)
+    latencies.sort()
+    return {
+        "requests_per_s": ok / elapsed,
+        "statuses": counts,
+        "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else None,
+    }
+
+
+# --- request bodies -------------------------------------------------------------------------------
+
+
+def _observed() -> str:
+    return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).isoformat()
+
+
+CATEGORIES = ["dv_mask19", "harm_reduction_naloxone", "housing_need", "food_insecurity", "mental_distress_acute"]
+
+
+def pharmacy_report(i: int) -> dict:
+    report = {"category": CATEGORIES[i % len(CATEGORIES)], "observed_at": _observed(), "count": 1 + i % 3}
+    if i % 4 == 0:
+        report.update(age_band="25-44", sex="female", referral=True, referral_kind="caw")
+    if i % 10 == 0:
+        report["note"] = "Vroeg naar naloxon en spuitenruil, doorverwezen naar het CAW."
+    return report
+
+
+def field_template(area: str) -> str:
+    """500 field reports with a {prefix} placeholder in each client id."""
+    items = []
+    for i in range(500):
+        item = {"client_id": f"PREFIX-{i}", "category": CATEGORIES[(i + 2) % len(CATEGORIES)],
+                "observed_at": _observed(), "area": area, "count": 1 + i % 2}
+        if i % 10 == 0:
+            item["note"] = "Gesprek met bewoner over overlast, doorverwezen."
+        items.append(item)
+    return json.dumps({"reports": items})
+
+
+def _field_body(template: str, prefix: str) -> bytes:
+    return template.replace("PREFIX", prefix).encode()
+
+
+# --- databases --------------------------------------------------------------------------------------
+
+
+def fresh_database(kind: str, workdir: Path) -> str:
+    """An empty, migrated database; return its SQLAlchemy URL."""
+    from service.db import make_engine
+    from service.migrations import upgrade
+
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.db'}"
+    else:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            connection.execute(f"CREATE DATABASE {PG_DB}")
+        url = PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{PG_DB}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def raw_connection(url: str):  # type: ignore[no-untyped-def]
+    """A driver connection with the service's durability settings."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        return connection
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+
+
+def report_rows(app, count: int, start_day: dt.date | None = None) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """Rows as intake writes them: real AES-GCM payloads of the same size, a real data key."""
+    import msgspec
+
+    from crypto.envelope import associated_data, encrypt
+    from service.reports.schemas import EncryptedPayload
+
+    state = app.extensions["safesignal"]
+    intake = state.intake
+    epoch = start_day or dt.datetime.now(dt.timezone.utc).date()
+    key = intake.keyring.key_for_epoch(intake.keystore, "pharmacy_reports", epoch)
+    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    areas = [a.code for a in intake.areas.areas()]
+    sqlite = state.engine.dialect.name == "sqlite"
+    rows = []
+    for i in range(count):
+        report_id = uuid.uuid4()
+        plaintext = msgspec.json.encode(EncryptedPayload(v=1, count=1 + i % 3, referral=False))
+        payload = encrypt(key, plaintext, associated_data("report", report_id.bytes))
+        when = hour.replace(tzinfo=None).isoformat(sep=" ") if sqlite else hour
+        rows.append((report_id.hex if sqlite else report_id, "pharmacy_reports", "pharmacy", CATEGORIES[i % 5],
+                     areas[i % len(areas)], when, when, epoch.isoformat() if sqlite else epoch,
+                     secrets.token_bytes(16), payload))
+    return rows
+
+
+INSERT_REPORT = ("INSERT INTO report (id, data_class, channel, category, area, observed_hour, received_hour, "
+                 "epoch, reporter, payload) VALUES ({p})")
+
+
+def insert_rows(url: str, rows: list[tuple], per_transaction: int = 500) -> float:
+    """Raw executemany, `per_transaction` rows per commit; return rows per second."""
+    connection = raw_connection(url)
+    sqlite = url.startswith("sqlite")
+    statement = INSERT_REPORT.format(p=", ".join(["?" if sqlite else "%s"] * 10))
+    start = time.perf_counter()
+    for offset in range(0, len(rows), per_transaction):
+        chunk = rows[offset: offset + per_transaction]
+        if sqlite:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(statement, chunk)
+            connection.execute("COMMIT")
+        else:
+            with connection.cursor() as cursor:
+                cursor.executemany(statement, chunk)
+            connection.commit()
+    elapsed = time.perf_counter() - start
+    connection.close()
+    return len(rows) / elapsed
+
+
+def fill(app, url: str, total: int) -> None:  # type: ignore[no-untyped-def]
+    """Grow the report and submission tables to `total` rows each, fast (big transactions)."""
+    connection = raw_connection(url)
+    sqlite = url.startswith("sqlite")
+    ph = "?" if sqlite else "%s"
+    count_sql = "SELECT count(*) FROM report"
+    have = connection.execute(count_sql).fetchone()[0]
+    chunk = 20_000
+    template = report_rows(app, chunk)
+    day = dt.datetime.now(dt.timezone.utc).date()
+    while have < total:
+        n = min(chunk, total - have)
+        rows = [(uuid.uuid4().hex if sqlite else uuid.uuid4(),) + row[1:] for row in template[:n]]
+        subs = [(secrets.token_bytes(32), secrets.token_bytes(32), 0, row[6], day.isoformat() if sqlite else day) for row in rows]
+        statement = INSERT_REPORT.format(p=", ".join([ph] * 10))
+        sub_sql = f"INSERT INTO submission (key_hash, content_digest, redactions, received_hour, epoch) VALUES ({', '.join([ph] * 5)})"
+        if sqlite:
+            connection.execute("BEGIN")
+            connection.executemany(statement, rows)
+            connection.executemany(sub_sql, subs)
+            connection.execute("COMMIT")
+        else:
+            with connection.cursor() as cursor:
+                cursor.executemany(statement, rows)
+                cursor.executemany(sub_sql, subs)
+            connection.commit()
+        have += n
+    if not sqlite:
+        connection.commit()
+        connection.autocommit = True
+        connection.execute("ANALYZE")
+    connection.close()
+
+
+# --- servers ------------------------------------------------------------------------------------------
+
+
+def start_gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int, threads: int = 1) -> subprocess.Popen:
+    worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker, "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", app_spec],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/v1/health")
+            connection.getresponse().read()
+            connection.close()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"gunicorn did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+
+def bench_database(kind: str, args: argparse.Namespace) -> dict:
+    from service import create_app
+    from service.partners.services import OrganisationKind, add_organisation, issue_credential
+    from service.devices.services import enroll, issue_code
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+    url = fresh_database(kind, workdir)
+    env = dict(os.environ)
+    env.update(
+        SAFESIGNAL_ENV="production",
+        SAFESIGNAL_DATABASE_URL=url,
+        SAFESIGNAL_KEK=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        SAFESIGNAL_PSEUDONYM_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        SAFESIGNAL_LOG_LEVEL="WARNING",
+    )
+    app = create_app({k.removeprefix("SAFESIGNAL_"): v for k, v in env.items() if k.startswith("SAFESIGNAL_")})
+    state = app.extensions["safesignal"]
+    now = state.clock()
+    with state.sessions() as session:
+        area = state.intake.areas.areas()[0].code
+        pharmacy = add_organisation(session, kind=OrganisationKind.PHARMACY, name="bench pharmacy", area=area, now=now)
+        _, pharmacy_token = issue_credential(session, pharmacy, label="bench", now=now)
+        field = add_organisation(session, kind=OrganisationKind.FIELD_SERVICE, name="bench field", area=None, now=now)
+        _, code = issue_code(session, state.pseudonyms, field.id, label="bench", now=now, ttl=dt.timedelta(hours=1))
+        session.commit()
+        _, device_token = enroll(session, state.pseudonyms, code, now=now)
+        session.commit()
+
+    single_bodies = [json.dumps(pharmacy_report(i)).encode() for i in range(500)]
+    batch_bodies = [json.dumps({"reports": [pharmacy_report(i + j) for i in range(500)]}).encode() for j in range(5)]
+    template = field_template(area)
+    result: dict = {"database": kind, "workers": args.workers, "threads": args.threads, "clients": args.clients, "seconds": args.seconds}
+
+    bare = start_gunicorn("bench.bare_app:app", BARE_PORT, env, args.workers, args.threads)
+    try:
+        result["bare_single"] = load(BARE_PORT, "/v1/pharmacy/reports", single_bodies, "x", args.seconds, args.clients)
+    finally:
+        stop(bare)
+
+    service = start_gunicorn("service:create_app()", SERVICE_PORT, env, args.workers, args.threads)
+    try:
+        result["single"] = load(SERVICE_PORT, "/v1/pharmacy/reports", single_bodies, pharmacy_token, args.seconds, args.clients)
+        result["batch"] = load(SERVICE_PORT, "/v1/pharmacy/reports/batch", batch_bodies, pharmacy_token, args.seconds, args.clients)
+        result["field"] = load(SERVICE_PORT, "/v1/field/reports/batch", template, device_token, args.seconds, args.clients)
+    finally:
+        stop(service)
+
+    result["raw_insert_rows_per_s"] = max(insert_rows(url, report_rows(app, 500 * 40)) for _ in range(2))
+
+    if args.fill:
+        started = time.perf_counter()
+        fill(app, url, args.fill)
+        result["fill_seconds"] = time.perf_counter() - started
+        service = start_gunicorn("service:create_app()", SERVICE_PORT, env, args.workers, args.threads)
+        try:
+            result["single_full"] = load(SERVICE_PORT, "/v1/pharmacy/reports", single_bodies, pharmacy_token, args.seconds, args.clients)
+            result["batch_full"] = load(SERVICE_PORT, "/v1/pharmacy/reports/batch", batch_bodies, pharmacy_token, args.seconds, args.clients)
+            result["field_full"] = load(SERVICE_PORT, "/v1/field/reports/batch", template, device_token, args.seconds, args.clients)
+        finally:
+            stop(service)
+        result["raw_insert_full_rows_per_s"] = max(insert_rows(url, report_rows(app, 500 * 40)) for _ in range(2))
+        with raw_connection(url) as connection:
+            result["reports_stored"] = connection.execute("SELECT count(*) FROM report").fetchone()[0]
+    state.engine.dispose()
+    if kind == "postgresql":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+    return result
+
+
+def summary(result: dict) -> list[str]:
+    rate = lambda key: result[key]["requests_per_s"]  # noqa: E731
+    server = f"{result['workers']} gthread workers x {result['threads']} threads" if result["threads"] > 1 else f"{result['workers']} sync workers"
+    lines = [f"## {result['database']} (gunicorn {server}, {result['clients']} client processes, {result['seconds']} s per figure)"]
+    raw = result["raw_insert_rows_per_s"]
+    lines.append(f"- single report: {rate('single'):.0f} req/s vs bare Flask endpoint {rate('bare_single'):.0f} req/s = {rate('single') / rate('bare_single'):.0%} (p50 {result['single']['p50_ms']:.1f} ms, p99 {result['single']['p99_ms']:.1f} ms)")
+    lines.append(f"- pharmacy batch of 500: {500 * rate('batch'):.0f} reports/s vs raw executemany {raw:.0f} rows/s = {500 * rate('batch') / raw:.0%} (p50 {result['batch']['p50_ms']:.0f} ms per batch)")
+    lines.append(f"- field sync of 500 (idempotency checked): {500 * rate('field'):.0f} reports/s = {500 * rate('field') / raw:.0%} of raw")
+    if "batch_full" in result:
+        lines.append(f"- with {result['reports_stored']:,} reports stored: batch {500 * rate('batch_full'):.0f} reports/s ({rate('batch_full') / rate('batch'):.0%} of empty), field {500 * rate('field_full'):.0f} reports/s ({rate('field_full') / rate('field'):.0%}), single {rate('single_full'):.0f} req/s ({rate('single_full') / rate('single'):.0%}); raw executemany then {result['raw_insert_full_rows_per_s']:.0f} rows/s")
+    bad = {k: v["statuses"] for k, v in result.items() if isinstance(v, dict) and any(s >= 300 for s in v["statuses"])}
+    if bad:
+        lines.append(f"- NON-2xx answers: {bad}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads per worker (1: sync workers)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--fill", type=int, default=1_000_000, help="reports to store before the second round (0: skip)")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    args = parser.parse_args()
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    lines = []
+    for kind in args.databases.split(","):
+        if kind == "postgresql" and not postgres_reachable():
+            print(f"PostgreSQL not reachable at {PG_ADMIN_URL}: skipped")
+            continue
+        result = bench_database(kind, args)
+        (out / f"intake-{kind}.json").write_text(json.dumps(result, indent=2, default=str))
+        lines += summary(result)
+        print("\n".join(summary(result)), flush=True)
+    print("\n" + "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
