@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+THREADS ?= 4
 
 .PHONY: run test spec bench clean
 
@@ -22,7 +23,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/safesignal db upgrade
 	$(BIN)/safesignal demo
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'service:create_app()'
+	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) 'service:create_app()'
 
 test: $(VENV)/.installed
 	$(BIN)/pytest

@@ -186,6 +186,7 @@ def report_rows(app, count: int, start_day: dt.date | None = None) -> list[tuple
 
     from crypto.envelope import associated_data, encrypt
     from service.reports.schemas import EncryptedPayload
+    from service.reports.services import new_report_id
 
     state = app.extensions["safesignal"]
     intake = state.intake
@@ -196,7 +197,7 @@ def report_rows(app, count: int, start_day: dt.date | None = None) -> list[tuple
     sqlite = state.engine.dialect.name == "sqlite"
     rows = []
     for i in range(count):
-        report_id = uuid.uuid4()
+        report_id = new_report_id(hour)
         plaintext = msgspec.json.encode(EncryptedPayload(v=1, count=1 + i % 3, referral=False))
         payload = encrypt(key, plaintext, associated_data("report", report_id.bytes))
         when = hour.replace(tzinfo=None).isoformat(sep=" ") if sqlite else hour
@@ -233,6 +234,8 @@ def insert_rows(url: str, rows: list[tuple], per_transaction: int = 500) -> floa
 
 def fill(app, url: str, total: int) -> None:  # type: ignore[no-untyped-def]
     """Grow the report and submission tables to `total` rows each, fast (big transactions)."""
+    from service.reports.services import new_report_id
+
     connection = raw_connection(url)
     sqlite = url.startswith("sqlite")
     ph = "?" if sqlite else "%s"
@@ -240,11 +243,14 @@ def fill(app, url: str, total: int) -> None:  # type: ignore[no-untyped-def]
     have = connection.execute(count_sql).fetchone()[0]
     chunk = 20_000
     template = report_rows(app, chunk)
-    day = dt.datetime.now(dt.timezone.utc).date()
     while have < total:
         n = min(chunk, total - have)
-        rows = [(uuid.uuid4().hex if sqlite else uuid.uuid4(),) + row[1:] for row in template[:n]]
-        subs = [(secrets.token_bytes(32), secrets.token_bytes(32), 0, row[6], day.isoformat() if sqlite else day) for row in rows]
+        # A history: each chunk an hour further back, up to a month.
+        past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1 + (have // chunk) % (24 * 30))).replace(minute=0, second=0, microsecond=0)
+        when = past.replace(tzinfo=None).isoformat(sep=" ") if sqlite else past
+        day = past.date().isoformat() if sqlite else past.date()
+        rows = [((rid := new_report_id(past)).hex if sqlite else rid,) + row[1:5] + (when, when, day) + row[8:] for row in template[:n]]
+        subs = [(secrets.token_bytes(32), secrets.token_bytes(32), 0, when, day) for row in rows]
         statement = INSERT_REPORT.format(p=", ".join([ph] * 10))
         sub_sql = f"INSERT INTO submission (key_hash, content_digest, redactions, received_hour, epoch) VALUES ({', '.join([ph] * 5)})"
         if sqlite:

@@ -78,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             window=dt.timedelta(hours=app.config["INTAKE_WINDOW_HOURS"]),
             clock_skew=dt.timedelta(seconds=app.config["CLOCK_SKEW_SECONDS"]),
             redact_free_text=app.config["FREE_TEXT_POLICY"] == "redact",
+            note_max_length=app.config["NOTE_MAX_LENGTH"],
         ),
     )
     credentials = CredentialCache(dt.timedelta(seconds=app.config["AUTH_CACHE_SECONDS"]), clock)

@@ -14,6 +14,7 @@ finds the winner's record.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class IntakeRules:
     window: dt.timedelta
     clock_skew: dt.timedelta
     redact_free_text: bool
+    note_max_length: int = 500
 
 
 class IntakeStore(Protocol):
@@ -137,7 +139,9 @@ def _check(
         errors["_schema"] = ["This pharmacy has no registered area; ask the operator to set it."]
 
     note, redactions = report.note, 0
-    if note:
+    if note and len(note) > rules.note_max_length:
+        errors["note"] = [f"Longer than {rules.note_max_length} characters."]
+    elif note:
         found = screen(note)
         if found.redactions and not rules.redact_free_text:
             kinds = ", ".join(kind.value for kind in found.kinds)
@@ -258,9 +262,22 @@ class _ClientIdOnly(msgspec.Struct):
     client_id: ClientId | None = None
 
 
+def new_report_id(received_hour: dt.datetime) -> uuid.UUID:
+    """A report id: the hour received (4 bytes, hours since 1970) then 96 random bits.
+
+    Random ids scatter inserts over the whole primary-key index, and once the index outgrows
+    memory every insert reads and writes a page somewhere in it (bench/intake.py: a 1M-row table
+    took a third off raw insert speed). The hour prefix keeps each hour's inserts in one narrow,
+    hot range at the end of the index. It tells nothing the clear `received_hour` column does not
+    already say; ordering within the hour stays random, so ids do not reveal arrival order.
+    """
+    hours = int(received_hour.timestamp()) // 3600
+    return uuid.UUID(bytes=hours.to_bytes(4, "big") + secrets.token_bytes(12))
+
+
 def _sealed(key: DataKey, row: dict[str, object]) -> dict[str, object]:
     """The row with a fresh id and its payload encrypted, bound to this table and id."""
-    report_id = uuid.uuid4()
+    report_id = new_report_id(row["received_hour"])  # type: ignore[arg-type]
     row["id"] = report_id
     row["payload"] = encrypt(key, row["payload"], associated_data(Report.__tablename__, report_id.bytes))  # type: ignore[arg-type]
     return row

@@ -224,3 +224,11 @@ def test_free_text_is_never_echoed_in_errors(client, partners, clock):
         response = client.post("/v1/pharmacy/reports", json=body, headers=bearer(token))
         assert response.status_code == 422
         assert "Janssens" not in response.get_data(as_text=True)
+
+
+def test_a_deployment_can_shorten_notes(app_with, partners, clock):
+    client = app_with(NOTE_MAX_LENGTH=20).test_client()
+    token = partners.pharmacy()
+    response = client.post("/v1/pharmacy/reports", json=_report(clock, note="x" * 21), headers=bearer(token))
+    assert assert_error_shape(response, 422)["errors"]["json"] == {"note": ["Longer than 20 characters."]}
+    assert client.post("/v1/pharmacy/reports", json=_report(clock, note="x" * 20), headers=bearer(token)).status_code == 201
