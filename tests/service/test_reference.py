@@ -1,0 +1,55 @@
+"""Taxonomy and area downloads: content, ETag, conditional requests; polygon areas end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from conftest import bearer
+
+
+@pytest.mark.parametrize("path", ["/v1/taxonomy", "/v1/areas"])
+def test_downloads_carry_an_etag_and_answer_304_when_unchanged(client, partners, path):
+    token = partners.pharmacy()
+    first = client.get(path, headers=bearer(token))
+    assert first.status_code == 200 and first.headers["ETag"].startswith('"')
+    again = client.get(path, headers={**bearer(token), "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    stale = client.get(path, headers={**bearer(token), "If-None-Match": '"something-else"'})
+    assert stale.status_code == 200 and stale.data == first.data
+
+
+def test_the_taxonomy_download_has_every_category_in_three_languages(client, partners):
+    body = client.get("/v1/taxonomy", headers=bearer(partners.pharmacy())).get_json()
+    categories = body["categories"]
+    codes = {c["code"] for c in categories}
+    assert {"dv_mask19", "harm_reduction_naloxone", "housing_need", "elderly_isolation"} <= codes
+    assert all({"nl", "fr", "en"} <= set(c["labels"]) for c in categories)
+
+
+def test_the_area_list_names_each_area_and_its_district(app, client, partners):
+    areas = client.get("/v1/areas", headers=bearer(partners.pharmacy())).get_json()
+    resolver = app.extensions["safesignal"].intake.areas
+    assert [a["code"] for a in areas] == [a.code for a in resolver.areas()]
+    assert all(a["district"] for a in areas)
+
+
+def test_polygon_areas_map_a_location_to_the_neighbourhood(app_with, partners, clock):
+    app = app_with(AREAS_MODE="polygons")
+    client = app.test_client()
+    codes = [a["code"] for a in client.get("/v1/areas", headers=bearer(partners.pharmacy())).get_json()]
+    assert "mechelen-binnenstad" in codes
+    organisation_id, _ = partners.add("field_service", "Straathoekwerk")
+    code = partners.enroll_code(organisation_id)
+    token = client.post("/v1/devices/enroll", json={"code": code}).get_json()["token"]
+    report = {"client_id": uuid.uuid4().hex, "category": "public_drug_use",
+              "observed_at": (clock.now - dt.timedelta(hours=1)).isoformat(),
+              "location": {"lat": 51.0279, "lon": 4.4801}}  # Grote Markt, in the city centre
+    assert client.post("/v1/field/reports/batch", json={"reports": [report]}, headers=bearer(token)).get_json()["accepted"] == 1
+    from sqlalchemy import select
+
+    from service.reports.models import Report
+
+    with app.extensions["safesignal"].sessions() as session:
+        assert session.scalars(select(Report.area)).all() == ["mechelen-binnenstad"]
