@@ -181,6 +181,8 @@ def _submit(
     results: list[ReportResult | None] = [None] * len(items)
     # index -> (client id, key hash, content digest, row, redactions)
     pending: dict[int, tuple[str | None, bytes | None, bytes | None, dict[str, object], int]] = {}
+    # index -> (key hash, content digest) of refused reports that carry a client id
+    refused: dict[int, tuple[bytes, bytes]] = {}
     epoch = now.astimezone(dt.timezone.utc).date()
     received = hour(now)
     reporter_pseudonym = pseudonyms.pseudonym(REPORTER_DOMAIN, reporter.ident.bytes)[:16]
@@ -195,15 +197,19 @@ def _submit(
         except msgspec.DecodeError:
             results[index] = ReportResult(index, "rejected", errors={"_schema": ["Not a JSON object."]})
             continue
-        try:
-            area, payload = _check(intake, channel, report, reporter, now)
-        except _Invalid as invalid:
-            results[index] = ReportResult(index, "rejected", report.client_id, errors=invalid.errors)
-            continue
         key_hash = digest = None
         if report.client_id is not None:
             key_hash = pseudonyms.pseudonym(SUBMISSION_DOMAIN, scope + report.client_id.encode())
             digest = pseudonyms.pseudonym(CONTENT_DOMAIN, msgspec.json.encode(report))
+        try:
+            area, payload = _check(intake, channel, report, reporter, now)
+        except _Invalid as invalid:
+            results[index] = ReportResult(index, "rejected", report.client_id, errors=invalid.errors)
+            if key_hash is not None:
+                # It may be a replay of a report stored when it was still valid (the intake
+                # window has passed since, or the taxonomy changed): that gets its original answer.
+                refused[index] = (key_hash, digest)  # type: ignore[assignment]
+            continue
         row = {
             "data_class": channel.data_class,
             "channel": channel.value,
@@ -217,12 +223,18 @@ def _submit(
         }
         pending[index] = (report.client_id, key_hash, digest, row, payload.redactions)
 
-    if not pending:
-        return [result for result in results if result is not None]
+    if not pending and not refused:
+        return results  # type: ignore[return-value]
 
     # The data key first, in its own committed transaction (see service.keys.store).
-    key = intake.keyring.key_for_epoch(intake.keystore, channel.data_class, epoch)
-    seen = intake.store.seen([entry[1] for entry in pending.values() if entry[1] is not None])
+    key = intake.keyring.key_for_epoch(intake.keystore, channel.data_class, epoch) if pending else None
+    seen = intake.store.seen(
+        [entry[1] for entry in pending.values() if entry[1] is not None] + [entry[0] for entry in refused.values()]
+    )
+    for index, (key_hash, digest) in refused.items():
+        earlier = seen.get(key_hash)
+        if earlier is not None and earlier[0] == digest:
+            results[index] = ReportResult(index, "accepted", results[index].client_id, redactions=earlier[1])  # type: ignore[union-attr]
 
     reports: list[dict[str, object]] = []
     submissions: list[dict[str, object]] = []
@@ -241,12 +253,12 @@ def _submit(
                 {"key_hash": key_hash, "content_digest": digest, "redactions": redactions,
                  "received_hour": received, "epoch": epoch}
             )
-        reports.append(_sealed(key, row))
+        reports.append(_sealed(key, row))  # type: ignore[arg-type]
         results[index] = ReportResult(index, "accepted", client_id, redactions=redactions)
 
     if reports:
         intake.store.write(reports, submissions)
-    return [result for result in results if result is not None]
+    return results  # type: ignore[return-value]  # every index has its result by now
 
 
 def _client_id_of(raw: bytes) -> str | None:

@@ -78,10 +78,9 @@ def _app_in(instance, config):  # type: ignore[no-untyped-def]
         flask.Flask.auto_find_instance_path = original  # type: ignore[method-assign]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's locking only
 def test_authentication_does_not_wait_for_a_writer_on_sqlite(app, client, partners, db_engine):
     """WAL readers never wait: a long write elsewhere must not stall every authenticated GET."""
-    if db_engine.dialect.name != "sqlite":
-        pytest.skip("SQLite locking only")
     _, token = partners.add("prevention_service", "Preventiedienst")
     app.extensions["safesignal"].engine.dispose()
     import sqlite3

@@ -46,6 +46,19 @@ def test_a_replayed_batch_returns_the_original_results_and_stores_nothing_new(ap
     assert _count(app, Report) == 20 and _count(app, Submission) == 20
 
 
+def test_a_replay_after_the_intake_window_still_gets_its_original_answer(app, client, device, clock):
+    """The app stored a report but never saw the answer; it comes back online weeks later."""
+    items = [_item(app, clock, note="mail me at someone@example.be"), _item(app, clock)]
+    first = client.post(SYNC, json={"reports": items}, headers=bearer(device)).get_json()
+    clock.advance(days=30)
+    again = client.post(SYNC, json={"reports": items + [_item(app, clock, observed_at=items[0]["observed_at"])]},
+                        headers=bearer(device)).get_json()
+    assert again["results"][:2] == first["results"]
+    assert again["results"][0]["redactions"] == 1
+    assert again["results"][2]["status"] == "rejected"  # a new report that old is refused
+    assert _count(app, Report) == 2
+
+
 def test_the_same_id_with_other_content_is_a_conflict(app, client, device, clock):
     item = _item(app, clock)
     client.post(SYNC, json={"reports": [item]}, headers=bearer(device))
