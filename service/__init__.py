@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,7 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             note_max_length=app.config["NOTE_MAX_LENGTH"],
         ),
     )
-    credentials = CredentialCache(dt.timedelta(seconds=app.config["AUTH_CACHE_SECONDS"]), clock)
+    credentials = CredentialCache(app.config["AUTH_CACHE_SECONDS"], app.config.get("MONOTONIC_CLOCK") or time.monotonic)
     app.extensions["safesignal"] = State(engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, clock)
     # Per request (an app context can outlive requests, as in tests) and per CLI command.
     app.teardown_request(db.close_session)

@@ -26,7 +26,6 @@ T = TypeVar("T")
 
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _FIELD = re.compile(r"field `(?P<name>[^`]*)`")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 _decoders: dict[type, msgspec.json.Decoder[Any]] = {}
@@ -63,7 +62,9 @@ def field_errors(error: msgspec.ValidationError) -> dict[str, list[str]]:
         path = f"{path}.{named['name']}"
         text = "Unknown field." if "unknown" in text else "Missing data for required field."
     else:
-        text = _QUOTED.sub("", text).replace("  ", " ").strip()
+        # msgspec quotes the offending value in a few messages ("Invalid enum value 'x'"); the
+        # value is the caller's text, so everything from the first quote on goes.
+        text = re.split("['\"]", text, maxsplit=1)[0].strip()
         if not text.endswith("."):
             text += "."
     return {_safe_path(path.lstrip(".").replace("[", ".").replace("]", "")): [text]}

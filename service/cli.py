@@ -198,27 +198,52 @@ def devices_revoke(device_id: str) -> None:
     click.echo(f"revoked device {device_id}")
 
 
+# --- areas ------------------------------------------------------------------------------------
+
+
+@click.command("areas")
+@with_appcontext
+def areas() -> None:
+    """List the deployment's area codes (for a pharmacy's --area), with name and district."""
+    for area in _state().intake.areas.areas():
+        click.echo(f"{area.code:<28} {area.district or '-':<28} {area.name}")
+
+
 # --- keys -------------------------------------------------------------------------------------
 
 keys_group = click.Group("keys", help="Key-encryption key and data keys.")
 
 
+@keys_group.command("new-kek")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def keys_new_kek(path: Path) -> None:
+    """Create a new key-encryption key file (mode 0600); it never overwrites a file."""
+    from crypto.kek import LocalKek
+
+    try:
+        kek = LocalKek.generate_file(path)
+    except FileExistsError:
+        raise click.ClickException(f"{path} exists; choose another name") from None
+    click.echo(f"created {kek.kek_id} in {path}")
+
+
 @keys_group.command("rotate-kek")
-@click.option("--new-kek-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="File with the new KEK; created (mode 0600) if it does not exist.")
 @with_appcontext
-def keys_rotate_kek(new_kek_file: Path) -> None:
-    """Re-wrap every data key under a new KEK. Payloads are not re-encrypted.
+def keys_rotate_kek() -> None:
+    """Re-wrap every data key under the current KEK. Payloads are not re-encrypted.
 
-    Afterwards point SAFESIGNAL_KEK_FILE at the new file (the old KEK can then be retired).
+    The rotation, in order: `safesignal keys new-kek NEW`; restart every process with
+    SAFESIGNAL_KEK_FILE=NEW and SAFESIGNAL_KEK_PREVIOUS_FILES=OLD (new data keys are wrapped
+    under NEW at once, old ones stay readable); run this command (it can be repeated: keys
+    already under NEW are skipped); then drop OLD from SAFESIGNAL_KEK_PREVIOUS_FILES, restart,
+    and destroy OLD.
     """
-    from crypto.kek import KekSet, LocalKek
-
-    new = LocalKek.from_file(new_kek_file) if new_kek_file.exists() else LocalKek.generate_file(new_kek_file)
     intake = _state().intake
-    count = intake.keyring.rewrap_all(intake.keystore, KekSet(new))
-    click.echo(f"re-wrapped {count} data keys under {new.kek_id}")
-    click.echo(f"next: set SAFESIGNAL_KEK_FILE={new_kek_file} and restart")
+    keks = intake.keyring.keks
+    count = intake.keyring.rewrap_all(intake.keystore, keks)
+    click.echo(f"re-wrapped {count} data keys under {keks.current.kek_id}")
+    if keks.kek_ids != {keks.current.kek_id}:
+        click.echo("next: remove the old KEK from SAFESIGNAL_KEK_PREVIOUS_FILES, restart, then destroy it")
 
 
 # --- demo -------------------------------------------------------------------------------------
@@ -241,7 +266,7 @@ def demo() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app's CLI."""
-    for command in (db_group, partners_group, devices_group, keys_group, demo):
+    for command in (db_group, partners_group, devices_group, areas, keys_group, demo):
         app.cli.add_command(command)
 
 

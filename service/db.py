@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import Connection, Date, DateTime, Engine, MetaData, String, Table, create_engine, event, exc
+from sqlalchemy import Connection, Date, DateTime, Engine, MetaData, String, Table, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -183,25 +183,13 @@ def close_session(_exc: BaseException | None = None) -> None:
 
 
 def transactional(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Commit the request's session after the view succeeds; retry once on a lost race.
-
-    A unique-constraint violation at commit means a concurrent request stored the same
-    submission first: the retry runs the view again and finds it, so the client gets the
-    original result instead of an error.
-    """
+    """Commit the request's session after the view succeeds (teardown rolls back otherwise)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        for attempt in (1, 2):
-            try:
-                result = view(*args, **kwargs)
-                session().commit()
-                return result
-            except exc.IntegrityError:
-                session().rollback()
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        result = view(*args, **kwargs)
+        session().commit()
+        return result
 
     return wrapper
 

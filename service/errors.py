@@ -22,7 +22,7 @@ MESSAGES = {
     413: "The request body is too large.",
     415: "The request body must be application/json.",
     422: "The request is not valid.",
-    500: "Internal error. Nothing was stored.",
+    500: "Internal error.",
 }
 
 

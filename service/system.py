@@ -16,5 +16,6 @@ blp = Blueprint("system", __name__, url_prefix="/v1", description="Service statu
 @blp.doc(operationId="health", responses={"200": {"description": "The service and its database answer."}})
 def health():  # type: ignore[no-untyped-def]
     """Check that the service and its database answer."""
-    db.session().execute(text("SELECT 1"))
+    with db.read_connection() as connection:  # no write lock: anyone may call this
+        connection.execute(text("SELECT 1"))
     return respond({"status": "ok", "database": current_app.extensions["safesignal"].engine.dialect.name})

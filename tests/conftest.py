@@ -68,6 +68,10 @@ class Clock:
     def advance(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
 
+    def monotonic(self) -> float:
+        """Seconds elapsed, for what must not follow the wall clock (the credential cache)."""
+        return (self.now - START).total_seconds()
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -119,6 +123,7 @@ def app_config(database_url: str, clock: Clock, tmp_path: Path) -> dict[str, obj
         "KEK": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PSEUDONYM_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "CLOCK": clock,
+        "MONOTONIC_CLOCK": clock.monotonic,
     }
 
 

@@ -7,14 +7,15 @@ production mode `service.config.check` has already refused to start without them
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
+from crypto.errors import CryptoError
 from crypto.kek import KekSet, LocalKek
-from crypto.secrets import create_secret_file, load_secret
+from crypto.secrets import create_secret_file, decode_secret, load_secret
+from service.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,13 @@ def _dev_file(instance_path: str, name: str) -> Path:
 
 def load_keks(config: dict[str, Any], instance_path: str) -> KekSet:
     """The current KEK and any previous ones still being rotated away from."""
+    try:
+        return _load_keks(config, instance_path)
+    except (ValueError, OSError, CryptoError) as error:
+        raise ConfigError(f"SAFESIGNAL_KEK, SAFESIGNAL_KEK_FILE or SAFESIGNAL_KEK_PREVIOUS_FILES: {error}") from None
+
+
+def _load_keks(config: dict[str, Any], instance_path: str) -> KekSet:
     previous = tuple(
         LocalKek.from_file(name.strip())
         for name in str(config.get("KEK_PREVIOUS_FILES") or "").split(",")
@@ -51,9 +59,15 @@ def load_keks(config: dict[str, Any], instance_path: str) -> KekSet:
 
 def load_pseudonym_key(config: dict[str, Any], instance_path: str) -> bytes:
     """The HMAC key for pseudonyms."""
+    try:
+        return _load_pseudonym_key(config, instance_path)
+    except (ValueError, OSError, CryptoError) as error:
+        raise ConfigError(f"SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE: {error}") from None
+
+
+def _load_pseudonym_key(config: dict[str, Any], instance_path: str) -> bytes:
     if config.get("PSEUDONYM_KEY"):
-        text = str(config["PSEUDONYM_KEY"])
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return decode_secret(str(config["PSEUDONYM_KEY"]))
     if config.get("PSEUDONYM_KEY_FILE"):
         return load_secret(config["PSEUDONYM_KEY_FILE"])
     path = _dev_file(instance_path, DEV_PSEUDONYM_FILE)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crypto.keyring import WrappedKey
+from service.db import READ_ONLY
 from service.keys.models import DataKeyRecord
 
 
@@ -39,12 +40,12 @@ class SqlKeyStore:
         self._insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
 
     def by_id(self, key_id: bytes) -> WrappedKey | None:
-        with self._engine.connect() as conn:
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             row = conn.execute(select(DataKeyRecord.__table__).where(DataKeyRecord.key_id == key_id)).first()
         return _to_wrapped(row) if row else None  # type: ignore[arg-type]
 
     def by_epoch(self, data_class: str, epoch: dt.date) -> WrappedKey | None:
-        with self._engine.connect() as conn:
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             row = conn.execute(
                 select(DataKeyRecord.__table__).where(
                     DataKeyRecord.data_class == data_class, DataKeyRecord.epoch == epoch
@@ -73,7 +74,7 @@ class SqlKeyStore:
         return stored
 
     def all_wrapped(self) -> list[WrappedKey]:
-        with self._engine.connect() as conn:
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             rows = conn.execute(
                 select(DataKeyRecord.__table__)
                 .where(DataKeyRecord.destroyed_at.is_(None))

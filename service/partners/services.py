@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -165,23 +166,24 @@ def authenticate(connection: Connection, token: str) -> Principal | None:
 class CredentialCache:
     """Tokens verified recently, so most requests authenticate without reading the database.
 
-    Only successes are kept, keyed by the token's hash, each for `ttl` of the injected clock: a
-    revocation reaches every worker process within `ttl` (SAFESIGNAL_AUTH_CACHE_SECONDS, 0 turns
-    the cache off). Bounded: the least recently used entry goes first.
+    Only successes are kept, keyed by the token's hash, each for `ttl` seconds of a monotonic
+    clock (a wall clock stepped back by NTP would stretch the window): a revocation reaches every
+    worker process within `ttl` (SAFESIGNAL_AUTH_CACHE_SECONDS; 0 turns the cache off). Bounded:
+    the least recently used entry goes first.
     """
 
-    def __init__(self, ttl: dt.timedelta, clock: Callable[[], dt.datetime], size: int = 10_000):
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic, size: int = 10_000):
         self._ttl = ttl
         self._clock = clock
         self._size = size
-        self._entries: OrderedDict[bytes, tuple[dt.datetime, Principal]] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
         self._lock = threading.Lock()
 
     def authenticate(self, token: str, load: Callable[[str], Principal | None]) -> Principal | None:
         """The principal of `token`, from the cache while fresh, else from `load`."""
-        if self._ttl <= dt.timedelta(0):
+        if self._ttl <= 0:
             return load(token)
-        key = hash_token(token) if token.isascii() else b""
+        key = hash_token(token)
         now = self._clock()
         with self._lock:
             cached = self._entries.get(key)
@@ -189,7 +191,7 @@ class CredentialCache:
                 self._entries.move_to_end(key)
                 return cached[1]
         principal = load(token)
-        if principal is not None and key:
+        if principal is not None:
             with self._lock:
                 self._entries[key] = (now + self._ttl, principal)
                 self._entries.move_to_end(key)

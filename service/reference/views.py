@@ -14,14 +14,11 @@ EVERY_ROLE = tuple(Role)
 
 
 def _document(body: bytes, etag: str) -> Response:
-    # Weak comparison is enough for a conditional GET (RFC 9110, 13.1.2).
-    if etag in request.if_none_match or etag.strip('"') in request.if_none_match:
-        response = Response(status=304)
-    else:
-        response = Response(body, mimetype="application/json")
-    response.headers["ETag"] = etag
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag.strip('"'))
     response.headers["Cache-Control"] = "private, max-age=300, must-revalidate"
-    return response
+    # Werkzeug answers 304 when If-None-Match matches, weak tags (W/"...") from proxies included.
+    return response.make_conditional(request)
 
 
 @blp.route("/taxonomy", methods=["GET"])

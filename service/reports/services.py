@@ -39,6 +39,9 @@ PAYLOAD_VERSION = 1
 SUBMISSION_DOMAIN = "submission"
 CONTENT_DOMAIN = "submission-content"
 REPORTER_DOMAIN = "reporter"
+# Each lost race means another request stored some of this batch's ids meanwhile; a few rounds
+# settle even overlapping syncs of one queue from several devices.
+RACE_ATTEMPTS = 4
 
 
 class Channel(StrEnum):
@@ -95,11 +98,6 @@ class Reporter:
     area: str | None
 
 
-class _Invalid(Exception):
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-
-
 def hour(value: dt.datetime) -> dt.datetime:
     """The UTC hour a moment falls in."""
     return value.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -107,8 +105,8 @@ def hour(value: dt.datetime) -> dt.datetime:
 
 def _check(
     intake: Intake, channel: Channel, report: PharmacyReportIn | FieldReportIn, reporter: Reporter, now: dt.datetime
-) -> tuple[str, EncryptedPayload]:
-    """The report's area and its payload, or _Invalid with every field-level problem."""
+) -> tuple[str | None, EncryptedPayload, dict[str, list[str]]]:
+    """The report's area (None if it has none), its payload, and every field-level problem."""
     errors: dict[str, list[str]] = {}
     rules = intake.rules
     if not intake.taxonomy.allows(report.category, channel.value):
@@ -147,9 +145,6 @@ def _check(
             kinds = ", ".join(kind.value for kind in found.kinds)
             errors["note"] = [f"Contains personal data ({kinds}); remove it and resend."]
         note, redactions = found.text, found.redactions
-    if errors:
-        raise _Invalid(errors)
-    assert area is not None
     payload = EncryptedPayload(
         v=PAYLOAD_VERSION,
         count=report.count,
@@ -160,18 +155,36 @@ def _check(
         note=note or None,
         redactions=redactions,
     )
-    return area, payload
+    return area, payload, errors
+
+
+def _content_digest(pseudonyms: Pseudonymizer, category: str, area: str | None, observed: dt.datetime, payload: EncryptedPayload) -> bytes:
+    """Keyed digest of a report as it is stored (area, hour, screened note), to tell a replay
+    from a reuse of its client id. Never of what is not stored: the exact time and coordinates
+    would otherwise be recoverable by anyone holding the key and the database."""
+    stored = msgspec.json.encode([category, area, hour(observed).isoformat(), payload])
+    return pseudonyms.pseudonym(CONTENT_DOMAIN, stored)
 
 
 def submit(
     intake: Intake, channel: Channel, reporter: Reporter, items: Sequence[bytes], now: dt.datetime
 ) -> list[ReportResult]:
     """Validate and store each raw JSON report; return one result per item, in order."""
-    try:
-        return _submit(intake, channel, reporter, items, now)
-    except IntegrityError:
-        # A concurrent request stored one of these client ids first: look again.
-        return _submit(intake, channel, reporter, items, now)
+    for attempt in range(1, RACE_ATTEMPTS + 1):
+        try:
+            return _submit(intake, channel, reporter, items, now)
+        except IntegrityError as error:
+            # A concurrent request stored one of these client ids first: look again, and the
+            # earlier record answers. Any other constraint is not a race and goes up.
+            if attempt == RACE_ATTEMPTS or not _is_submission_race(error):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _is_submission_race(error: IntegrityError) -> bool:
+    """Whether the violated constraint is the idempotency record's key (PostgreSQL, SQLite)."""
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    return constraint == "pk_submission" or "submission.key_hash" in str(error.orig)
 
 
 def _submit(
@@ -197,15 +210,14 @@ def _submit(
         except msgspec.DecodeError:
             results[index] = ReportResult(index, "rejected", errors={"_schema": ["Not a JSON object."]})
             continue
+        area, payload, errors = _check(intake, channel, report, reporter, now)
         key_hash = digest = None
         if report.client_id is not None:
             key_hash = pseudonyms.pseudonym(SUBMISSION_DOMAIN, scope + report.client_id.encode())
-            digest = pseudonyms.pseudonym(CONTENT_DOMAIN, msgspec.json.encode(report))
-        try:
-            area, payload = _check(intake, channel, report, reporter, now)
-        except _Invalid as invalid:
-            results[index] = ReportResult(index, "rejected", report.client_id, errors=invalid.errors)
-            if key_hash is not None:
+            digest = _content_digest(pseudonyms, report.category, area, report.observed_at, payload)
+        if errors:
+            results[index] = ReportResult(index, "rejected", report.client_id, errors=errors)
+            if key_hash is not None and area is not None:
                 # It may be a replay of a report stored when it was still valid (the intake
                 # window has passed since, or the taxonomy changed): that gets its original answer.
                 refused[index] = (key_hash, digest)  # type: ignore[assignment]

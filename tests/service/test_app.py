@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 import subprocess
 import sys
@@ -93,3 +94,19 @@ def test_authentication_does_not_wait_for_a_writer_on_sqlite(app, client, partne
         writer.execute("ROLLBACK")
         writer.close()
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [("KEK", "c2hvcnQ", "SAFESIGNAL_KEK"), ("PSEUDONYM_KEY", "not base64!", "SAFESIGNAL_PSEUDONYM_KEY"),
+     ("KEK_FILE", "/nonexistent/kek", "SAFESIGNAL_KEK")],
+)
+def test_a_bad_key_is_refused_in_one_line_without_its_value(tmp_path, key, value, named):
+    valid = base64.urlsafe_b64encode(bytes(32)).decode()
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "KEK": valid, "PSEUDONYM_KEY": valid}
+    config.update({"KEK": None} if key == "KEK_FILE" else {}, **{key: value})
+    with pytest.raises(ConfigError) as caught:
+        create_app(config)
+    message = str(caught.value)
+    assert named in message and "\n" not in message
+    assert value not in message or key == "KEK_FILE"  # a path may be named, a secret never

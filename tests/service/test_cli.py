@@ -14,7 +14,10 @@ from service.reports.services import read_payload
 
 
 def _invoke(app, *args):  # type: ignore[no-untyped-def]
-    return app.test_cli_runner().invoke(args=list(args))
+    # Inside this app's context: the commands act on the current app, and pytest-flask has
+    # pushed the default `app` fixture's context for the test.
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=list(args))
 
 
 def test_a_pharmacy_needs_a_known_area(app, partners):
@@ -84,34 +87,52 @@ def test_devices_are_listed_and_revoked(app, client, partners):
     assert "revoked" in partners.run("devices", "list")
 
 
-def test_rotating_the_kek_rewraps_data_keys_without_touching_payloads(app, client, partners, clock, tmp_path, app_with):
+def _kek_file(app_config, path):  # type: ignore[no-untyped-def]
+    """The test app's KEK (given as SAFESIGNAL_KEK) written to a file, as an operator keeps it."""
+    path.write_text(app_config["KEK"] + "\n")
+    path.chmod(0o600)
+    return str(path)
+
+
+def test_rotating_the_kek_rewraps_data_keys_without_touching_payloads(app, app_config, client, partners, clock, tmp_path, app_with):
     token = partners.pharmacy()
     observed = (clock.now - dt.timedelta(hours=1)).isoformat()
-    assert client.post("/v1/pharmacy/reports", json={"category": "food_insecurity", "observed_at": observed, "note": "voedselpakket"}, headers=bearer(token)).status_code == 201
+    report = {"category": "food_insecurity", "observed_at": observed, "note": "voedselpakket"}
+    assert client.post("/v1/pharmacy/reports", json=report, headers=bearer(token)).status_code == 201
     with app.extensions["safesignal"].sessions() as session:
         (before,) = session.scalars(select(Report))
 
-    new_kek = tmp_path / "kek-2027"
-    output = partners.run("keys", "rotate-kek", "--new-kek-file", str(new_kek))
-    assert "re-wrapped 1 data keys" in output
+    old, new = _kek_file(app_config, tmp_path / "kek-old"), str(tmp_path / "kek-new")
+    assert "created local:" in partners.run("keys", "new-kek", new)
+    assert _invoke(app, "keys", "new-kek", new).exit_code != 0  # never overwrites
 
-    rotated = app_with(KEK=None, KEK_FILE=str(new_kek))  # the old KEK is gone
+    # Restarted with the new KEK current and the old one readable: new data keys use the new KEK.
+    moving = app_with(KEK=None, KEK_FILE=new, KEK_PREVIOUS_FILES=old)
+    clock.advance(days=1)
+    moving_client = moving.test_client()
+    assert moving_client.post("/v1/pharmacy/reports", json={**report, "observed_at": clock.now.isoformat()}, headers=bearer(token)).status_code == 201
+    output = _invoke(moving, "keys", "rotate-kek").output
+    assert "re-wrapped 1 data keys" in output and "remove the old KEK" in output
+    assert "re-wrapped 0 data keys" in _invoke(moving, "keys", "rotate-kek").output  # repeatable
+
+    rotated = app_with(KEK=None, KEK_FILE=new)  # the old KEK is gone
     with rotated.extensions["safesignal"].sessions() as session:
-        (after,) = session.scalars(select(Report))
-    assert after.payload == before.payload  # not re-encrypted
-    assert read_payload(rotated.extensions["safesignal"].intake, after).note == "voedselpakket"
-    # A second run finds nothing left to move.
-    again = _invoke(rotated, "keys", "rotate-kek", "--new-kek-file", str(new_kek))
-    assert again.exit_code == 0 and "re-wrapped 0 data keys" in again.output
+        reports = {r.id: r for r in session.scalars(select(Report))}
+    assert reports[before.id].payload == before.payload  # not re-encrypted
+    notes = [read_payload(rotated.extensions["safesignal"].intake, r).note for r in reports.values()]
+    assert notes == ["voedselpakket", "voedselpakket"]
 
 
-def test_the_old_kek_cannot_read_rotated_keys(app, client, partners, clock, tmp_path, app_with):
+def test_the_old_kek_cannot_read_rotated_keys(app, app_config, client, partners, clock, tmp_path, app_with):
     from crypto.errors import DecryptionError
 
     token = partners.pharmacy()
     observed = (clock.now - dt.timedelta(hours=1)).isoformat()
     client.post("/v1/pharmacy/reports", json={"category": "food_insecurity", "observed_at": observed}, headers=bearer(token))
-    partners.run("keys", "rotate-kek", "--new-kek-file", str(tmp_path / "kek-new"))
+    new = str(tmp_path / "kek-new")
+    partners.run("keys", "new-kek", new)
+    moving = app_with(KEK=None, KEK_FILE=new, KEK_PREVIOUS_FILES=_kek_file(app_config, tmp_path / "kek-old"))
+    assert "re-wrapped 1" in _invoke(moving, "keys", "rotate-kek").output
     stale = app_with()  # still configured with the old KEK only
     with stale.extensions["safesignal"].sessions() as session:
         (report,) = session.scalars(select(Report))
@@ -130,6 +151,5 @@ def test_demo_prints_fresh_tokens_and_revokes_the_previous_ones(app, app_with):
 
 
 def test_demo_refuses_production(app_with):
-    production = app_with(ENV="production")
-    result = production.test_cli_runner().invoke(args=["demo"])
+    result = _invoke(app_with(ENV="production"), "demo")
     assert result.exit_code != 0 and "development mode only" in result.output

@@ -132,3 +132,30 @@ def test_racing_reuse_of_one_id_stores_one_report_and_reports_the_conflict(app, 
     assert answers[0]["accepted"] + answers[1]["accepted"] == 11
     with app.extensions["safesignal"].sessions() as session:
         assert session.scalar(select(func.count()).select_from(Report)) == 11
+
+
+def test_rows_read_back_the_same_as_through_sqlalchemy(db_engine):
+    """The group commit converts values itself; what it stores must equal SQLAlchemy's own insert."""
+    import os
+
+    from service.reports.services import new_report_id
+
+    hour = dt.datetime(2026, 11, 29, 10, tzinfo=dt.timezone.utc)
+    rows = [
+        {"id": new_report_id(hour), "data_class": "pharmacy_reports", "channel": "pharmacy", "category": f"c{i % 2}",
+         "area": "a", "observed_hour": hour - dt.timedelta(hours=i % 3), "received_hour": hour, "epoch": hour.date(),
+         "reporter": os.urandom(16), "payload": os.urandom(60)}
+        for i in range(6)
+    ]
+    GroupCommit(db_engine).write([(Report.__table__, rows[:3])])
+    with db_engine.begin() as connection:
+        connection.execute(Report.__table__.insert(), rows[3:])
+    with db_engine.connect() as connection:
+        stored = {row.id: row._asdict() for row in connection.execute(select(Report.__table__))}
+    assert [stored[row["id"]] for row in rows] == rows
+
+
+def test_a_single_row_commits_alone_and_durably(db_engine, table):
+    """One row into one table (autocommit on PostgreSQL) is as visible as any other commit."""
+    GroupCommit(db_engine).write([(table, [{"id": 7, "who": "alone"}])])
+    assert _rows(db_engine, table) == [(7, "alone")]

@@ -53,3 +53,16 @@ def test_polygon_areas_map_a_location_to_the_neighbourhood(app_with, partners, c
 
     with app.extensions["safesignal"].sessions() as session:
         assert session.scalars(select(Report.area)).all() == ["mechelen-binnenstad"]
+
+
+def test_a_weak_etag_from_a_proxy_still_gets_304(client, partners):
+    token = partners.pharmacy()
+    etag = client.get("/v1/taxonomy", headers=bearer(token)).headers["ETag"]
+    assert client.get("/v1/taxonomy", headers={**bearer(token), "If-None-Match": f"W/{etag}"}).status_code == 304
+
+
+def test_the_areas_command_lists_what_a_pharmacy_can_be_registered_in(app, partners):
+    output = partners.run("areas")
+    codes = [line.split()[0] for line in output.splitlines()]
+    assert codes == [area.code for area in app.extensions["safesignal"].intake.areas.areas()]
+    partners.add("pharmacy", "Apotheek", codes[-1])  # accepted as --area

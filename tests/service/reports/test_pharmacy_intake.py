@@ -220,10 +220,13 @@ def test_free_text_is_never_echoed_in_errors(client, partners, clock):
         _report(clock, note=secret + "x" * 500),
         _report(clock, category=secret),
         {**_report(clock), secret: 1},
+        _report(clock, sex="x' Janssens 0470123456 \""),  # both quote characters in one value
+        _report(clock, age_band='"Janssens"'),
     ):
         response = client.post("/v1/pharmacy/reports", json=body, headers=bearer(token))
         assert response.status_code == 422
         assert "Janssens" not in response.get_data(as_text=True)
+        assert "0470" not in response.get_data(as_text=True)
 
 
 def test_a_deployment_can_shorten_notes(app_with, partners, clock):
