@@ -72,6 +72,11 @@ class _QueuedWriterConnection(sqlite3.Connection):
     or ROLLBACK makes writers wait in the kernel and wake the moment the lock is free. Readers
     never take it (WAL readers do not block). Processes that do not use this class still meet
     SQLite's own lock and busy timeout, so correctness never depends on the file lock.
+
+    The wait has no timeout, on purpose: the lock is held only inside this service's own write
+    transactions, which wait on nothing but the disk, so a writer queues until it is its turn;
+    a migration holds it for as long as it runs, and writers resume after it rather than fail.
+    A request stuck longer than gunicorn's worker timeout is ended by gunicorn.
     """
 
     def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
