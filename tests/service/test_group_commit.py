@@ -159,3 +159,25 @@ def test_a_single_row_commits_alone_and_durably(db_engine, table):
     """One row into one table (autocommit on PostgreSQL) is as visible as any other commit."""
     GroupCommit(db_engine).write([(table, [{"id": 7, "who": "alone"}])])
     assert _rows(db_engine, table) == [(7, "alone")]
+
+
+def test_a_lost_idempotency_race_is_told_from_other_constraint_errors(db_engine):
+    """Intake retries only when the idempotency key collides; the check reads each engine's error."""
+    import os
+
+    from service.reports.services import _is_submission_race, new_report_id
+
+    hour = dt.datetime(2026, 11, 29, 10, tzinfo=dt.timezone.utc)
+    submission = {"key_hash": os.urandom(32), "content_digest": os.urandom(32), "redactions": 0,
+                  "received_hour": hour, "epoch": hour.date()}
+    report = {"id": new_report_id(hour), "data_class": "pharmacy_reports", "channel": "pharmacy", "category": "c",
+              "area": "a", "observed_hour": hour, "received_hour": hour, "epoch": hour.date(),
+              "reporter": os.urandom(16), "payload": os.urandom(60)}
+    group = GroupCommit(db_engine)
+    group.write([(Report.__table__, [report]), (Submission.__table__, [submission])])
+    with pytest.raises(exc.IntegrityError) as race:
+        group.write([(Submission.__table__, [submission])])
+    with pytest.raises(exc.IntegrityError) as other:
+        group.write([(Report.__table__, [report])])
+    assert _is_submission_race(race.value)
+    assert not _is_submission_race(other.value)
