@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/safesignal db upgrade
 	$(BIN)/safesignal demo
-	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) 'service:create_app()'
+	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --no-control-socket 'service:create_app()'
 
 test: $(VENV)/.installed
 	$(BIN)/pytest

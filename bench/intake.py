@@ -330,7 +330,7 @@ def start_gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int, 
     worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker, "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", app_spec],
+         "--log-level", "warning", "--no-control-socket", app_spec],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.time() + 30

@@ -284,6 +284,10 @@ cli = FlaskGroup(name="safesignal", create_app=_create_app, add_default_commands
                  help="safesignal operator commands. Configuration comes from SAFESIGNAL_* variables.")
 
 
+# Flask's generic options (--app, --env-file, --debug) mean nothing for this command.
+cli.params = [param for param in cli.params if param.name not in ("app", "env_file", "debug")]
+
+
 def main() -> None:
     """Entry point of the `safesignal` command."""
     cli.main(prog_name="safesignal")

@@ -17,6 +17,7 @@ from service.partners.models import Organisation
 from service.partners.services import OrganisationKind, add_organisation, issue_credential
 
 DEMO_LABEL = "demo"
+DEMO_DEVICE_LABEL = "demo tablet"
 DEMO_ORGANISATIONS = (
     (OrganisationKind.PHARMACY, "Demo: Apotheek De Linde", "PHARMACY_TOKEN"),
     (OrganisationKind.FIELD_SERVICE, "Demo: Straathoekwerk Mechelen", None),
@@ -37,14 +38,15 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
                 session, kind=kind, name=name, area=pharmacy_area if kind is OrganisationKind.PHARMACY else None, now=now
             )
         for credential in organisation.credentials:
-            if credential.revoked_at is None:
+            # Only what earlier demo runs issued: tokens an operator made by hand stay valid.
+            if credential.revoked_at is None and credential.label in (DEMO_LABEL, DEMO_DEVICE_LABEL):
                 credential.revoked_at = now
         if variable is not None:
             _, token = issue_credential(session, organisation, label=DEMO_LABEL, now=now)
             lines.append(f"export {variable}={token}")
         else:
             _, code = issue_code(
-                session, state.pseudonyms, organisation.id, label="demo tablet", now=now, ttl=dt.timedelta(hours=24)
+                session, state.pseudonyms, organisation.id, label=DEMO_DEVICE_LABEL, now=now, ttl=dt.timedelta(hours=24)
             )
             lines.append(f"export ENROLL_CODE={code}")
     session.commit()

@@ -42,9 +42,6 @@ class Submission(Base):
     """That a client id was seen, for idempotent replays; it does not say which report it became."""
 
     __tablename__ = "submission"
-    # On SQLite, rows live in the primary-key B-tree itself: the keys are random hashes, and a
-    # rowid table would add a second B-tree to update at a random place for every insert.
-    __table_args__ = {"sqlite_with_rowid": False}
     __data_class__ = "idempotency_records"
 
     # Keyed pseudonym of (organisation, client id): the raw client id is never stored.

@@ -150,6 +150,23 @@ def test_demo_prints_fresh_tokens_and_revokes_the_previous_ones(app, app_with):
     assert client.post("/v1/devices/enroll", json={"code": second["ENROLL_CODE"]}).status_code == 201
 
 
+def test_demo_leaves_tokens_made_by_hand_alone(app, app_with):
+    client = app_with(AUTH_CACHE_SECONDS=0).test_client()
+    _invoke(app, "demo")
+    listing = _invoke(app, "partners", "list").output
+    analyst_org = next(line.split()[0] for line in listing.splitlines() if "Preventiedienst" in line)
+    by_hand = _invoke(app, "partners", "token", analyst_org).output.rsplit(": ", 1)[1].strip()
+    _invoke(app, "demo")
+    assert client.get("/v1/taxonomy", headers=bearer(by_hand)).status_code == 200
+
+
+def test_the_command_offers_none_of_flasks_generic_options():
+    from service.cli import cli
+
+    names = {param.name for param in cli.params}
+    assert not names & {"app", "env_file", "debug"}
+
+
 def test_demo_refuses_production(app_with):
     result = _invoke(app_with(ENV="production"), "demo")
     assert result.exit_code != 0 and "development mode only" in result.output
