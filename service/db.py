@@ -269,7 +269,7 @@ class GroupCommit:
         self._pending: list[_Entry] = []
         self._leading = False
         self._inserts: dict[Table, _PreparedInsert] = {}
-        self._one_statement_is_atomic = engine.dialect.name == "postgresql"
+        self._autocommit_single_rows = engine.dialect.name == "postgresql"
 
     def write(self, writes: Sequence[tuple[Table, list[dict[str, Any]]]]) -> None:
         """Insert `rows` into each table, durably, as one unit; return once committed."""
@@ -310,7 +310,7 @@ class GroupCommit:
 
     def _transaction(self, group: list[_Entry]) -> None:
         writes = [(self._insert(table), rows) for entry in group for table, rows in entry.writes if rows]
-        if self._one_statement_is_atomic and len(writes) == 1 and len(writes[0][1]) == 1:
+        if self._autocommit_single_rows and len(writes) == 1 and len(writes[0][1]) == 1:
             # One row into one table is one statement, atomic by itself: on PostgreSQL, running it
             # in autocommit saves the BEGIN and COMMIT round trips (a third of a single report's
             # write). The commit is as durable as any other.
