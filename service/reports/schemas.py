@@ -30,8 +30,8 @@ class Location(msgspec.Struct, forbid_unknown_fields=True):
     lon: Annotated[float, Meta(ge=-180, le=180)]
 
 
-class PharmacyReportIn(msgspec.Struct, forbid_unknown_fields=True):
-    """A report from a partner pharmacy. The area is the pharmacy's registered area."""
+class _ReportFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """What a report says on either channel."""
 
     category: Category
     observed_at: ObservedAt
@@ -41,23 +41,20 @@ class PharmacyReportIn(msgspec.Struct, forbid_unknown_fields=True):
     referral: bool = False
     referral_kind: ReferralKind | None = None
     note: Note | None = None
+
+
+class PharmacyReportIn(_ReportFields, kw_only=True):
+    """A report from a partner pharmacy. The area is the pharmacy's registered area."""
+
     client_id: ClientId | None = None
 
 
-class FieldReportIn(msgspec.Struct, forbid_unknown_fields=True):
+class FieldReportIn(_ReportFields, kw_only=True):
     """An observation from a field worker's app: exactly one of `location` and `area`."""
 
     client_id: ClientId
-    category: Category
-    observed_at: ObservedAt
     location: Location | None = None
     area: AreaCode | None = None
-    count: Count = 1
-    age_band: AgeBand | None = None
-    sex: Sex | None = None
-    referral: bool = False
-    referral_kind: ReferralKind | None = None
-    note: Note | None = None
 
 
 class PharmacyBatchIn(msgspec.Struct, forbid_unknown_fields=True):
