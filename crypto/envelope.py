@@ -32,6 +32,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._encoding import length_prefixed
+from ._opaque import Unpicklable
 from .errors import DecryptionError
 
 __all__ = [
@@ -71,7 +72,7 @@ def associated_data(table: str, record_id: bytes) -> bytes:
     return length_prefixed(_AAD_DOMAIN, _VERSION_BYTE, table.encode("utf-8"), record_id)
 
 
-class DataKey:
+class DataKey(Unpicklable):
     """A 256-bit AES-GCM data key and its 16-byte id.
 
     The material lives only inside the AESGCM object, which is built once per
@@ -103,13 +104,6 @@ class DataKey:
 
     def __repr__(self) -> str:
         return f"<DataKey key_id={self._key_id.hex()}>"
-
-    def _refuse_pickle(self, *args: object) -> NoReturn:
-        raise TypeError("DataKey objects cannot be pickled or copied")
-
-    __reduce__ = _refuse_pickle
-    __reduce_ex__ = _refuse_pickle
-    __getstate__ = _refuse_pickle
 
 
 def encrypt(key: DataKey, plaintext: bytes, aad: bytes) -> bytes:

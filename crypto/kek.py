@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._encoding import length_prefixed
+from ._opaque import Unpicklable
 from .errors import CryptoError, KekError
 from .secrets import SECRET_SIZE, decode_secret, load_secret, write_new_secret_file
 
@@ -61,7 +62,7 @@ class KeyEncryptionKey(Protocol):
         ...
 
 
-class LocalKek:
+class LocalKek(Unpicklable):
     """A KEK held in process memory: AES-256-GCM under a 32-byte key.
 
     The kek_id is "local:" followed by the first 8 bytes (hex) of
@@ -147,13 +148,6 @@ class LocalKek:
 
     def __repr__(self) -> str:
         return f"<LocalKek kek_id={self._kek_id}>"
-
-    def _refuse_pickle(self, *args: object) -> NoReturn:
-        raise TypeError("LocalKek objects cannot be pickled or copied")
-
-    __reduce__ = _refuse_pickle
-    __reduce_ex__ = _refuse_pickle
-    __getstate__ = _refuse_pickle
 
 
 class KekSet:

@@ -13,9 +13,9 @@ plain hash of a phone number or a short id would allow.
 from __future__ import annotations
 
 import hmac
-from typing import NoReturn
 
 from ._encoding import length_prefixed
+from ._opaque import Unpicklable
 
 __all__ = ["Pseudonymizer"]
 
@@ -26,7 +26,7 @@ PSEUDONYM_SIZE = 32
 _MAX_CACHED_DOMAINS = 64
 
 
-class Pseudonymizer:
+class Pseudonymizer(Unpicklable):
     """Computes domain-separated HMAC-SHA256 pseudonyms under one secret key.
 
     The key schedule is computed once: each call copies a keyed HMAC state
@@ -69,10 +69,3 @@ class Pseudonymizer:
 
     def __repr__(self) -> str:
         return "<Pseudonymizer>"
-
-    def _refuse_pickle(self, *args: object) -> NoReturn:
-        raise TypeError("Pseudonymizer objects cannot be pickled or copied")
-
-    __reduce__ = _refuse_pickle
-    __reduce_ex__ = _refuse_pickle
-    __getstate__ = _refuse_pickle
