@@ -66,3 +66,12 @@ def test_the_areas_command_lists_what_a_pharmacy_can_be_registered_in(app, partn
     codes = [line.split()[0] for line in output.splitlines()]
     assert codes == [area.code for area in app.extensions["safesignal"].intake.areas.areas()]
     partners.add("pharmacy", "Apotheek", codes[-1])  # accepted as --area
+
+
+def test_the_documented_shapes_of_the_downloads_match_what_is_served(app, client, partners):
+    token = partners.pharmacy()
+    paths = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()["paths"]
+    for path, python_type in (("/v1/taxonomy", dict), ("/v1/areas", list)):
+        documented = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["type"]
+        served = client.get(path, headers=bearer(token)).get_json()
+        assert isinstance(served, python_type) and documented == {dict: "object", list: "array"}[python_type]
