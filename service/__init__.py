@@ -27,11 +27,19 @@ class State:
     """What requests, commands and jobs share: the database, the keys, the deployment data."""
 
     engine: Engine
+    keys_engine: Engine
     sessions: sessionmaker[Session]
     pseudonyms: Any
     intake: Any
     credentials: Any
+    retention: Any
     clock: Callable[[], dt.datetime]
+
+    def audit(self, connection: Any, kind: str, actor: str, **detail: Any) -> int:
+        """Append an audit entry in the caller's transaction (see service.audit.log)."""
+        from service.audit import log as audit_log
+
+        return audit_log.append(connection, kind=kind, actor=actor, detail=detail, at=self.clock())
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -41,7 +49,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service import config as settings
     from service import db
     from service.areas import load_areas
-    from service.keys.material import default_database_url, load_keks, load_pseudonym_key
+    from retention import policy as retention_policy
+    from retention.holdings import stored_data_classes, supported_actions
+    from retention.purge import Retention
+    from service.keys.material import default_database_url, load_audit_signer, load_keks, load_pseudonym_key
     from service.keys.store import SqlKeyStore
     from service.partners.services import CredentialCache
     from service.reports.services import Intake, IntakeRules
@@ -66,12 +77,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     clock = app.config.get("CLOCK") or utc_now
+    policies = _load_policies(app.config, retention_policy, stored_data_classes(), supported_actions())
     engine = db.make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
+    keys_engine = db.make_engine(app.config["KEYS_DATABASE_URL"] or default_database_url(app.instance_path, "keys.db"))
     pseudonyms = Pseudonymizer(load_pseudonym_key(app.config, app.instance_path))
+    keyring = KeyRing(load_keks(app.config, app.instance_path))
+    keystore = SqlKeyStore(keys_engine, clock)
     intake = Intake(
         store=SqlIntakeStore(engine, db.GroupCommit(engine)),
-        keyring=KeyRing(load_keks(app.config, app.instance_path)),
-        keystore=SqlKeyStore(engine, clock),
+        keyring=keyring,
+        keystore=keystore,
         pseudonyms=pseudonyms,
         taxonomy=load_taxonomy(app.config["TAXONOMY_FILE"]),
         areas=load_areas(app.config["AREAS_MODE"], app.config["AREAS_FILE"], app.config["H3_RESOLUTION"]),
@@ -83,7 +98,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ),
     )
     credentials = CredentialCache(app.config["AUTH_CACHE_SECONDS"], app.config.get("MONOTONIC_CLOCK") or time.monotonic)
-    app.extensions["safesignal"] = State(engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, clock)
+    retention = Retention(
+        engine=engine,
+        keys_engine=keys_engine,
+        keystore=keystore,
+        keyring=keyring,
+        policies=policies,
+        signer=load_audit_signer(app.config, app.instance_path),
+        clock=clock,
+        batch_size=app.config["RETENTION_BATCH_SIZE"],
+        lease_ttl=dt.timedelta(seconds=app.config["RETENTION_LEASE_SECONDS"]),
+    )
+    app.extensions["safesignal"] = State(
+        engine, keys_engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock
+    )
     # Per request (an app context can outlive requests, as in tests) and per CLI command.
     app.teardown_request(db.close_session)
     app.teardown_appcontext(db.close_session)
@@ -93,6 +121,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _load_policies(config: Mapping[str, Any], retention_policy: Any, stored: set[str], actions: Any) -> Any:
+    """The retention policies, checked against what the service stores: fail closed."""
+    from service.config import ConfigError
+
+    try:
+        policies = retention_policy.load(config["RETENTION_POLICY_FILE"])
+        retention_policy.check_coverage(policies, stored, actions)
+    except retention_policy.PolicyError as error:
+        raise ConfigError(str(error)) from None
+    window_days = config["INTAKE_WINDOW_HOURS"] / 24
+    if policies["idempotency_records"].period_days < window_days:
+        # A replay inside the intake window must still find its record, or it is stored twice.
+        raise ConfigError("retention policy of idempotency_records: period_days is shorter than SAFESIGNAL_INTAKE_WINDOW_HOURS")
+    return policies
 
 
 def _register_api(app: Flask) -> None:

@@ -43,20 +43,22 @@ db_group = click.Group("db", help="Database schema (Alembic migrations).")
 @click.argument("revision", default="head")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: head)."""
+    """Apply migrations up to REVISION (default: head) to the database, and the key vault to its head."""
     from service.migrations import upgrade
 
     upgrade(_state().engine, revision)
-    click.echo(f"database at {revision} ({_state().engine.dialect.name})")
+    upgrade(_state().keys_engine, "head", target="keys")
+    click.echo(f"database at {revision} ({_state().engine.dialect.name}); key vault at head ({_state().keys_engine.dialect.name})")
 
 
 @db_group.command("current")
 @with_appcontext
 def db_current() -> None:
-    """Print the database's migration revision."""
+    """Print the migration revision of the database and of the key vault."""
     from service.migrations import current_revision
 
-    click.echo(current_revision(_state().engine) or "(empty database)")
+    click.echo(f"database: {current_revision(_state().engine) or '(empty database)'}")
+    click.echo(f"key vault: {current_revision(_state().keys_engine) or '(empty database)'}")
 
 
 # --- partners ---------------------------------------------------------------------------------
@@ -241,6 +243,8 @@ def keys_rotate_kek() -> None:
     intake = _state().intake
     keks = intake.keyring.keks
     count = intake.keyring.rewrap_all(intake.keystore, keks)
+    with _state().engine.begin() as connection:
+        _state().audit(connection, "keys.kek_rotated", "cli", kek_id=keks.current.kek_id, count=count)
     click.echo(f"re-wrapped {count} data keys under {keks.current.kek_id}")
     if keks.kek_ids != {keks.current.kek_id}:
         click.echo("next: remove the old KEK from SAFESIGNAL_KEK_PREVIOUS_FILES, restart, then destroy it")
@@ -264,9 +268,147 @@ def demo() -> None:
         click.echo(line)
 
 
+# --- retention, audit, DPO, scheduler -----------------------------------------------------------
+
+retention_group = click.Group("retention", help="Retention: shred, delete and anonymise what is past its period.")
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@with_appcontext
+def retention_run(dry_run: bool, as_json: bool) -> None:
+    """Run retention once, now (the scheduler does this every SAFESIGNAL_RETENTION_INTERVAL_MINUTES)."""
+    import json
+
+    outcome = _state().retention.run(dry_run=dry_run, actor="cli")
+    if as_json:
+        click.echo(json.dumps(outcome.as_json(), indent=2))
+    elif outcome.skipped:
+        click.echo(f"skipped: {outcome.skipped}")
+    else:
+        for result in outcome.classes:
+            verb = ("would " if dry_run else "") + ("anonymise" if result.action == "anonymise" else "remove")
+            verb += "" if dry_run else "d"
+            keys = f", {result.keys_destroyed} keys destroyed" if result.keys_destroyed else ""
+            click.echo(f"{result.data_class:<20} {result.action:<9} {verb} {result.rows} rows{keys}"
+                       f" (older than {result.cutoff[:19]}Z) {result.outcome}{': ' + result.error if result.error else ''}")
+    if any(result.outcome == "error" for result in outcome.classes):
+        sys.exit(1)
+
+
+@retention_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@with_appcontext
+def retention_status(as_json: bool) -> None:
+    """Compliance per data class: oldest record against its period, and anything overdue."""
+    import json
+    from dataclasses import asdict
+
+    statuses = _state().retention.status()
+    if as_json:
+        click.echo(json.dumps([asdict(status) for status in statuses], indent=2))
+    else:
+        click.echo(f"{'data class':<20} {'period':>7} {'records':>9} {'oldest':>9} {'overdue':>8}  state")
+        for status in statuses:
+            oldest = f"{status.oldest_age_days:.1f}d" if status.oldest_age_days is not None else "-"
+            overdue = status.past_period + status.live_keys_past_period
+            state = "ok" if status.compliant else "OVERDUE: run `safesignal retention run`"
+            click.echo(f"{status.data_class:<20} {status.period_days:>6}d {status.records:>9} {oldest:>9} {overdue:>8}  {state}")
+    if not all(status.compliant for status in statuses):
+        sys.exit(1)
+
+
+audit_group = click.Group("audit", help="The hash-chained audit log and its signed checkpoints.")
+
+
+@audit_group.command("verify")
+@click.option("--checkpoints", "kept_file", type=click.File("r"), default=None,
+              help="Checkpoints saved earlier (JSON from `audit checkpoints` or the DPO API); each must still match.")
+@with_appcontext
+def audit_verify(kept_file) -> None:  # type: ignore[no-untyped-def]
+    """Check every entry, the chain's head and every checkpoint; name the first broken entry."""
+    import json
+
+    from service.audit import log as audit_log
+
+    kept = []
+    if kept_file is not None:
+        try:
+            data = json.load(kept_file)
+            kept = [audit_log.Checkpoint.from_json(item) for item in data.get("checkpoints", data)]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise click.ClickException("the checkpoints file is not a list of checkpoints as `audit checkpoints` prints them") from None
+    with _state().engine.connect() as connection:
+        result = audit_log.verify(connection, _state().retention.signer.public_key, kept)
+    if result.valid:
+        click.echo(f"valid: entries {result.first_seq}..{result.last_seq} ({result.entries_checked} checked), "
+                   f"{result.checkpoints_checked} signed checkpoints (key {result.public_key_id})")
+        return
+    click.echo(f"BROKEN at entry {result.broken_at}: {result.problem}", err=True)
+    for problem in result.problems[1:]:
+        click.echo(f"  also {problem}", err=True)
+    sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@with_appcontext
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the chain's head now (the scheduler does this periodically)."""
+    from service.audit import log as audit_log
+
+    with _state().engine.begin() as connection:
+        seq = audit_log.checkpoint(connection, _state().retention.signer, _now())
+    click.echo(f"signed checkpoint at entry {seq}" if seq else "the head is already signed (or the log is empty)")
+
+
+@audit_group.command("checkpoints")
+@with_appcontext
+def audit_checkpoints() -> None:
+    """Print the signed checkpoints and the public key as JSON, for the DPO to keep."""
+    import json
+
+    click.echo(json.dumps(_checkpoints_document(), indent=2))
+
+
+def _checkpoints_document() -> dict:  # type: ignore[type-arg]
+    from service.audit import log as audit_log
+
+    signer = _state().retention.signer
+    with _state().engine.connect() as connection:
+        points = audit_log.checkpoints(connection)
+    return {"algorithm": "Ed25519", "public_key": signer.public_key.hex(), "key_id": signer.key_id,
+            "checkpoints": [point.as_json() for point in points]}
+
+
+dpo_group = click.Group("dpo", help="What the data-protection officer reads.")
+
+
+@dpo_group.command("record")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown")
+@with_appcontext
+def dpo_record(fmt: str) -> None:
+    """Print the GDPR Art. 30 record of processing activities, from the retention policy file."""
+    import json
+
+    from retention.record import markdown, record
+
+    data = record(_state().retention.policies)
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else markdown(data), nl=fmt == "json")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler() -> None:
+    """Run the retention and checkpoint jobs until stopped (one such process per deployment)."""
+    from retention.scheduler import serve
+
+    serve(_state(), current_app.config)
+
+
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app's CLI."""
-    for command in (db_group, partners_group, devices_group, areas, keys_group, demo):
+    for command in (db_group, partners_group, devices_group, areas, keys_group, retention_group, audit_group, dpo_group, scheduler, demo):
         app.cli.add_command(command)
 
 

@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "ENV": "development",
     # SQLAlchemy URL; empty means the embedded SQLite database in the instance folder.
     "DATABASE_URL": "",
+    # The key vault: a database of its own for the epoch data keys (empty: instance/keys.db).
+    # Never the main database: a copy of that must not be able to decrypt what was shredded.
+    "KEYS_DATABASE_URL": "",
     # Key-encryption key: base64url of 32 bytes, or a file holding it. Previous KEK files
     # (comma-separated) stay readable while `safesignal keys rotate-kek` moves data keys over.
     "KEK": None,
@@ -26,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     # Key for keyed pseudonyms (HMAC-SHA256): base64url of 32 bytes, or a file holding it.
     "PSEUDONYM_KEY": None,
     "PSEUDONYM_KEY_FILE": None,
+    # Ed25519 key (base64url of a 32-byte seed, or a file) that signs audit-log checkpoints.
+    "AUDIT_SIGNING_KEY": None,
+    "AUDIT_SIGNING_KEY_FILE": None,
     # Intake limits.
     "MAX_BODY_BYTES": 1024 * 1024,
     "BATCH_MAX": 500,
@@ -44,10 +50,18 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_CACHE_SECONDS": 5,
     # Enrollment codes for field devices.
     "ENROLLMENT_CODE_TTL_HOURS": 24,
+    # Retention: the policy file (None: retention/default_policy.toml), rows per purge
+    # transaction, how often the scheduler runs retention and signs a checkpoint, and how long
+    # a retention lease lasts without renewal (SQLite; PostgreSQL uses an advisory lock).
+    "RETENTION_POLICY_FILE": None,
+    "RETENTION_BATCH_SIZE": 5000,
+    "RETENTION_INTERVAL_MINUTES": 60,
+    "AUDIT_CHECKPOINT_MINUTES": 60,
+    "RETENTION_LEASE_SECONDS": 120,
     "LOG_LEVEL": "INFO",
 }
 
-SECRETS = (("KEK", "KEK_FILE"), ("PSEUDONYM_KEY", "PSEUDONYM_KEY_FILE"))
+SECRETS = (("KEK", "KEK_FILE"), ("PSEUDONYM_KEY", "PSEUDONYM_KEY_FILE"), ("AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE"))
 
 
 class ConfigError(Exception):
@@ -69,14 +83,20 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError("SAFESIGNAL_ENV must be 'development' or 'production'")
     if config["ENV"] == "production":
         missing = missing_secrets(config)
-        if not config.get("DATABASE_URL"):
-            missing.append("SAFESIGNAL_DATABASE_URL")
+        for name in ("DATABASE_URL", "KEYS_DATABASE_URL"):
+            if not config.get(name):
+                missing.append(f"SAFESIGNAL_{name}")
         if missing:
             raise ConfigError("production mode needs " + ", ".join(missing))
     if config["FREE_TEXT_POLICY"] not in ("redact", "reject"):
         raise ConfigError("SAFESIGNAL_FREE_TEXT_POLICY must be 'redact' or 'reject'")
     if config["AREAS_MODE"] not in ("h3", "polygons"):
         raise ConfigError("SAFESIGNAL_AREAS_MODE must be 'h3' or 'polygons'")
+    if config.get("KEYS_DATABASE_URL") and config["KEYS_DATABASE_URL"] == config.get("DATABASE_URL"):
+        raise ConfigError("SAFESIGNAL_KEYS_DATABASE_URL must name another database than SAFESIGNAL_DATABASE_URL")
     for key in ("MAX_BODY_BYTES", "BATCH_MAX", "NOTE_MAX_LENGTH", "INTAKE_WINDOW_HOURS", "H3_RESOLUTION", "AUTH_CACHE_SECONDS"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 0:
             raise ConfigError(f"SAFESIGNAL_{key} must be a non-negative integer")
+    for key in ("RETENTION_BATCH_SIZE", "RETENTION_INTERVAL_MINUTES", "AUDIT_CHECKPOINT_MINUTES", "RETENTION_LEASE_SECONDS"):
+        if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
+            raise ConfigError(f"SAFESIGNAL_{key} must be a positive integer")

@@ -144,6 +144,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # 64 MiB of page cache per connection (SQLite's default is 2 MiB): the hot end of the
         # indexes stays in memory as tables grow.
         cursor.execute("PRAGMA cache_size=-65536")
+        # Deleted content is overwritten with zeros, not left in free pages of the file: what
+        # retention deletes (and a destroyed data key in the vault) is gone from the disk too.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

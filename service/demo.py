@@ -42,7 +42,7 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
             if credential.revoked_at is None and credential.label in (DEMO_LABEL, DEMO_DEVICE_LABEL):
                 credential.revoked_at = now
         if variable is not None:
-            _, token = issue_credential(session, organisation, label=DEMO_LABEL, now=now)
+            _, token = issue_credential(session, organisation, label=DEMO_LABEL, now=now, actor="demo")
             lines.append(f"export {variable}={token}")
         else:
             _, code = issue_code(

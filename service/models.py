@@ -1,13 +1,28 @@
-"""Every model of the service, imported in one place so the metadata is complete."""
+"""Every model of the main database, imported in one place so the metadata is complete.
+
+The key vault (service.keys.models) is a separate database with its own metadata.
+"""
 
 from __future__ import annotations
 
+from retention.models import Lease
+from service.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from service.db import Base
 from service.devices.models import EnrollmentCode
-from service.keys.models import DataKeyRecord
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission
 
 metadata = Base.metadata
 
-__all__ = ["Credential", "DataKeyRecord", "EnrollmentCode", "Organisation", "Report", "Submission", "metadata"]
+__all__ = [
+    "AuditCheckpoint",
+    "AuditEntry",
+    "AuditHead",
+    "Credential",
+    "EnrollmentCode",
+    "Lease",
+    "Organisation",
+    "Report",
+    "Submission",
+    "metadata",
+]

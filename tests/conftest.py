@@ -19,14 +19,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, MetaData, insert, text
 
 from service import create_app
+from service.audit.log import genesis_row
+from service.audit.models import AuditHead
 from service.db import make_engine
+from service.keys.models import VaultBase
 from service.migrations import upgrade
 from service.models import metadata
 
 POSTGRES_URL = os.environ.get("SAFESIGNAL_TEST_POSTGRES_URL", "")
+# The key vault of the PostgreSQL tests: a database of its own beside the main one, created here.
+POSTGRES_KEYS_URL = POSTGRES_URL.rsplit("/", 1)[0] + "/" + POSTGRES_URL.rsplit("/", 1)[-1].split("?")[0] + "_keys" if POSTGRES_URL else ""
 POSTGRES_SKIP = "PostgreSQL not configured: set SAFESIGNAL_TEST_POSTGRES_URL (as .ci/run does) to run these"
 START = dt.datetime(2026, 11, 29, 10, 17, 30, 123456, tzinfo=dt.timezone.utc)
 
@@ -36,8 +41,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     engine = make_engine(POSTGRES_URL)
     try:
-        with engine.connect() as connection:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("SELECT 1"))
+            keys_database = POSTGRES_KEYS_URL.rsplit("/", 1)[-1]
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": keys_database}).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{keys_database}"'))
     except Exception as error:  # noqa: BLE001 - any failure to connect ends the run
         pytest.exit(f"SAFESIGNAL_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {type(error).__name__}", returncode=3)
     finally:
@@ -74,39 +83,65 @@ class Clock:
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    engine.dispose()
-    return path
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Migrated template files of the main database and of the key vault."""
+    folder = tmp_path_factory.mktemp("template")
+    paths = (folder / "template.db", folder / "keys.db")
+    for path, target in zip(paths, ("main", "keys")):
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine, target=target)  # type: ignore[arg-type]
+        engine.dispose()
+    return paths
+
+
+def _fresh_postgres(url: str, tables: MetaData, target: str) -> Engine:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        tables.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(engine, target=target)  # type: ignore[arg-type]
+    return engine
 
 
 @pytest.fixture(scope="session")
-def postgres_engine() -> Iterator[Engine]:
-    engine = make_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def postgres_engines() -> Iterator[tuple[Engine, Engine]]:
+    engines = (_fresh_postgres(POSTGRES_URL, metadata, "main"), _fresh_postgres(POSTGRES_KEYS_URL, VaultBase.metadata, "keys"))
+    yield engines
+    for engine in engines:
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database of each engine."""
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Migrated, empty databases of each engine: the main one and the key vault."""
     if request.param == "sqlite":
-        path = tmp_path / "safesignal.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
+        urls = []
+        for template, name in zip(request.getfixturevalue("sqlite_template"), ("safesignal.db", "keys.db")):
+            shutil.copyfile(template, tmp_path / name)
+            urls.append(f"sqlite:///{tmp_path / name}")
+        return urls[0], urls[1]
     if not POSTGRES_URL:
         pytest.skip(POSTGRES_SKIP)
-    engine = request.getfixturevalue("postgres_engine")
-    tables = ", ".join(table.name for table in metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables}"))
-    return POSTGRES_URL
+    main, keys = request.getfixturevalue("postgres_engines")
+    for engine, tables in ((main, metadata), (keys, VaultBase.metadata)):
+        names = ", ".join(table.name for table in tables.sorted_tables)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {names}"))
+    with main.begin() as connection:  # the audit log's empty head, as the migration leaves it
+        connection.execute(insert(AuditHead).values(genesis_row()))
+    return POSTGRES_URL, POSTGRES_KEYS_URL
+
+
+@pytest.fixture
+def database_url(databases: tuple[str, str]) -> str:
+    """The main database of this test."""
+    return databases[0]
+
+
+@pytest.fixture
+def keys_database_url(databases: tuple[str, str]) -> str:
+    """The key vault of this test."""
+    return databases[1]
 
 
 @pytest.fixture
@@ -115,11 +150,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app_config(database_url: str, clock: Clock, tmp_path: Path) -> dict[str, object]:
+def app_config(database_url: str, keys_database_url: str, clock: Clock, tmp_path: Path) -> dict[str, object]:
     """Configuration of the app under test: real keys, generated per test."""
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
+        "KEYS_DATABASE_URL": keys_database_url,
+        "AUDIT_SIGNING_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "KEK": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PSEUDONYM_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "CLOCK": clock,
@@ -132,6 +169,7 @@ def app(app_config: dict[str, object]):  # type: ignore[no-untyped-def]
     application = create_app(app_config)
     yield application
     application.extensions["safesignal"].engine.dispose()
+    application.extensions["safesignal"].keys_engine.dispose()
 
 
 @pytest.fixture
@@ -147,6 +185,7 @@ def app_with(app_config: dict[str, object]):  # type: ignore[no-untyped-def]
     yield build
     for application in built:
         application.extensions["safesignal"].engine.dispose()
+        application.extensions["safesignal"].keys_engine.dispose()
 
 
 @pytest.fixture

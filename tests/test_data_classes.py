@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from service.db import Base
+from service.keys.models import VaultBase
 from service.reports.services import Channel
 
 
 def test_every_model_names_its_data_class():
-    for mapper in Base.registry.mappers:
+    for mapper in (*Base.registry.mappers, *VaultBase.registry.mappers):
         declared = getattr(mapper.class_, "__data_class__", None)
         assert declared, f"{mapper.class_.__name__} has no __data_class__"
 

@@ -21,3 +21,14 @@ def test_the_database_is_at_the_single_head(db_engine):
     assert len(heads) == 1
     assert current_revision(db_engine) == heads[0]
     assert (HERE / "versions").is_dir()
+
+
+def test_the_key_vault_schema_matches_its_models(app):
+    from service.keys.models import VaultBase
+
+    keys_engine = app.extensions["safesignal"].keys_engine
+    with keys_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, VaultBase.metadata) == []
+    heads = ScriptDirectory.from_config(alembic_config(keys_engine, "keys")).get_heads()
+    assert len(heads) == 1 and current_revision(keys_engine) == heads[0]

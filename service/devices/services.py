@@ -82,7 +82,7 @@ def enroll(
     organisation = session.get(Organisation, record.organisation_id)
     assert organisation is not None
     try:
-        credential, token = issue_credential(session, organisation, label=record.label, now=now)
+        credential, token = issue_credential(session, organisation, label=record.label, now=now, actor="enrollment")
     except PartnerError:
         raise EnrollmentError() from None
     record.credential_id = credential.id

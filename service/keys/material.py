@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from crypto.audit import CheckpointSigner
 from crypto.errors import CryptoError
 from crypto.kek import KekSet, LocalKek
 from crypto.secrets import create_secret_file, decode_secret, load_secret
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 DEV_KEK_FILE = "keys/kek.key"
 DEV_PSEUDONYM_FILE = "keys/pseudonym.key"
+DEV_AUDIT_SIGNING_FILE = "keys/audit-signing.key"
 
 
 def _dev_file(instance_path: str, name: str) -> Path:
@@ -60,24 +62,33 @@ def _load_keks(config: dict[str, Any], instance_path: str) -> KekSet:
 def load_pseudonym_key(config: dict[str, Any], instance_path: str) -> bytes:
     """The HMAC key for pseudonyms."""
     try:
-        return _load_pseudonym_key(config, instance_path)
+        return _secret(config, instance_path, "PSEUDONYM_KEY", DEV_PSEUDONYM_FILE, "pseudonym key")
     except (ValueError, OSError, CryptoError) as error:
         raise ConfigError(f"SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE: {error}") from None
 
 
-def _load_pseudonym_key(config: dict[str, Any], instance_path: str) -> bytes:
-    if config.get("PSEUDONYM_KEY"):
-        return decode_secret(str(config["PSEUDONYM_KEY"]))
-    if config.get("PSEUDONYM_KEY_FILE"):
-        return load_secret(config["PSEUDONYM_KEY_FILE"])
-    path = _dev_file(instance_path, DEV_PSEUDONYM_FILE)
+def load_audit_signer(config: dict[str, Any], instance_path: str) -> CheckpointSigner:
+    """The Ed25519 key that signs audit checkpoints."""
+    try:
+        return CheckpointSigner(_secret(config, instance_path, "AUDIT_SIGNING_KEY", DEV_AUDIT_SIGNING_FILE, "audit signing key"))
+    except (ValueError, OSError, CryptoError) as error:
+        raise ConfigError(f"SAFESIGNAL_AUDIT_SIGNING_KEY or SAFESIGNAL_AUDIT_SIGNING_KEY_FILE: {error}") from None
+
+
+def _secret(config: dict[str, Any], instance_path: str, name: str, dev_file: str, what: str) -> bytes:
+    """A 32-byte secret from SAFESIGNAL_<name>, SAFESIGNAL_<name>_FILE, or (development) a created file."""
+    if config.get(name):
+        return decode_secret(str(config[name]))
+    if config.get(f"{name}_FILE"):
+        return load_secret(config[f"{name}_FILE"])
+    path = _dev_file(instance_path, dev_file)
     if path.exists():
         return load_secret(path)
-    log.warning("created a DEVELOPMENT-ONLY pseudonym key at %s", path)
+    log.warning("created a DEVELOPMENT-ONLY %s at %s", what, path)
     return create_secret_file(path)
 
 
-def default_database_url(instance_path: str) -> str:
-    """The embedded SQLite database in the instance folder."""
+def default_database_url(instance_path: str, name: str = "safesignal.db") -> str:
+    """The embedded SQLite database (or, with name="keys.db", key vault) in the instance folder."""
     os.makedirs(instance_path, exist_ok=True)
-    return "sqlite:///" + str(Path(instance_path) / "safesignal.db")
+    return "sqlite:///" + str(Path(instance_path) / name)

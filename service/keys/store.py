@@ -89,3 +89,52 @@ class SqlKeyStore:
                 .where(DataKeyRecord.key_id == key_id, DataKeyRecord.destroyed_at.is_(None))
                 .values(kek_id=kek_id, wrapped=wrapped)
             )
+
+    # -- crypto-shredding (retention) ---------------------------------------------------------
+
+    def live_through(self, data_class: str, last_epoch: dt.date) -> list[WrappedKey]:
+        """Keys of `data_class` not yet destroyed whose epoch is `last_epoch` or older."""
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            rows = conn.execute(
+                select(DataKeyRecord.__table__).where(
+                    DataKeyRecord.data_class == data_class,
+                    DataKeyRecord.epoch <= last_epoch,
+                    DataKeyRecord.destroyed_at.is_(None),
+                ).order_by(DataKeyRecord.epoch)
+            ).all()
+        return [_to_wrapped(row) for row in rows]  # type: ignore[arg-type]
+
+    def destroy(self, key_ids: list[bytes], now: dt.datetime) -> int:
+        """Blank the wrapped material of these keys for good; return how many were live.
+
+        On SQLite the vault runs with secure_delete, so the old bytes are overwritten in the
+        file, and the write-ahead log is truncated afterwards, so no copy is left in it either.
+        """
+        if not key_ids:
+            return 0
+        table = DataKeyRecord.__table__
+        with self._engine.begin() as conn:
+            count = conn.execute(
+                update(table)
+                .where(table.c.key_id.in_(key_ids), table.c.destroyed_at.is_(None))
+                .values(wrapped=None, kek_id=None, destroyed_at=now)
+            ).rowcount
+        if self._engine.dialect.name == "sqlite":
+            with self._engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return count
+
+    def unlogged_destructions(self) -> list[tuple[WrappedKey, dt.datetime]]:
+        """Destroyed keys whose destruction is not yet in the audit log."""
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            rows = conn.execute(
+                select(DataKeyRecord.__table__)
+                .where(DataKeyRecord.destroyed_at.is_not(None), DataKeyRecord.logged_at.is_(None))
+                .order_by(DataKeyRecord.data_class, DataKeyRecord.epoch)
+            ).all()
+        return [(_to_wrapped(row), row.destroyed_at) for row in rows]  # type: ignore[arg-type]
+
+    def mark_logged(self, key_ids: list[bytes], now: dt.datetime) -> None:
+        table = DataKeyRecord.__table__
+        with self._engine.begin() as conn:
+            conn.execute(update(table).where(table.c.key_id.in_(key_ids)).values(logged_at=now))

@@ -1,10 +1,8 @@
-"""Alembic environment: migrations run on the engine the caller passes (see __init__.py)."""
+"""Alembic environment: migrations run on the engine and metadata the caller passes (see __init__.py)."""
 
 from __future__ import annotations
 
 from alembic import context
-
-from service.models import metadata
 
 config = context.config
 engine = config.attributes["engine"]
@@ -12,7 +10,7 @@ engine = config.attributes["engine"]
 with engine.begin() as connection:
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=config.attributes["metadata"],
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
         compare_type=True,
     )

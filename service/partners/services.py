@@ -23,6 +23,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
+from service.audit import log as audit_log
 from service.partners.models import Credential, Organisation
 
 TOKEN_PREFIX = "ss_"
@@ -93,9 +94,12 @@ def add_organisation(
 
 
 def issue_credential(
-    session: Session, organisation: Organisation, *, label: str, now: dt.datetime
+    session: Session, organisation: Organisation, *, label: str, now: dt.datetime, actor: str = "cli"
 ) -> tuple[Credential, str]:
-    """Create a credential with the organisation's role; return it and its token (shown once)."""
+    """Create a credential with the organisation's role; return it and its token (shown once).
+
+    The issue is written to the audit log in the same transaction.
+    """
     if organisation.revoked_at is not None:
         raise PartnerError("the organisation is revoked")
     credential_id = uuid.uuid4()
@@ -110,6 +114,9 @@ def issue_credential(
     )
     session.add(credential)
     session.flush()
+    audit_log.append(session.connection(), kind="credential.issued", actor=actor, at=now, detail={
+        "credential_id": str(credential_id), "organisation_id": str(organisation.id), "role": credential.role,
+    })
     return credential, token
 
 
@@ -118,22 +125,36 @@ def list_organisations(session: Session) -> list[Organisation]:
     return list(session.scalars(select(Organisation).order_by(Organisation.created_at, Organisation.name)))
 
 
-def revoke(session: Session, ident: uuid.UUID, *, now: dt.datetime) -> str:
-    """Revoke an organisation (and so all its credentials) or one credential, by id."""
+def revoke(session: Session, ident: uuid.UUID, *, now: dt.datetime, actor: str = "cli") -> str:
+    """Revoke an organisation (and so all its credentials) or one credential, by id.
+
+    Each credential revoked is written to the audit log in the same transaction.
+    """
     organisation = session.get(Organisation, ident)
     if organisation is not None:
         if organisation.revoked_at is None:
             organisation.revoked_at = now
+            session.flush()
+            audit_log.append(session.connection(), kind="organisation.revoked", actor=actor, at=now,
+                             detail={"organisation_id": str(organisation.id)})
         for credential in organisation.credentials:
-            if credential.revoked_at is None:
-                credential.revoked_at = now
+            _revoke_credential(session, credential, now, actor)
         return "organisation"
     credential = session.get(Credential, ident)
     if credential is not None:
-        if credential.revoked_at is None:
-            credential.revoked_at = now
+        _revoke_credential(session, credential, now, actor)
         return "credential"
     raise PartnerError("no organisation or credential with that id")
+
+
+def _revoke_credential(session: Session, credential: Credential, now: dt.datetime, actor: str) -> None:
+    if credential.revoked_at is not None:
+        return
+    credential.revoked_at = now
+    session.flush()
+    audit_log.append(session.connection(), kind="credential.revoked", actor=actor, at=now, detail={
+        "credential_id": str(credential.id), "organisation_id": str(credential.organisation_id), "role": credential.role,
+    })
 
 
 # Built once: authentication runs on every request, and a Core statement on a plain connection

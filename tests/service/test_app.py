@@ -28,7 +28,8 @@ def test_production_refuses_to_start_without_its_secrets(tmp_path):
     with pytest.raises(ConfigError) as caught:
         create_app({"ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
     assert str(caught.value) == (
-        "production mode needs SAFESIGNAL_KEK or SAFESIGNAL_KEK_FILE, SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE"
+        "production mode needs SAFESIGNAL_KEK or SAFESIGNAL_KEK_FILE, SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE, "
+        "SAFESIGNAL_AUDIT_SIGNING_KEY or SAFESIGNAL_AUDIT_SIGNING_KEY_FILE, SAFESIGNAL_KEYS_DATABASE_URL"
     )
 
 
@@ -41,7 +42,8 @@ def test_the_command_says_what_is_missing_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "safesignal: production mode needs SAFESIGNAL_KEK or SAFESIGNAL_KEK_FILE, "
-        "SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE, SAFESIGNAL_DATABASE_URL"
+        "SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE, SAFESIGNAL_AUDIT_SIGNING_KEY or "
+        "SAFESIGNAL_AUDIT_SIGNING_KEY_FILE, SAFESIGNAL_DATABASE_URL, SAFESIGNAL_KEYS_DATABASE_URL"
     ]
 
 
@@ -58,14 +60,20 @@ def test_development_mode_creates_private_keys_once_and_says_so(tmp_path, caplog
     config = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     application = _app_in(tmp_path / "instance", config)
     keys = sorted((tmp_path / "instance" / "keys").iterdir())
-    assert [k.name for k in keys] == ["kek.key", "pseudonym.key"]
+    assert [k.name for k in keys] == ["audit-signing.key", "kek.key", "pseudonym.key"]
     for key in keys:
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert "DEVELOPMENT-ONLY" in caplog.text
     before = [k.read_bytes() for k in keys]
-    application.extensions["safesignal"].engine.dispose()
-    _app_in(tmp_path / "instance", config).extensions["safesignal"].engine.dispose()
+    assert (tmp_path / "instance" / "keys.db").exists()  # the key vault's embedded default
+    _dispose(application)
+    _dispose(_app_in(tmp_path / "instance", config))
     assert [k.read_bytes() for k in keys] == before
+
+
+def _dispose(application) -> None:  # type: ignore[no-untyped-def]
+    application.extensions["safesignal"].engine.dispose()
+    application.extensions["safesignal"].keys_engine.dispose()
 
 
 def _app_in(instance, config):  # type: ignore[no-untyped-def]
@@ -79,7 +87,7 @@ def _app_in(instance, config):  # type: ignore[no-untyped-def]
         flask.Flask.auto_find_instance_path = original  # type: ignore[method-assign]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's locking only
+@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)  # SQLite's locking only
 def test_authentication_does_not_wait_for_a_writer_on_sqlite(app, client, partners, db_engine):
     """WAL readers never wait: a long write elsewhere must not stall every authenticated GET."""
     _, token = partners.add("prevention_service", "Preventiedienst")

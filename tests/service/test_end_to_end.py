@@ -98,7 +98,7 @@ def test_both_channels_store_only_ciphertext_and_coarse_dimensions(app, client, 
     for secret in in_logs:
         assert secret not in logs, secret
     # Payloads are ciphertexts: version byte, then a key id that names a stored data key.
-    with db_engine.connect() as connection:
+    with app.extensions["safesignal"].keys_engine.connect() as connection:
         key_ids = {bytes(row[0]) for row in connection.execute(text("SELECT key_id FROM data_key"))}
     for report in reports:
         assert report.payload[0] == 1 and report.payload[1:17] in key_ids

@@ -1,0 +1,303 @@
+"""The retention run: shred, delete and anonymise what is past its period, and audit it.
+
+One run handles every data class in the order of retention.holdings.HOLDINGS. For a class that
+is shredded, the epochs' data keys are destroyed first (in the key vault: a few rows whatever the
+number of reports, so shredding takes the same time for any volume), and only then are the rows
+deleted. Rows go in batches of `batch_size`, each batch its own short transaction, so intake
+waits at most one batch for the write lock.
+
+Runs are idempotent: each works from the clock at its start, and whatever an interrupted run
+left is simply still expired for the next one. Exactly one run works at a time (retention.lease).
+Each class's outcome becomes an audit entry; a class that fails is recorded as failed and the
+run goes on with the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select, update
+
+from crypto.audit import CheckpointSigner
+from crypto.keyring import KeyRing
+from retention.holdings import HOLDINGS, Holding, epoch_start, last_expired_epoch
+from retention.lease import JobLease, LeaseLost, lease_for
+from retention.policy import Expiry, Policies
+from service.audit import log as audit
+from service.audit.models import AuditEntry
+from service.keys.store import SqlKeyStore
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "retention"
+
+
+@dataclass
+class ClassOutcome:
+    """What a run did (or, dry, would do) to one data class."""
+
+    data_class: str
+    action: str
+    cutoff: str
+    period_days: int
+    rows: int = 0
+    keys_destroyed: int = 0
+    epochs: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+    longest_transaction_ms: float = 0.0
+    outcome: str = "ok"
+    error: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    started_at: str
+    dry_run: bool
+    skipped: str | None = None
+    classes: list[ClassOutcome] = field(default_factory=list)
+    checkpoint: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ClassStatus:
+    """Compliance of one data class: the oldest record against the period, and what is overdue."""
+
+    data_class: str
+    period_days: int
+    on_expiry: str
+    records: int
+    oldest_age_days: float | None
+    past_period: int
+    live_keys_past_period: int
+    compliant: bool
+
+
+class Retention:
+    """Runs retention for one deployment: the two databases, its keys, policies and clock."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        keys_engine: Engine,
+        keystore: SqlKeyStore,
+        keyring: KeyRing,
+        policies: Policies,
+        signer: CheckpointSigner,
+        clock: Callable[[], dt.datetime],
+        batch_size: int = 5000,
+        lease_ttl: dt.timedelta = dt.timedelta(minutes=2),
+    ):
+        self.engine = engine
+        self.keys_engine = keys_engine
+        self.keystore = keystore
+        self.keyring = keyring
+        self.policies = policies
+        self.signer = signer
+        self.clock = clock
+        self.batch_size = batch_size
+        self.lease_ttl = lease_ttl
+
+    def _engine_of(self, holding: Holding) -> Engine:
+        return self.keys_engine if holding.database == "keys" else self.engine
+
+    def lease(self) -> JobLease:
+        return lease_for(self.engine, LEASE_NAME, self.lease_ttl, self.clock)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def run(self, *, dry_run: bool = False, actor: str = "scheduler") -> RunOutcome:
+        """Purge every data class once; with dry_run, count what would go and change nothing."""
+        now = self.clock()
+        outcome = RunOutcome(run_id=uuid.uuid4().hex[:16], started_at=now.isoformat(), dry_run=dry_run)
+        if dry_run:
+            outcome.classes = [self._dry(holding, now) for holding in HOLDINGS]
+            return outcome
+        lease = self.lease()
+        if not lease.acquire():
+            outcome.skipped = "another retention run holds the lease"
+            log.info("retention run skipped: another run holds the lease")
+            return outcome
+        try:
+            self._log_destroyed_keys(actor)
+            for holding in HOLDINGS:
+                result = self._purge_class(holding, now, lease, actor)
+                outcome.classes.append(result)
+                self._audit(actor, "retention.purged", {
+                    "run_id": outcome.run_id, "data_class": result.data_class, "action": result.action,
+                    "cutoff": result.cutoff, "period_days": result.period_days, "rows": result.rows,
+                    "keys_destroyed": result.keys_destroyed, "duration_ms": result.duration_ms,
+                    "longest_transaction_ms": round(result.longest_transaction_ms, 1),
+                    "outcome": result.outcome, "error": result.error,
+                })
+            with self.engine.begin() as connection:
+                outcome.checkpoint = audit.checkpoint(connection, self.signer, self.clock())
+        finally:
+            lease.release()
+        return outcome
+
+    def _audit(self, actor: str, kind: str, detail: dict[str, Any]) -> None:
+        with self.engine.begin() as connection:
+            audit.append(connection, kind=kind, actor=actor, detail=detail, at=self.clock())
+
+    def _purge_class(self, holding: Holding, now: dt.datetime, lease: JobLease, actor: str) -> ClassOutcome:
+        policy = self.policies[holding.data_class]
+        cutoff = now - policy.period
+        result = ClassOutcome(holding.data_class, policy.on_expiry.value, cutoff.isoformat(), policy.period_days)
+        started = time.perf_counter()
+        try:
+            if policy.on_expiry is Expiry.SHRED:
+                self._shred(holding, cutoff, result, actor)
+            if holding.data_class == "audit_log":
+                self._prune_audit(cutoff, now, result, actor)
+            elif policy.on_expiry is Expiry.ANONYMISE:
+                self._batches(holding, cutoff, result, lease, anonymise=True)
+            else:
+                self._batches(holding, cutoff, result, lease, anonymise=False)
+        except LeaseLost:
+            raise
+        except Exception as error:  # noqa: BLE001 - recorded, and the run goes on with the next class
+            log.exception("retention of %s failed", holding.data_class)
+            result.outcome, result.error = "error", type(error).__name__
+        result.duration_ms = round((time.perf_counter() - started) * 1000)
+        return result
+
+    def _shred(self, holding: Holding, cutoff: dt.datetime, result: ClassOutcome, actor: str) -> None:
+        keys = self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff))
+        started = time.perf_counter()
+        result.keys_destroyed = self.keystore.destroy([key.key_id for key in keys], self.clock())
+        result.longest_transaction_ms = max(result.longest_transaction_ms, (time.perf_counter() - started) * 1000)
+        result.epochs = [key.epoch.isoformat() for key in keys]
+        for key in keys:
+            self.keyring.forget(key.key_id)
+        self._log_destroyed_keys(actor)
+
+    def _log_destroyed_keys(self, actor: str) -> None:
+        """Write destroyed keys not yet in the audit log there (also after a crash in between)."""
+        pending = self.keystore.unlogged_destructions()
+        by_class: dict[str, list[Any]] = {}
+        for key, _destroyed_at in pending:
+            by_class.setdefault(key.data_class, []).append(key)
+        for data_class, keys in by_class.items():
+            self._audit(actor, "keys.destroyed", {
+                "data_class": data_class, "count": len(keys),
+                "epochs": [key.epoch.isoformat() for key in keys], "key_ids": [key.key_id.hex() for key in keys],
+            })
+            self.keystore.mark_logged([key.key_id for key in keys], self.clock())
+
+    def _batches(self, holding: Holding, cutoff: dt.datetime, result: ClassOutcome, lease: JobLease, *, anonymise: bool) -> None:
+        engine = self._engine_of(holding)
+        chosen = select(holding.key).where(holding.expired(cutoff)).limit(self.batch_size)
+        if anonymise:
+            statement = update(holding.table).where(holding.key.in_(chosen)).values(**(holding.anonymise or {}))
+        else:
+            statement = delete(holding.table).where(holding.key.in_(chosen))
+        while True:
+            started = time.perf_counter()
+            with engine.begin() as connection:
+                count = connection.execute(statement).rowcount
+            result.longest_transaction_ms = max(result.longest_transaction_ms, (time.perf_counter() - started) * 1000)
+            result.rows += count
+            if count < self.batch_size:
+                return
+            lease.renew()
+
+    def _prune_audit(self, cutoff: dt.datetime, now: dt.datetime, result: ClassOutcome, actor: str) -> None:
+        with self.engine.connect() as connection:
+            oldest = connection.execute(select(func.min(AuditEntry.at))).scalar()
+        if oldest is None or oldest >= cutoff:
+            return
+        with self.engine.connect() as connection:
+            check = audit.verify(connection, self.signer.public_key)
+        if not check.valid:
+            # Pruning a broken log would destroy the evidence: refuse, and say where it broke.
+            raise AuditChainBroken(f"entry {check.broken_at}")
+        started = time.perf_counter()
+        with self.engine.begin() as connection:
+            before = connection.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+            audit.prune(connection, self.signer, before=cutoff, at=self.clock(), actor=actor)
+            after = connection.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+        result.longest_transaction_ms = (time.perf_counter() - started) * 1000
+        result.rows = before + 1 - after  # the prune's own entry was added
+
+    def _dry(self, holding: Holding, now: dt.datetime) -> ClassOutcome:
+        policy = self.policies[holding.data_class]
+        cutoff = now - policy.period
+        result = ClassOutcome(holding.data_class, policy.on_expiry.value, cutoff.isoformat(), policy.period_days, outcome="dry-run")
+        with self._engine_of(holding).connect() as connection:
+            result.rows = connection.execute(select(func.count()).select_from(holding.table).where(holding.expired(cutoff))).scalar_one()
+        if policy.on_expiry is Expiry.SHRED:
+            keys = self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff))
+            result.keys_destroyed = len(keys)
+            result.epochs = [key.epoch.isoformat() for key in keys]
+        return result
+
+    # -- what the DPO sees ---------------------------------------------------------------------
+
+    def status(self) -> list[ClassStatus]:
+        """Compliance per data class, now."""
+        now = self.clock()
+        statuses = []
+        for holding in HOLDINGS:
+            policy = self.policies[holding.data_class]
+            cutoff = now - policy.period
+            with self._engine_of(holding).connect() as connection:
+                records, oldest = connection.execute(
+                    select(func.count(), func.min(holding.age)).select_from(holding.table).where(holding.where)
+                ).one()
+                past = connection.execute(select(func.count()).select_from(holding.table).where(holding.expired(cutoff))).scalar_one()
+            live_keys = 0
+            if policy.on_expiry is Expiry.SHRED:
+                live_keys = len(self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff)))
+            age = max(0.0, holding.age_of(oldest, now).total_seconds() / 86400) if oldest is not None else None
+            statuses.append(ClassStatus(
+                holding.data_class, policy.period_days, policy.on_expiry.value, records,
+                round(age, 3) if age is not None else None, past, live_keys, past == 0 and live_keys == 0,
+            ))
+        return statuses
+
+    def inventory(self) -> list[dict[str, Any]]:
+        """Counts per data class and epoch (day), no content; classes without epochs by day of age."""
+        now = self.clock()
+        rows: list[dict[str, Any]] = []
+        for holding in HOLDINGS:
+            if not holding.by_epoch:
+                continue
+            with self._engine_of(holding).connect() as connection:
+                counted = connection.execute(
+                    select(holding.age, func.count()).select_from(holding.table).where(holding.where)
+                    .group_by(holding.age).order_by(holding.age)
+                ).all()
+            keys = {key.epoch: key for key in self.keystore.live_through(holding.data_class, dt.date.max)}
+            for epoch, count in counted:
+                rows.append({
+                    "data_class": holding.data_class, "epoch": epoch.isoformat(),
+                    "age_days": (now - epoch_start(epoch)).days, "records": count,
+                    "key": "live" if epoch in keys else ("destroyed" if self.policies[holding.data_class].on_expiry is Expiry.SHRED else "none"),
+                })
+        return rows
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest retention outcomes per class, from the audit log, newest first."""
+        import json
+
+        with self.engine.connect() as connection:
+            entries = connection.execute(
+                select(AuditEntry.seq, AuditEntry.at, AuditEntry.detail)
+                .where(AuditEntry.kind == "retention.purged").order_by(AuditEntry.seq.desc()).limit(limit)
+            ).all()
+        return [{"seq": seq, "at": at.isoformat(), **json.loads(detail)} for seq, at, detail in entries]
+
+
+class AuditChainBroken(Exception):
+    """The audit log does not verify; it is not pruned until someone has looked."""

@@ -1,0 +1,217 @@
+"""Append to the audit log, checkpoint it, verify it, and prune it.
+
+Every function takes a Connection and works inside the caller's transaction, so an entry is
+committed together with the change it records (a credential issued, a retention batch) or not
+at all.
+
+Entries record what happened, never to whose data: `detail` accepts only the keys listed in
+DETAIL_KEYS, and only numbers, booleans, short strings and lists of them, so no payload, note,
+pseudonym, token or coordinate can be written into the log by mistake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from crypto.audit import GENESIS, CheckpointSigner, canonical_json, entry_hash, public_key_id, verify_checkpoint
+from service.audit.models import AuditCheckpoint, AuditEntry, AuditHead
+
+HEAD_ID = 1
+# What an entry may say. A new kind of event that needs another key adds it here, in review.
+DETAIL_KEYS = frozenset({
+    "data_class", "action", "cutoff", "period_days", "rows", "keys_destroyed", "epochs", "key_ids",
+    "duration_ms", "longest_transaction_ms", "outcome", "error", "run_id", "dry_run",
+    "credential_id", "organisation_id", "role", "what", "kek_id", "count",
+    "through_seq", "anchor_hash", "release_id", "cells", "epsilon",
+})
+_MAX_TEXT = 200
+
+
+class AuditDetailError(ValueError):
+    """An entry's detail holds a key or a value the audit log does not accept."""
+
+
+def _check_detail(detail: dict[str, Any]) -> None:
+    for key, value in detail.items():
+        if key not in DETAIL_KEYS:
+            raise AuditDetailError(f"audit detail key {key!r} is not allowed")
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is not None and not isinstance(item, (bool, int, float, str)):
+                raise AuditDetailError(f"audit detail {key!r} must hold numbers, booleans or short text")
+            if isinstance(item, str) and len(item) > _MAX_TEXT:
+                raise AuditDetailError(f"audit detail {key!r} is too long")
+
+
+def append(connection: Connection, *, kind: str, actor: str, detail: dict[str, Any], at: dt.datetime) -> int:
+    """Add an entry after the current head; return its sequence number."""
+    _check_detail(detail)
+    head = connection.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
+    ).one()
+    seq = head.seq + 1
+    text = canonical_json(detail)
+    digest = entry_hash(head.hash, seq, at, kind, actor, text)
+    connection.execute(
+        insert(AuditEntry).values(seq=seq, at=at, kind=kind, actor=actor, detail=text, prev_hash=head.hash, hash=digest)
+    )
+    connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=seq, hash=digest))
+    return seq
+
+
+def checkpoint(connection: Connection, signer: CheckpointSigner, at: dt.datetime) -> int | None:
+    """Sign the current head unless it is signed already; return the seq signed, or None."""
+    head = connection.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)).one()
+    if head.seq == 0:
+        return None
+    return _sign(connection, signer, head.seq, head.hash, at)
+
+
+def _sign(connection: Connection, signer: CheckpointSigner, seq: int, chain_hash: bytes, at: dt.datetime) -> int | None:
+    exists = connection.execute(select(AuditCheckpoint.seq).where(AuditCheckpoint.seq == seq)).first()
+    if exists:
+        return None
+    connection.execute(
+        insert(AuditCheckpoint).values(
+            seq=seq, hash=chain_hash, at=at, key_id=signer.key_id, signature=signer.sign(seq, chain_hash, at)
+        )
+    )
+    return seq
+
+
+@dataclass
+class Verification:
+    """The result of checking the chain and its checkpoints."""
+
+    valid: bool = True
+    entries_checked: int = 0
+    first_seq: int = 0
+    last_seq: int = 0
+    checkpoints_checked: int = 0
+    last_checkpoint: int | None = None
+    broken_at: int | None = None
+    problem: str | None = None
+    public_key_id: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    def fail(self, seq: int, problem: str) -> None:
+        if self.valid:
+            self.valid, self.broken_at, self.problem = False, seq, problem
+        self.problems.append(f"entry {seq}: {problem}")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    seq: int
+    hash: bytes
+    at: dt.datetime
+    key_id: str
+    signature: bytes
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash.hex(), "at": self.at.isoformat(), "key_id": self.key_id,
+                "signature": self.signature.hex()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Checkpoint:
+        return cls(int(data["seq"]), bytes.fromhex(data["hash"]), dt.datetime.fromisoformat(data["at"]),
+                   str(data["key_id"]), bytes.fromhex(data["signature"]))
+
+
+def checkpoints(connection: Connection) -> list[Checkpoint]:
+    """Every stored checkpoint, oldest first."""
+    rows = connection.execute(select(AuditCheckpoint.__table__).order_by(AuditCheckpoint.seq)).all()
+    return [Checkpoint(r.seq, r.hash, r.at, r.key_id, r.signature) for r in rows]
+
+
+def verify(connection: Connection, public_key: bytes, kept: Iterable[Checkpoint] = ()) -> Verification:
+    """Check every entry's hash and link, the head, and every checkpoint's signature and hash.
+
+    `kept` are checkpoints the verifier saved earlier (a DPO's own copies): each must still match
+    the log, so a log rewritten since then is caught even if it was re-signed.
+    """
+    result = Verification(public_key_id=public_key_id(public_key))
+    head = connection.execute(select(AuditHead.__table__).where(AuditHead.id == HEAD_ID)).one()
+    stored = checkpoints(connection)
+    kept = list(kept)
+    by_seq: dict[int, list[Checkpoint]] = {}
+    for point in (*stored, *kept):
+        by_seq.setdefault(point.seq, []).append(point)
+    for point in (*stored, *kept):
+        if point.key_id != result.public_key_id or not verify_checkpoint(public_key, point.seq, point.hash, point.at, point.signature):
+            result.fail(point.seq, "a checkpoint's signature does not verify with the audit public key")
+    result.checkpoints_checked = len(stored) + len(kept)
+
+    result.first_seq = head.base_seq + 1
+    if head.base_seq > 0:
+        anchors = [p for p in by_seq.get(head.base_seq, []) if p.hash == head.base_hash]
+        if not anchors:
+            result.fail(head.base_seq, "the start of the pruned log is not anchored by a signed checkpoint")
+    for point in by_seq.get(head.base_seq, []):
+        if point.hash != head.base_hash:
+            result.fail(head.base_seq, "the start of the log does not match a signed checkpoint")
+
+    expected, prev = head.base_seq + 1, head.base_hash
+    rows = connection.execution_options(yield_per=2000).execute(
+        select(AuditEntry.__table__).where(AuditEntry.seq > head.base_seq).order_by(AuditEntry.seq)
+    )
+    for entry in rows:
+        if entry.seq != expected:
+            result.fail(expected, f"missing: the next entry is {entry.seq}")
+            expected = entry.seq
+        elif entry.prev_hash != prev:
+            result.fail(entry.seq, "does not follow the entry before it (removed or reordered)")
+        digest = entry_hash(entry.prev_hash, entry.seq, entry.at, entry.kind, entry.actor, entry.detail)
+        if digest != entry.hash:
+            result.fail(entry.seq, "altered: its content does not match its hash")
+        for point in by_seq.get(entry.seq, []):
+            if point.hash != entry.hash:
+                result.fail(entry.seq, "does not match the signed checkpoint at this entry")
+        prev, expected = entry.hash, entry.seq + 1
+        result.entries_checked += 1
+    last = expected - 1
+    result.last_seq = last
+    if last != head.seq or prev != head.hash:
+        result.fail(min(last, head.seq) + 1, f"the log ends at {last} but its head says {head.seq}: entries were removed")
+    beyond = [p.seq for p in (*stored, *kept) if p.seq > last]
+    if beyond:
+        result.fail(last + 1, f"a signed checkpoint covers entry {min(beyond)}, past the end of the log: entries were removed")
+    signed = [p.seq for p in stored if p.seq <= last]
+    result.last_checkpoint = max(signed) if signed else None
+    return result
+
+
+def prune(connection: Connection, signer: CheckpointSigner, *, before: dt.datetime, at: dt.datetime, actor: str) -> int:
+    """Drop entries older than `before`, keeping the rest verifiable; return the last seq dropped.
+
+    The newest entry dropped is signed as a checkpoint first; that checkpoint anchors the new
+    start, and the prune is itself an entry. Call it inside one transaction: entries before the
+    new start are deleted in the same commit (the log is small: some entries a day).
+    """
+    head = connection.execute(select(AuditHead.__table__).where(AuditHead.id == HEAD_ID).with_for_update()).one()
+    through = connection.execute(
+        select(AuditEntry.seq, AuditEntry.hash)
+        .where(AuditEntry.at < before, AuditEntry.seq > head.base_seq)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    if through is None:
+        return head.base_seq
+    _sign(connection, signer, through.seq, through.hash, at)
+    append(connection, kind="audit.pruned", actor=actor,
+           detail={"through_seq": through.seq, "anchor_hash": through.hash.hex(), "cutoff": before.isoformat()}, at=at)
+    connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(base_seq=through.seq, base_hash=through.hash))
+    connection.execute(delete(AuditEntry).where(AuditEntry.seq <= through.seq))
+    # Older checkpoints go too; the one at the new start stays as its anchor.
+    connection.execute(delete(AuditCheckpoint).where(AuditCheckpoint.seq < through.seq))
+    return through.seq
+
+
+def genesis_row() -> dict[str, Any]:
+    """The head of an empty log (inserted by the migration that creates the table)."""
+    return {"id": HEAD_ID, "seq": 0, "hash": GENESIS, "base_seq": 0, "base_hash": GENESIS}
