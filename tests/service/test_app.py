@@ -65,7 +65,8 @@ def test_development_mode_creates_private_keys_once_and_says_so(tmp_path, caplog
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert "DEVELOPMENT-ONLY" in caplog.text
     before = [k.read_bytes() for k in keys]
-    assert (tmp_path / "instance" / "keys.db").exists()  # the key vault's embedded default
+    # The key vault defaults to its own file beside the database.
+    assert application.extensions["safesignal"].keys_engine.url.database == str(tmp_path / "instance" / "keys.db")
     _dispose(application)
     _dispose(_app_in(tmp_path / "instance", config))
     assert [k.read_bytes() for k in keys] == before
