@@ -1,0 +1,251 @@
+"""Retention runs: exact boundaries, shred before delete, backups made unreadable, idempotence.
+
+The clock is frozen (conftest.Clock) and moved to the microsecond around each period's end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from conftest import bearer
+from sqlalchemy import func, select, text
+
+from crypto.errors import DecryptionError
+from service.audit import log as audit_log
+from service.devices.models import EnrollmentCode
+from service.keys.models import DataKeyRecord
+from service.partners.models import Credential, Organisation
+from service.reports.models import Report, Submission
+from service.reports.services import read_payload
+
+DAY = dt.timedelta(days=1)
+
+
+def _midnight(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _submit(client, token, clock, count: int = 3, note: str = "vroeg naar CAW") -> None:  # type: ignore[no-untyped-def]
+    reports = [
+        {"category": "dv_mask19", "observed_at": (clock.now - dt.timedelta(minutes=30)).isoformat(), "note": note,
+         "client_id": f"c-{int(clock.now.timestamp())}-{i}"}
+        for i in range(count)
+    ]
+    response = client.post("/v1/pharmacy/reports/batch", json={"reports": reports}, headers=bearer(token))
+    assert response.status_code == 200 and response.get_json()["accepted"] == count, response.get_json()
+
+
+def _count(engine, model, *where) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def _state(app):  # type: ignore[no-untyped-def]
+    return app.extensions["safesignal"]
+
+
+def _outcome(run, data_class: str):  # type: ignore[no-untyped-def]
+    (result,) = [r for r in run.classes if r.data_class == data_class]
+    return result
+
+
+def test_an_epoch_is_kept_exactly_at_its_period_and_shredded_one_microsecond_later(app, client, partners, clock, db_engine):
+    token = partners.pharmacy()
+    _submit(client, token, clock)
+    epoch_start = _midnight(clock.now)
+    state = _state(app)
+    keys_engine = state.keys_engine
+
+    clock.now = epoch_start + dt.timedelta(days=35)  # exactly at the period: kept
+    run = state.retention.run()
+    assert _outcome(run, "pharmacy_reports").rows == 0 and _outcome(run, "pharmacy_reports").keys_destroyed == 0
+    assert _count(db_engine, Report) == 3
+    assert _count(keys_engine, DataKeyRecord, DataKeyRecord.destroyed_at.is_(None)) == 1
+
+    clock.now += dt.timedelta(microseconds=1)  # one microsecond past: shredded, then deleted
+    run = state.retention.run()
+    result = _outcome(run, "pharmacy_reports")
+    assert (result.rows, result.keys_destroyed, result.outcome) == (3, 1, "ok")
+    assert result.epochs == [epoch_start.date().isoformat()]
+    assert _count(db_engine, Report) == 0
+    with keys_engine.connect() as connection:
+        (key,) = connection.execute(select(DataKeyRecord.__table__)).all()
+    assert key.destroyed_at == clock.now and key.wrapped is None and key.kek_id is None
+    assert key.logged_at is not None  # the destruction is in the audit log
+
+
+def test_timestamp_classes_keep_a_record_at_its_period_and_remove_it_one_microsecond_later(app, partners, clock, db_engine):
+    organisation_id, _ = partners.add("prevention_service", "Preventiedienst")
+    revoked_at = clock.now
+    partners.run("partners", "revoke", organisation_id)
+    state = _state(app)
+
+    clock.now = revoked_at + dt.timedelta(days=90)
+    state.retention.run()
+    assert _count(db_engine, Credential) == 1
+    clock.now += dt.timedelta(microseconds=1)
+    assert _outcome(state.retention.run(), "credentials").rows == 1
+    assert _count(db_engine, Credential) == 0
+
+    # The organisation is anonymised, not deleted, a year after its revocation.
+    clock.now = revoked_at + dt.timedelta(days=365)
+    state.retention.run()
+    with db_engine.connect() as connection:
+        assert connection.execute(select(Organisation.name)).scalar_one() == "Preventiedienst"
+    clock.now += dt.timedelta(microseconds=1)
+    assert _outcome(state.retention.run(), "organisations").rows == 1
+    with db_engine.connect() as connection:
+        organisation = connection.execute(select(Organisation.__table__)).one()
+    assert organisation.name == "(anonymised)" and organisation.area is None and organisation.kind == "prevention_service"
+    assert _outcome(state.retention.run(), "organisations").rows == 0  # anonymised once
+
+
+def test_enrollment_codes_go_seven_days_after_their_validity(app, partners, clock, db_engine):
+    organisation_id, _ = partners.add("field_service", "Straathoekwerk")
+    partners.enroll_code(organisation_id)
+    with db_engine.connect() as connection:
+        expires_at = connection.execute(select(EnrollmentCode.expires_at)).scalar_one()
+    clock.now = expires_at + dt.timedelta(days=7)
+    _state(app).retention.run()
+    assert _count(db_engine, EnrollmentCode) == 1
+    clock.now += dt.timedelta(microseconds=1)
+    _state(app).retention.run()
+    assert _count(db_engine, EnrollmentCode) == 0
+
+
+def test_a_copy_of_the_database_taken_before_the_shred_cannot_decrypt_expired_payloads(app, app_with, client, partners, clock, db_engine):
+    """The issue's backup test: expired payloads in an old copy are unreadable, others still readable."""
+    state = _state(app)
+    token = partners.pharmacy()
+    _submit(client, token, clock, note="oud")  # day 0: will expire
+    clock.advance(days=20)
+    _submit(client, token, clock, note="recent")  # day 20: kept
+    # The backup: every table of the main database, as a dump would take it.
+    with db_engine.connect() as connection:
+        backup = connection.execute(select(Report.__table__)).all()
+        tables = set(db_engine.dialect.get_table_names(connection))
+    assert "data_key" not in tables  # keys never travel with the database
+    assert {read_payload(state.intake, row).note for row in backup} == {"oud", "recent"}
+
+    clock.now = _midnight(clock.now - dt.timedelta(days=20)) + dt.timedelta(days=35, microseconds=1)
+    assert _outcome(state.retention.run(), "pharmacy_reports").keys_destroyed == 1
+
+    # An attacker with the backup, the KEK and the live key vault, through a fresh process's key ring.
+    fresh = _state(app_with())
+    readable, unreadable = [], []
+    for row in backup:
+        try:
+            readable.append(read_payload(fresh.intake, row).note)
+        except DecryptionError:
+            unreadable.append(row.observed_hour)
+    assert readable == ["recent"] * 3 and len(unreadable) == 3
+
+
+def test_a_second_run_finds_nothing_and_the_chain_stays_valid(app, client, partners, clock, db_engine):
+    state = _state(app)
+    _submit(client, partners.pharmacy(), clock)
+    clock.advance(days=40)
+    first = state.retention.run()
+    second = state.retention.run()
+    assert _outcome(first, "pharmacy_reports").rows == 3
+    assert _outcome(first, "idempotency_records").rows == 3
+    assert all(result.rows == 0 and result.keys_destroyed == 0 for result in second.classes)
+    assert _count(db_engine, Submission) == 0
+    with db_engine.connect() as connection:
+        assert audit_log.verify(connection, state.retention.signer.public_key).valid
+        kinds = [row[0] for row in connection.execute(text("SELECT kind FROM audit_entry ORDER BY seq"))]
+    assert kinds.count("keys.destroyed") == 1
+    assert kinds.count("retention.purged") == 2 * len(first.classes)
+
+
+def test_a_destruction_the_audit_log_missed_is_logged_by_the_next_run(app, client, partners, clock, db_engine):
+    """A crash between destroying keys (vault) and logging it (main database) loses no record."""
+    state = _state(app)
+    _submit(client, partners.pharmacy(), clock)
+    (key,) = state.intake.keystore.live_through("pharmacy_reports", clock.now.date())
+    state.intake.keystore.destroy([key.key_id], clock.now)  # what a crashed run did before dying
+    state.retention.run()
+    with db_engine.connect() as connection:
+        (detail,) = connection.execute(text("SELECT detail FROM audit_entry WHERE kind = 'keys.destroyed'")).scalars()
+    assert json.loads(detail)["key_ids"] == [key.key_id.hex()]
+    assert state.intake.keystore.unlogged_destructions() == []
+
+
+def test_dry_run_counts_and_changes_nothing(app, client, partners, clock, db_engine):
+    state = _state(app)
+    _submit(client, partners.pharmacy(), clock)
+    clock.advance(days=36)
+    with db_engine.connect() as connection:
+        entries = connection.execute(text("SELECT count(*) FROM audit_entry")).scalar_one()
+    run = state.retention.run(dry_run=True)
+    assert _outcome(run, "pharmacy_reports").rows == 3 and _outcome(run, "pharmacy_reports").keys_destroyed == 1
+    assert _count(db_engine, Report) == 3
+    assert len(state.intake.keystore.live_through("pharmacy_reports", clock.now.date())) == 1
+    with db_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM audit_entry")).scalar_one() == entries
+
+
+def test_rows_go_in_bounded_batches(app_with, client, partners, clock):
+    small = app_with(RETENTION_BATCH_SIZE=2)
+    with small.test_client() as small_client:
+        token = partners.pharmacy()
+        _submit(small_client, token, clock, count=5)
+    clock.advance(days=36)
+    result = _outcome(_state(small).retention.run(), "pharmacy_reports")
+    assert result.rows == 5 and result.outcome == "ok"
+
+
+def test_status_flags_what_is_past_its_period_until_a_run_removes_it(app, client, partners, clock):
+    state = _state(app)
+    _submit(client, partners.pharmacy(), clock)
+    clock.advance(days=36)
+    status = {s.data_class: s for s in state.retention.status()}
+    reports = status["pharmacy_reports"]
+    assert (reports.records, reports.past_period, reports.live_keys_past_period, reports.compliant) == (3, 3, 1, False)
+    assert reports.oldest_age_days > 35
+    result = app.test_cli_runner().invoke(args=["retention", "status"])
+    assert result.exit_code == 1 and "OVERDUE" in result.output
+
+    state.retention.run()
+    assert all(s.compliant and s.past_period == 0 for s in state.retention.status())
+    result = app.test_cli_runner().invoke(args=["retention", "status"])
+    assert result.exit_code == 0 and "OVERDUE" not in result.output
+
+
+def test_the_cli_runs_retention_and_reports_per_class(app, client, partners, clock):
+    _submit(client, partners.pharmacy(), clock)
+    clock.advance(days=36)
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["retention", "run", "--dry-run"])
+    assert dry.exit_code == 0 and "would remove 3 rows, 1 keys destroyed" in dry.output
+    done = runner.invoke(args=["retention", "run", "--json"])
+    assert done.exit_code == 0
+    outcome = json.loads(done.output)
+    (reports,) = [c for c in outcome["classes"] if c["data_class"] == "pharmacy_reports"]
+    assert reports["rows"] == 3 and reports["keys_destroyed"] == 1 and outcome["checkpoint"] is not None
+
+
+def test_an_expired_lease_is_taken_over_and_a_held_one_makes_the_run_skip(app, clock, db_engine):
+    state = _state(app)
+    other = state.retention.lease()
+    assert other.acquire()
+    run = state.retention.run()
+    assert run.skipped and run.classes == []
+    other.release()
+    assert not state.retention.run().skipped
+
+
+@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)  # the lease row (PostgreSQL uses an advisory lock)
+def test_a_lease_row_expires_and_its_old_holder_loses_it(app, clock):
+    from retention.lease import LeaseLost
+
+    state = _state(app)
+    first, second = state.retention.lease(), state.retention.lease()
+    assert first.acquire() and not second.acquire()
+    first.renew()
+    clock.advance(seconds=state.retention.lease_ttl.total_seconds())
+    assert second.acquire()  # expired: taken over
+    with pytest.raises(LeaseLost):
+        first.renew()
