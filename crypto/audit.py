@@ -32,7 +32,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ._encoding import length_prefixed
 from ._opaque import Unpicklable
 
-__all__ = ["GENESIS", "CheckpointSigner", "canonical_json", "checkpoint_message", "entry_hash", "public_key_id", "verify_checkpoint"]
+__all__ = [
+    "GENESIS", "CheckpointSigner", "canonical_json", "checkpoint_message", "entry_hash", "public_key_id", "timestamp",
+    "verify_checkpoint",
+]
 
 GENESIS = bytes(32)
 _ENTRY_DOMAIN = b"safesignal/audit-entry"

@@ -143,6 +143,8 @@ def _register_api(app: Flask) -> None:
     from service.bodies import register_schemas
     from service.devices import schemas as device_schemas
     from service.devices.views import blp as devices
+    from service.dpo import schemas as dpo_schemas
+    from service.dpo.views import blp as dpo
     from service.errors import Api, register_error_responses
     from service.reference.views import blp as reference
     from service.reports import schemas as report_schemas
@@ -154,7 +156,7 @@ def _register_api(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API token (ss_...) from `safesignal partners add` or device enrollment."}
     )
     register_error_responses(api.spec)
-    register_schemas(api.spec, (*report_schemas.SCHEMAS, *device_schemas.SCHEMAS))
-    for blueprint in (system, reports, devices, reference):
+    register_schemas(api.spec, (*report_schemas.SCHEMAS, *device_schemas.SCHEMAS, *dpo_schemas.SCHEMAS))
+    for blueprint in (system, reports, devices, reference, dpo):
         api.register_blueprint(blueprint)
 

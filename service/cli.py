@@ -368,17 +368,10 @@ def audit_checkpoints() -> None:
     """Print the signed checkpoints and the public key as JSON, for the DPO to keep."""
     import json
 
-    click.echo(json.dumps(_checkpoints_document(), indent=2))
-
-
-def _checkpoints_document() -> dict:  # type: ignore[type-arg]
     from service.audit import log as audit_log
 
-    signer = _state().retention.signer
     with _state().engine.connect() as connection:
-        points = audit_log.checkpoints(connection)
-    return {"algorithm": "Ed25519", "public_key": signer.public_key.hex(), "key_id": signer.key_id,
-            "checkpoints": [point.as_json() for point in points]}
+        click.echo(json.dumps(audit_log.checkpoints_document(connection, _state().retention.signer), indent=2))
 
 
 dpo_group = click.Group("dpo", help="What the data-protection officer reads.")

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from crypto.audit import GENESIS, CheckpointSigner, canonical_json, entry_hash, public_key_id, verify_checkpoint
+from crypto.audit import GENESIS, CheckpointSigner, canonical_json, entry_hash, public_key_id, timestamp, verify_checkpoint
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 
 HEAD_ID = 1
@@ -215,3 +215,26 @@ def prune(connection: Connection, signer: CheckpointSigner, *, before: dt.dateti
 def genesis_row() -> dict[str, Any]:
     """The head of an empty log (inserted by the migration that creates the table)."""
     return {"id": HEAD_ID, "seq": 0, "hash": GENESIS, "base_seq": 0, "base_hash": GENESIS}
+
+
+def checkpoints_document(connection: Connection, signer: CheckpointSigner) -> dict[str, Any]:
+    """The checkpoints and the public key, as the DPO downloads and keeps them."""
+    return {
+        "algorithm": "Ed25519",
+        "public_key": signer.public_key.hex(),
+        "key_id": signer.key_id,
+        "checkpoints": [point.as_json() for point in checkpoints(connection)],
+    }
+
+
+def entries_page(connection: Connection, *, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+    """Entries with seq > after, in order, as hashed; and the `after` of the next page (None at the end)."""
+    rows = connection.execute(
+        select(AuditEntry.__table__).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(limit + 1)
+    ).all()
+    page = [
+        {"seq": r.seq, "at": timestamp(r.at), "kind": r.kind, "actor": r.actor, "detail": r.detail,
+         "prev_hash": r.prev_hash.hex(), "hash": r.hash.hex()}
+        for r in rows[:limit]
+    ]
+    return page, (page[-1]["seq"] if len(rows) > limit else None)

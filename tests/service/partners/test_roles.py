@@ -11,6 +11,10 @@ ENDPOINTS = {
     ("POST", "/v1/field/reports/batch"): {"field_device"},
     ("GET", "/v1/taxonomy"): {"pharmacy", "field_device", "analyst", "dpo", "admin"},
     ("GET", "/v1/areas"): {"pharmacy", "field_device", "analyst", "dpo", "admin"},
+    **{("GET", f"/v1/dpo/{path}"): {"dpo"} for path in (
+        "policies", "record", "retention/runs", "retention/compliance", "inventory",
+        "audit/verification", "audit/checkpoints", "audit/entries",
+    )},
 }
 PUBLIC = {("GET", "/v1/health"), ("POST", "/v1/devices/enroll"), ("GET", "/openapi.json")}
 

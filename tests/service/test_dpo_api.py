@@ -1,0 +1,115 @@
+"""The DPO's API: read-only views that come from the same sources the retention jobs use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from conftest import bearer
+
+from crypto.audit import GENESIS, entry_hash, verify_checkpoint
+from retention import policy as retention_policy
+
+NOTE = "Mevrouw Peeters, 0470 12 34 56, vroeg naar CAW"
+
+
+def _submit(client, token, clock, count=3):  # type: ignore[no-untyped-def]
+    reports = [{"category": "dv_mask19", "observed_at": (clock.now - dt.timedelta(minutes=5)).isoformat(), "note": NOTE}
+               for _ in range(count)]
+    response = client.post("/v1/pharmacy/reports/batch", json={"reports": reports}, headers=bearer(token))
+    assert response.get_json()["accepted"] == count
+
+
+def _dpo(partners) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return bearer(partners.add("dpo_office", "DPO Mechelen")[1])
+
+
+def test_policies_and_the_art30_record_state_the_periods_the_jobs_apply(app, client, partners):
+    headers = _dpo(partners)
+    loaded = retention_policy.load()
+    body = client.get("/v1/dpo/policies", headers=headers).get_json()
+    served = {item["data_class"]: item for item in body["data_classes"]}
+    assert served.keys() == set(loaded)
+    record = client.get("/v1/dpo/record", headers=headers).get_json()
+    limits = {a["data_class"]: a["time_limit_for_erasure"] for a in record["processing_activities"]}
+    for name in loaded:
+        assert served[name]["period_days"] == limits[name]["period_days"] == loaded[name].period_days
+        assert served[name]["on_expiry"] == limits[name]["on_expiry"] == loaded[name].on_expiry.value
+    # The jobs' cutoff is the same period (one source).
+    retention = app.extensions["safesignal"].retention
+    now = retention.clock()
+    assert now - retention.policies.cutoff("pharmacy_reports", now) == dt.timedelta(days=served["pharmacy_reports"]["period_days"])
+
+    markdown = client.get("/v1/dpo/record?format=markdown", headers=headers)
+    assert markdown.mimetype == "text/markdown"
+    assert "| pharmacy_reports |" in markdown.get_data(as_text=True)
+    assert "35 days from the start of the UTC day the report was received" in markdown.get_data(as_text=True)
+    bad = client.get("/v1/dpo/record?format=pdf", headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["errors"] == {"query": {"format": ["Must be json or markdown."]}}
+
+
+def test_compliance_runs_and_inventory_follow_a_retention_run(app, client, partners, clock):
+    headers = _dpo(partners)
+    _submit(client, partners.pharmacy(), clock)
+    epoch = clock.now.date().isoformat()
+    inventory = client.get("/v1/dpo/inventory", headers=headers).get_json()
+    assert {"data_class": "pharmacy_reports", "epoch": epoch, "age_days": 0, "records": 3, "key": "live"} in inventory
+
+    clock.advance(days=36)
+    compliance = client.get("/v1/dpo/retention/compliance", headers=headers).get_json()
+    reports = next(c for c in compliance["data_classes"] if c["data_class"] == "pharmacy_reports")
+    assert compliance["compliant"] is False
+    assert (reports["past_period"], reports["live_keys_past_period"], reports["compliant"]) == (3, 1, False)
+
+    app.extensions["safesignal"].retention.run()
+    compliance = client.get("/v1/dpo/retention/compliance", headers=headers).get_json()
+    assert compliance["compliant"] is True
+    assert all(c["past_period"] == 0 and c["live_keys_past_period"] == 0 for c in compliance["data_classes"])
+    runs = client.get("/v1/dpo/retention/runs", headers=headers).get_json()
+    latest = next(r for r in runs if r["data_class"] == "pharmacy_reports")
+    assert (latest["rows"], latest["keys_destroyed"], latest["outcome"], latest["action"]) == (3, 1, "ok", "shred")
+    assert not [row for row in client.get("/v1/dpo/inventory", headers=headers).get_json() if row["data_class"] == "pharmacy_reports"]
+    assert len(client.get("/v1/dpo/retention/runs?limit=2", headers=headers).get_json()) == 2
+
+
+def test_the_dpo_can_verify_the_log_with_their_own_code_from_the_api_alone(app, client, partners, clock):
+    """What the DPO downloads suffices to check the chain and its signatures without our code."""
+    headers = _dpo(partners)
+    _submit(client, partners.pharmacy(), clock)
+    clock.advance(days=36)
+    app.extensions["safesignal"].retention.run()
+    assert client.get("/v1/dpo/audit/verification", headers=headers).get_json()["valid"] is True
+
+    entries, after = [], 0
+    while after is not None:
+        page = client.get(f"/v1/dpo/audit/entries?after={after}&limit=4", headers=headers).get_json()
+        entries += page["entries"]
+        after = page["next_after"]
+    assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1)) and len(entries) > 4
+    prev = GENESIS
+    for entry in entries:
+        at = dt.datetime.fromisoformat(entry["at"].replace("Z", "+00:00"))
+        digest = entry_hash(prev, entry["seq"], at, entry["kind"], entry["actor"], entry["detail"])
+        assert digest.hex() == entry["hash"] and entry["prev_hash"] == prev.hex()
+        prev = digest
+    kept = client.get("/v1/dpo/audit/checkpoints", headers=headers).get_json()
+    assert kept["checkpoints"]
+    by_seq = {e["seq"]: e["hash"] for e in entries}
+    for point in kept["checkpoints"]:
+        assert by_seq[point["seq"]] == point["hash"]
+        assert verify_checkpoint(bytes.fromhex(kept["public_key"]), point["seq"], bytes.fromhex(point["hash"]),
+                                 dt.datetime.fromisoformat(point["at"]), bytes.fromhex(point["signature"]))
+    # Nothing the log holds is report content or a credential.
+    text = json.dumps(entries)
+    for secret in ("Peeters", "0470", "CAW", "ss_"):
+        assert secret not in text
+
+
+def test_bad_paging_arguments_get_the_error_shape(client, partners):
+    headers = _dpo(partners)
+    for query in ("limit=0", "limit=5001", "limit=abc", "after=-1"):
+        response = client.get(f"/v1/dpo/audit/entries?{query}", headers=headers)
+        assert response.status_code == 422, query
+        body = response.get_json()
+        assert body["code"] == 422 and list(body["errors"]["query"]) == [query.split("=")[0]]
+    assert client.get("/v1/dpo/retention/runs?limit=0", headers=headers).status_code == 422
