@@ -1,0 +1,112 @@
+"""The policy file fails closed: the service does not start unless every stored class is covered."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from retention import policy as retention_policy
+from retention.holdings import HOLDINGS, stored_data_classes, supported_actions
+from retention.policy import DEFAULT_POLICY_FILE, PolicyError, check_coverage, load
+from retention.record import markdown, record
+from service import create_app
+from service.config import ConfigError
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _default() -> str:
+    return DEFAULT_POLICY_FILE.read_text(encoding="utf-8")
+
+
+def _without_class(text: str, name: str) -> str:
+    start = text.index(f"[data_classes.{name}]")
+    end = text.find("\n[", start + 1)
+    return text[:start] + (text[end + 1:] if end != -1 else "")
+
+
+def test_every_stored_data_class_has_a_policy_and_a_purge():
+    """Walks the models of both databases: a new table without a policy fails here (and at start)."""
+    stored = stored_data_classes()
+    policies = load()
+    assert stored == set(policies) == {holding.data_class for holding in HOLDINGS}
+    check_coverage(policies, stored, supported_actions())
+
+
+def test_a_stored_class_without_a_policy_stops_the_service(tmp_path, app_config):
+    path = _write(tmp_path, _without_class(_default(), "field_reports"))
+    with pytest.raises(ConfigError, match="no retention policy for stored data class\\(es\\): field_reports"):
+        create_app({**app_config, "RETENTION_POLICY_FILE": str(path)})
+
+
+def test_a_new_table_without_a_policy_is_refused():
+    with pytest.raises(PolicyError, match="no retention policy for stored data class\\(es\\): new_things"):
+        check_coverage(load(), stored_data_classes() | {"new_things"}, supported_actions())
+
+
+def test_a_policy_for_something_not_stored_is_refused(tmp_path):
+    text = _default() + '\n[data_classes.ghosts]\ndescription = "x"\npurpose = "x"\nlegal_basis = "x"\ndata_subjects = []\ncategories = ["x"]\nrecipients = []\nperiod_days = 5\non_expiry = "delete"\n'
+    with pytest.raises(PolicyError, match="does not store: ghosts"):
+        check_coverage(load(_write(tmp_path, text)), stored_data_classes(), supported_actions())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("period_days = 35", "period_days = 5000", 1), "period_days 5000 lies outside the bounds \\[1, 1095\\]"),
+        (("period_days = 35", "period_days = 0", 1), "period_days 0 lies outside the bounds"),
+        (('on_expiry = "shred"', 'on_expiry = "archive"', 1), "Invalid enum value"),
+        (("period_days = 35", 'period_days = "35"', 1), "Expected `int`, got `str`"),
+        (("max_days = 1095", "max_days = 1095\nmaximum = 3", 1), "unknown field `maximum`"),
+        (("min_days = 1", "min_days = 2000", 1), "min_days is above max_days"),
+    ],
+)
+def test_malformed_or_out_of_bounds_policies_are_refused_in_one_line(tmp_path, change, message):
+    old, new, count = change
+    path = _write(tmp_path, _default().replace(old, new, count))
+    with pytest.raises(PolicyError, match=message) as caught:
+        load(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_only_encrypted_classes_can_be_shredded(tmp_path):
+    text = _default().replace('period_days = 14\non_expiry = "delete"', 'period_days = 14\non_expiry = "shred"')
+    with pytest.raises(PolicyError, match="idempotency_records: on_expiry 'shred' is not possible"):
+        check_coverage(load(_write(tmp_path, text)), stored_data_classes(), supported_actions())
+
+
+def test_idempotency_records_must_outlive_the_intake_window(app_config):
+    with pytest.raises(ConfigError, match="idempotency_records: period_days is shorter than SAFESIGNAL_INTAKE_WINDOW_HOURS"):
+        create_app({**app_config, "INTAKE_WINDOW_HOURS": 15 * 24})
+
+
+def test_unreadable_and_invalid_files_are_refused(tmp_path):
+    with pytest.raises(PolicyError, match="cannot read"):
+        load(tmp_path / "missing.toml")
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        load(_write(tmp_path, "version = = 1"))
+
+
+def test_the_record_comes_from_the_same_file_as_the_schedule(tmp_path):
+    text = _default().replace("period_days = 35", "period_days = 28", 1)
+    policies = load(_write(tmp_path, text))
+    data = record(policies)
+    (pharmacy,) = [a for a in data["processing_activities"] if a["data_class"] == "pharmacy_reports"]
+    assert pharmacy["time_limit_for_erasure"]["period_days"] == 28 == policies["pharmacy_reports"].period_days
+    assert data["security_measures"] == tomllib.loads(text)["security_measures"]["measures"]
+    assert "| pharmacy_reports |" in markdown(data) and "28 days from" in markdown(data)
+
+
+def test_the_cli_prints_the_record_in_both_formats(app):
+    runner = app.test_cli_runner()
+    as_markdown = runner.invoke(args=["dpo", "record"])
+    assert as_markdown.exit_code == 0 and as_markdown.output.startswith("# Record of processing activities (GDPR Art. 30)")
+    as_json = runner.invoke(args=["dpo", "record", "--format", "json"])
+    assert {a["data_class"] for a in json.loads(as_json.output)["processing_activities"]} == set(retention_policy.load())
