@@ -18,11 +18,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# The service on its embedded default (SQLite in ./instance), behind gunicorn. gunicorn writes
-# no access log here: an access log would record client IP addresses.
+# The service on its embedded default (SQLite in ./instance), behind gunicorn, with the retention
+# scheduler beside it; Ctrl-C stops both. gunicorn writes no access log here: an access log would
+# record client IP addresses.
 run: $(VENV)/.installed
 	$(BIN)/safesignal db upgrade
 	$(BIN)/safesignal demo
+	$(BIN)/safesignal scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --no-control-socket 'service:create_app()'
 
 test: $(VENV)/.installed
