@@ -15,6 +15,7 @@ run goes on with the others.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -289,8 +290,6 @@ class Retention:
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest retention outcomes per class, from the audit log, newest first."""
-        import json
-
         with self.engine.connect() as connection:
             entries = connection.execute(
                 select(AuditEntry.seq, AuditEntry.at, AuditEntry.detail)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from crypto.audit import GENESIS, CheckpointSigner, canonical_json, entry_hash, public_key_id, timestamp, verify_checkpoint
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditHead
@@ -76,11 +77,17 @@ def _sign(connection: Connection, signer: CheckpointSigner, seq: int, chain_hash
     exists = connection.execute(select(AuditCheckpoint.seq).where(AuditCheckpoint.seq == seq)).first()
     if exists:
         return None
-    connection.execute(
-        insert(AuditCheckpoint).values(
-            seq=seq, hash=chain_hash, at=at, key_id=signer.key_id, signature=signer.sign(seq, chain_hash, at)
-        )
-    )
+    try:
+        # A savepoint: another process signing the same head at the same moment wins, and this
+        # transaction goes on.
+        with connection.begin_nested():
+            connection.execute(
+                insert(AuditCheckpoint).values(
+                    seq=seq, hash=chain_hash, at=at, key_id=signer.key_id, signature=signer.sign(seq, chain_hash, at)
+                )
+            )
+    except IntegrityError:
+        return None
     return seq
 
 

@@ -120,8 +120,13 @@ class SqlKeyStore:
                 .values(wrapped=None, kek_id=None, destroyed_at=now)
             ).rowcount
         if self._engine.dialect.name == "sqlite":
-            with self._engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Outside any transaction, on the driver's connection. Best effort: with a reader
+            # active the log is only partly copied back, and its old pages are overwritten later.
+            raw = self._engine.raw_connection()
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            finally:
+                raw.close()
         return count
 
     def unlogged_destructions(self) -> list[tuple[WrappedKey, dt.datetime]]:

@@ -249,3 +249,22 @@ def test_a_lease_row_expires_and_its_old_holder_loses_it(app, clock):
     assert second.acquire()  # expired: taken over
     with pytest.raises(LeaseLost):
         first.renew()
+
+
+@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)  # the vault's own files
+def test_a_destroyed_key_leaves_no_copy_in_the_vault_files(app, client, partners, clock, keys_database_url):
+    from pathlib import Path
+
+    state = _state(app)
+    _submit(client, partners.pharmacy(), clock)
+    with state.keys_engine.connect() as connection:
+        wrapped = connection.execute(select(DataKeyRecord.wrapped)).scalar_one()
+    vault = Path(keys_database_url.removeprefix("sqlite:///"))
+    files = [vault, Path(f"{vault}-wal")]
+    assert any(wrapped in path.read_bytes() for path in files if path.exists())  # the probe can see it
+
+    clock.advance(days=36)
+    assert _outcome(state.retention.run(), "pharmacy_reports").keys_destroyed == 1
+    for path in files:
+        if path.exists():
+            assert wrapped not in path.read_bytes(), path.name
