@@ -19,7 +19,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -218,8 +218,7 @@ class Retention:
             oldest = connection.execute(select(func.min(AuditEntry.at))).scalar()
         if oldest is None or oldest >= cutoff:
             return
-        with self.engine.connect() as connection:
-            check = audit.verify(connection, self.signer.public_key)
+        check = self.verify_audit()
         if not check.valid:
             # Pruning a broken log would destroy the evidence: refuse, and say where it broke.
             raise AuditChainBroken(f"entry {check.broken_at}")
@@ -244,6 +243,11 @@ class Retention:
         return result
 
     # -- what the DPO sees ---------------------------------------------------------------------
+
+    def verify_audit(self, kept: Iterable[audit.Checkpoint] = ()) -> audit.Verification:
+        """Verify the audit log with this deployment's key and audit-log period."""
+        with self.engine.connect() as connection:
+            return audit.verify(connection, self.signer.public_key, kept, self.policies["audit_log"].period)
 
     def status(self) -> list[ClassStatus]:
         """Compliance per data class, now."""

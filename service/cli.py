@@ -336,11 +336,11 @@ def audit_verify(kept_file) -> None:  # type: ignore[no-untyped-def]
     if kept_file is not None:
         try:
             data = json.load(kept_file)
-            kept = [audit_log.Checkpoint.from_json(item) for item in data.get("checkpoints", data)]
+            items = data["checkpoints"] if isinstance(data, dict) else data
+            kept = [audit_log.Checkpoint.from_json(item) for item in items]
         except (ValueError, KeyError, TypeError, AttributeError):
             raise click.ClickException("the checkpoints file is not a list of checkpoints as `audit checkpoints` prints them") from None
-    with _state().engine.connect() as connection:
-        result = audit_log.verify(connection, _state().retention.signer.public_key, kept)
+    result = _state().retention.verify_audit(kept)
     if result.valid:
         click.echo(f"valid: entries {result.first_seq}..{result.last_seq} ({result.entries_checked} checked), "
                    f"{result.checkpoints_checked} signed checkpoints (key {result.public_key_id})")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.devices.services import issue_code
 from service.partners.models import Organisation
-from service.partners.services import OrganisationKind, add_organisation, issue_credential
+from service.partners.services import OrganisationKind, add_organisation, issue_credential, revoke
 
 DEMO_LABEL = "demo"
 DEMO_DEVICE_LABEL = "demo tablet"
@@ -40,7 +40,7 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
         for credential in organisation.credentials:
             # Only what earlier demo runs issued: tokens an operator made by hand stay valid.
             if credential.revoked_at is None and credential.label in (DEMO_LABEL, DEMO_DEVICE_LABEL):
-                credential.revoked_at = now
+                revoke(session, credential.id, now=now, actor="demo")
         if variable is not None:
             _, token = issue_credential(session, organisation, label=DEMO_LABEL, now=now, actor="demo")
             lines.append(f"export {variable}={token}")

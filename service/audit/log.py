@@ -12,6 +12,7 @@ pseudonym, token or coordinate can be written into the log by mistake.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,12 +24,13 @@ from crypto.audit import GENESIS, CheckpointSigner, canonical_json, entry_hash, 
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 
 HEAD_ID = 1
+PRUNED = "audit.pruned"
 # What an entry may say. A new kind of event that needs another key adds it here, in review.
 DETAIL_KEYS = frozenset({
     "data_class", "action", "cutoff", "period_days", "rows", "keys_destroyed", "epochs", "key_ids",
     "duration_ms", "longest_transaction_ms", "outcome", "error", "run_id", "dry_run",
     "credential_id", "organisation_id", "role", "what", "kek_id", "count",
-    "through_seq", "anchor_hash", "release_id", "cells", "epsilon",
+    "through_seq", "through_at", "anchor_hash", "release_id", "cells", "epsilon",
 })
 _MAX_TEXT = 200
 
@@ -136,11 +138,30 @@ def checkpoints(connection: Connection) -> list[Checkpoint]:
     return [Checkpoint(r.seq, r.hash, r.at, r.key_id, r.signature) for r in rows]
 
 
-def verify(connection: Connection, public_key: bytes, kept: Iterable[Checkpoint] = ()) -> Verification:
+def _records_prune(entry: Any, base_seq: int, base_hash: bytes, at: dt.datetime, period: dt.timedelta | None) -> bool:
+    """True if an audit.pruned entry records the prune that made the log start after base_seq,
+    of entries older than the audit log's period (when the verifier knows the period)."""
+    detail = json.loads(entry.detail)
+    if detail.get("through_seq") != base_seq or detail.get("anchor_hash") != base_hash.hex():
+        return False
+    try:
+        cutoff = dt.datetime.fromisoformat(detail["cutoff"])
+        through_at = dt.datetime.fromisoformat(detail["through_at"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if not through_at < cutoff <= at:
+        return False
+    return period is None or cutoff <= at - period
+
+
+def verify(connection: Connection, public_key: bytes, kept: Iterable[Checkpoint] = (),
+           period: dt.timedelta | None = None) -> Verification:
     """Check every entry's hash and link, the head, and every checkpoint's signature and hash.
 
     `kept` are checkpoints the verifier saved earlier (a DPO's own copies): each must still match
-    the log, so a log rewritten since then is caught even if it was re-signed.
+    the log, so a log rewritten since then is caught even if it was re-signed. A log that starts
+    after entry 1 must say so in an audit.pruned entry naming its new start; with `period` (the
+    audit log's retention period) that entry must also show the dropped entries were that old.
     """
     result = Verification(public_key_id=public_key_id(public_key))
     head = connection.execute(select(AuditHead.__table__).where(AuditHead.id == HEAD_ID)).one()
@@ -163,6 +184,7 @@ def verify(connection: Connection, public_key: bytes, kept: Iterable[Checkpoint]
         if point.hash != head.base_hash:
             result.fail(head.base_seq, "the start of the log does not match a signed checkpoint")
 
+    pruned_at_base = False
     expected, prev = head.base_seq + 1, head.base_hash
     rows = connection.execution_options(yield_per=2000).execute(
         select(AuditEntry.__table__).where(AuditEntry.seq > head.base_seq).order_by(AuditEntry.seq)
@@ -179,10 +201,16 @@ def verify(connection: Connection, public_key: bytes, kept: Iterable[Checkpoint]
         for point in by_seq.get(entry.seq, []):
             if point.hash != entry.hash:
                 result.fail(entry.seq, "does not match the signed checkpoint at this entry")
+        if entry.kind == PRUNED and head.base_seq > 0 and not pruned_at_base:
+            pruned_at_base = _records_prune(entry, head.base_seq, head.base_hash, entry.at, period)
         prev, expected = entry.hash, entry.seq + 1
         result.entries_checked += 1
     last = expected - 1
     result.last_seq = last
+    if head.base_seq > 0 and not pruned_at_base:
+        # The start moved without the log saying so (or saying so of entries younger than the
+        # audit log's period): entries were dropped from the start.
+        result.fail(head.base_seq, "the log starts after this entry but no audit.pruned entry records a prune of it")
     if last != head.seq or prev != head.hash:
         result.fail(min(last, head.seq) + 1, f"the log ends at {last} but its head says {head.seq}: entries were removed")
     beyond = [p.seq for p in (*stored, *kept) if p.seq > last]
@@ -202,7 +230,7 @@ def prune(connection: Connection, signer: CheckpointSigner, *, before: dt.dateti
     """
     head = connection.execute(select(AuditHead.__table__).where(AuditHead.id == HEAD_ID).with_for_update()).one()
     through = connection.execute(
-        select(AuditEntry.seq, AuditEntry.hash)
+        select(AuditEntry.seq, AuditEntry.hash, AuditEntry.at)
         .where(AuditEntry.at < before, AuditEntry.seq > head.base_seq)
         .order_by(AuditEntry.seq.desc())
         .limit(1)
@@ -210,8 +238,9 @@ def prune(connection: Connection, signer: CheckpointSigner, *, before: dt.dateti
     if through is None:
         return head.base_seq
     _sign(connection, signer, through.seq, through.hash, at)
-    append(connection, kind="audit.pruned", actor=actor,
-           detail={"through_seq": through.seq, "anchor_hash": through.hash.hex(), "cutoff": before.isoformat()}, at=at)
+    append(connection, kind=PRUNED, actor=actor,
+           detail={"through_seq": through.seq, "anchor_hash": through.hash.hex(), "through_at": through.at.isoformat(),
+                   "cutoff": before.isoformat()}, at=at)
     connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(base_seq=through.seq, base_hash=through.hash))
     connection.execute(delete(AuditEntry).where(AuditEntry.seq <= through.seq))
     # Older checkpoints go too; the one at the new start stays as its anchor.

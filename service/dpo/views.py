@@ -128,9 +128,7 @@ def inventory():  # type: ignore[no-untyped-def]
 @requires(Role.DPO)
 def audit_verification():  # type: ignore[no-untyped-def]
     """Verify the audit log now: hashes, links, head and signed checkpoints."""
-    state = _state()
-    with state.engine.connect() as connection:
-        result = audit_log.verify(connection, state.retention.signer.public_key)
+    result = _state().retention.verify_audit()
     fields = {name: getattr(result, name) for name in schemas.Verification.__struct_fields__}
     return respond(schemas.Verification(**fields))
 
