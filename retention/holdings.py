@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Date, Table, and_, true
+from sqlalchemy import Column, ColumnElement, Date, Table, and_, or_, select, true
 
 from retention.models import Lease
 from retention.policy import Expiry
-from service.audit.models import AuditEntry
+from service.audit.models import AuditEntry, AuditHead
 from service.devices.models import EnrollmentCode
 from service.keys.models import DataKeyRecord, VaultBase
 from service.partners.models import Credential, Organisation
@@ -86,6 +86,14 @@ def _report(data_class: str) -> Holding:
     )
 
 
+def _not_the_anchor() -> ColumnElement[bool]:
+    """Audit entries other than the anchor a prune keeps as the log's first entry (which is
+    past the period by design, until the next prune moves the start on)."""
+    head = AuditHead.__table__
+    anchor = select(head.c.base_seq + 1).where(head.c.base_seq > 0).scalar_subquery()
+    return or_(anchor.is_(None), AuditEntry.__table__.c.seq != anchor)
+
+
 def _holdings() -> tuple[Holding, ...]:
     organisation = Organisation.__table__.c
     return (
@@ -107,7 +115,8 @@ def _holdings() -> tuple[Holding, ...]:
                 "the key's destruction (a live key expires with the class it protects)", frozenset({Expiry.DELETE}),
                 where=DataKeyRecord.__table__.c.destroyed_at.is_not(None)),
         Holding("audit_log", "main", AuditEntry.__table__, AuditEntry.__table__.c.at,  # type: ignore[arg-type]
-                "the entry's time (pruning keeps the rest verifiable)", frozenset({Expiry.DELETE})),
+                "the entry's time (pruning keeps the rest verifiable)", frozenset({Expiry.DELETE}),
+                where=_not_the_anchor()),
         Holding("leases", "main", Lease.__table__, Lease.__table__.c.expires_at,  # type: ignore[arg-type]
                 "the lease's expiry", frozenset({Expiry.DELETE})),
     )

@@ -58,9 +58,14 @@ class AdvisoryLease:
         return False
 
     def renew(self) -> None:
-        # Held for as long as the connection lives; check that it still does.
-        if self._connection is None or self._connection.closed:
-            raise LeaseLost("the lease's connection is gone")
+        # Held for as long as the session lives. A session the server ended (a restart,
+        # idle_session_timeout) still looks open from here, so ask it: the query fails if it is gone.
+        if self._connection is None:
+            raise LeaseLost("the lease is not held")
+        try:
+            self._connection.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - any failure means the lock may be gone
+            raise LeaseLost(f"the lease's session failed: {type(error).__name__}") from None
 
     def release(self) -> None:
         if self._connection is not None:

@@ -37,6 +37,7 @@ class Controller(msgspec.Struct, forbid_unknown_fields=True):
     name: NonEmpty
     contact: NonEmpty
     dpo_contact: NonEmpty
+    transfers_to_third_countries: NonEmpty
 
 
 class Bounds(msgspec.Struct, forbid_unknown_fields=True):

@@ -23,15 +23,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, select, update
 
 from crypto.audit import CheckpointSigner
 from crypto.keyring import KeyRing
-from retention.holdings import HOLDINGS, Holding, epoch_start, last_expired_epoch
+from retention.holdings import BY_CLASS, HOLDINGS, Holding, epoch_start, last_expired_epoch
 from retention.lease import JobLease, LeaseLost, lease_for
 from retention.policy import Expiry, Policies
 from service.audit import log as audit
 from service.audit.models import AuditEntry
+from service.config import ConfigError
+from service.db import READ_ONLY
 from service.keys.store import SqlKeyStore
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,8 @@ class Retention:
         keystore: SqlKeyStore,
         keyring: KeyRing,
         policies: Policies,
-        signer: CheckpointSigner,
+        signer: CheckpointSigner | Callable[[], CheckpointSigner],
+        public_key: bytes | None = None,
         clock: Callable[[], dt.datetime],
         batch_size: int = 5000,
         lease_ttl: dt.timedelta = dt.timedelta(minutes=2),
@@ -104,13 +107,35 @@ class Retention:
         self.keystore = keystore
         self.keyring = keyring
         self.policies = policies
-        self.signer = signer
+        self._signer = signer if isinstance(signer, CheckpointSigner) else None
+        self._load_signer = None if isinstance(signer, CheckpointSigner) else signer
+        self._public_key = public_key
         self.clock = clock
         self.batch_size = batch_size
         self.lease_ttl = lease_ttl
 
+    @property
+    def signer(self) -> CheckpointSigner:
+        """The checkpoint signing key, loaded on first use: only processes that sign need it."""
+        if self._signer is None:
+            signer = self._load_signer()  # type: ignore[misc]
+            if self._public_key is not None and signer.public_key != self._public_key:
+                raise ConfigError("the audit signing key does not match SAFESIGNAL_AUDIT_PUBLIC_KEY")
+            self._signer = signer
+        return self._signer
+
+    @property
+    def public_key(self) -> bytes:
+        """The key checkpoints are verified with."""
+        return self._public_key if self._public_key is not None else self.signer.public_key
+
     def _engine_of(self, holding: Holding) -> Engine:
         return self.keys_engine if holding.database == "keys" else self.engine
+
+    @staticmethod
+    def _read(engine: Engine) -> Connection:
+        # Read-only: on SQLite it takes no write lock, so the DPO's views never hold up intake.
+        return engine.connect().execution_options(**{READ_ONLY: True})
 
     def lease(self) -> JobLease:
         return lease_for(self.engine, LEASE_NAME, self.lease_ttl, self.clock)
@@ -132,7 +157,8 @@ class Retention:
         try:
             self._log_destroyed_keys(actor)
             for holding in HOLDINGS:
-                result = self._purge_class(holding, now, lease, actor)
+                lease.renew()
+                result = self._purge_class(holding, now, lease, actor, outcome.run_id)
                 outcome.classes.append(result)
                 self._audit(actor, "retention.purged", {
                     "run_id": outcome.run_id, "data_class": result.data_class, "action": result.action,
@@ -143,15 +169,24 @@ class Retention:
                 })
             with self.engine.begin() as connection:
                 outcome.checkpoint = audit.checkpoint(connection, self.signer, self.clock())
+        except LeaseLost:
+            # Another run took over (ours expired); stop at once and say so. What was deleted
+            # is in the log batch by batch.
+            log.error("retention run %s lost its lease and stopped", outcome.run_id)
+            outcome.skipped = "lost the lease midway; another run took over"
+            self._audit(actor, "retention.aborted", {"run_id": outcome.run_id, "outcome": "lease lost"})
         finally:
-            lease.release()
+            try:
+                lease.release()
+            except Exception:  # noqa: BLE001 - never hide the run's own outcome or error
+                log.exception("retention run %s could not release its lease (it expires by itself)", outcome.run_id)
         return outcome
 
     def _audit(self, actor: str, kind: str, detail: dict[str, Any]) -> None:
         with self.engine.begin() as connection:
             audit.append(connection, kind=kind, actor=actor, detail=detail, at=self.clock())
 
-    def _purge_class(self, holding: Holding, now: dt.datetime, lease: JobLease, actor: str) -> ClassOutcome:
+    def _purge_class(self, holding: Holding, now: dt.datetime, lease: JobLease, actor: str, run_id: str) -> ClassOutcome:
         policy = self.policies[holding.data_class]
         cutoff = now - policy.period
         result = ClassOutcome(holding.data_class, policy.on_expiry.value, cutoff.isoformat(), policy.period_days)
@@ -162,9 +197,9 @@ class Retention:
             if holding.data_class == "audit_log":
                 self._prune_audit(cutoff, now, result, actor)
             elif policy.on_expiry is Expiry.ANONYMISE:
-                self._batches(holding, cutoff, result, lease, anonymise=True)
+                self._batches(holding, cutoff, result, lease, actor, run_id, anonymise=True)
             else:
-                self._batches(holding, cutoff, result, lease, anonymise=False)
+                self._batches(holding, cutoff, result, lease, actor, run_id, anonymise=False)
         except LeaseLost:
             raise
         except Exception as error:  # noqa: BLE001 - recorded, and the run goes on with the next class
@@ -196,7 +231,10 @@ class Retention:
             })
             self.keystore.mark_logged([key.key_id for key in keys], self.clock())
 
-    def _batches(self, holding: Holding, cutoff: dt.datetime, result: ClassOutcome, lease: JobLease, *, anonymise: bool) -> None:
+    def _batches(self, holding: Holding, cutoff: dt.datetime, result: ClassOutcome, lease: JobLease, actor: str,
+                 run_id: str, *, anonymise: bool) -> None:
+        """Delete (or anonymise) in batches, each its own transaction. In the main database each
+        batch's audit entry commits with it, so a run killed midway leaves no unrecorded deletion."""
         engine = self._engine_of(holding)
         chosen = select(holding.key).where(holding.expired(cutoff)).limit(self.batch_size)
         if anonymise:
@@ -207,6 +245,9 @@ class Retention:
             started = time.perf_counter()
             with engine.begin() as connection:
                 count = connection.execute(statement).rowcount
+                if count and holding.database == "main":
+                    audit.append(connection, kind="retention.batch", actor=actor, at=self.clock(),
+                                 detail={"run_id": run_id, "data_class": holding.data_class, "rows": count})
             result.longest_transaction_ms = max(result.longest_transaction_ms, (time.perf_counter() - started) * 1000)
             result.rows += count
             if count < self.batch_size:
@@ -214,8 +255,8 @@ class Retention:
             lease.renew()
 
     def _prune_audit(self, cutoff: dt.datetime, now: dt.datetime, result: ClassOutcome, actor: str) -> None:
-        with self.engine.connect() as connection:
-            oldest = connection.execute(select(func.min(AuditEntry.at))).scalar()
+        with self._read(self.engine) as connection:
+            oldest = connection.execute(select(func.min(AuditEntry.at)).where(BY_CLASS["audit_log"].where)).scalar()
         if oldest is None or oldest >= cutoff:
             return
         check = self.verify_audit()
@@ -224,17 +265,15 @@ class Retention:
             raise AuditChainBroken(f"entry {check.broken_at}")
         started = time.perf_counter()
         with self.engine.begin() as connection:
-            before = connection.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
-            audit.prune(connection, self.signer, before=cutoff, at=self.clock(), actor=actor)
-            after = connection.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+            result.rows = audit.prune(connection, self.signer, before=cutoff, at=self.clock(), actor=actor,
+                                      period_days=self.policies["audit_log"].period_days)
         result.longest_transaction_ms = (time.perf_counter() - started) * 1000
-        result.rows = before + 1 - after  # the prune's own entry was added
 
     def _dry(self, holding: Holding, now: dt.datetime) -> ClassOutcome:
         policy = self.policies[holding.data_class]
         cutoff = now - policy.period
         result = ClassOutcome(holding.data_class, policy.on_expiry.value, cutoff.isoformat(), policy.period_days, outcome="dry-run")
-        with self._engine_of(holding).connect() as connection:
+        with self._read(self._engine_of(holding)) as connection:
             result.rows = connection.execute(select(func.count()).select_from(holding.table).where(holding.expired(cutoff))).scalar_one()
         if policy.on_expiry is Expiry.SHRED:
             keys = self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff))
@@ -245,9 +284,9 @@ class Retention:
     # -- what the DPO sees ---------------------------------------------------------------------
 
     def verify_audit(self, kept: Iterable[audit.Checkpoint] = ()) -> audit.Verification:
-        """Verify the audit log with this deployment's key and audit-log period."""
-        with self.engine.connect() as connection:
-            return audit.verify(connection, self.signer.public_key, kept, self.policies["audit_log"].period)
+        """Verify the audit log with this deployment's key, audit-log period and clock."""
+        with self._read(self.engine) as connection:
+            return audit.verify(connection, self.public_key, kept, self.policies["audit_log"].period, self.clock())
 
     def status(self) -> list[ClassStatus]:
         """Compliance per data class, now."""
@@ -256,9 +295,11 @@ class Retention:
         for holding in HOLDINGS:
             policy = self.policies[holding.data_class]
             cutoff = now - policy.period
-            with self._engine_of(holding).connect() as connection:
+            with self._read(self._engine_of(holding)) as connection:
+                # Records still held as they were (an anonymised organisation no longer is one).
+                held = holding.where if holding.anonymised is None else and_(holding.where, ~holding.anonymised)
                 records, oldest = connection.execute(
-                    select(func.count(), func.min(holding.age)).select_from(holding.table).where(holding.where)
+                    select(func.count(), func.min(holding.age)).select_from(holding.table).where(held)
                 ).one()
                 past = connection.execute(select(func.count()).select_from(holding.table).where(holding.expired(cutoff))).scalar_one()
             live_keys = 0
@@ -272,13 +313,15 @@ class Retention:
         return statuses
 
     def inventory(self) -> list[dict[str, Any]]:
-        """Counts per data class and epoch (day), no content; classes without epochs by day of age."""
+        """Counts per epoch (UTC day) of the classes kept by epoch, no content, with whether the
+        epoch's data key still lives (for shredded classes, an epoch with rows and no live key is
+        one whose key was destroyed and whose rows the run is still deleting)."""
         now = self.clock()
         rows: list[dict[str, Any]] = []
         for holding in HOLDINGS:
             if not holding.by_epoch:
                 continue
-            with self._engine_of(holding).connect() as connection:
+            with self._read(self._engine_of(holding)) as connection:
                 counted = connection.execute(
                     select(holding.age, func.count()).select_from(holding.table).where(holding.where)
                     .group_by(holding.age).order_by(holding.age)
@@ -294,12 +337,18 @@ class Retention:
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest retention outcomes per class, from the audit log, newest first."""
-        with self.engine.connect() as connection:
+        with self._read(self.engine) as connection:
             entries = connection.execute(
                 select(AuditEntry.seq, AuditEntry.at, AuditEntry.detail)
                 .where(AuditEntry.kind == "retention.purged").order_by(AuditEntry.seq.desc()).limit(limit)
             ).all()
-        return [{"seq": seq, "at": at.isoformat(), **json.loads(detail)} for seq, at, detail in entries]
+        runs = []
+        for seq, at, detail in entries:
+            try:
+                runs.append({"seq": seq, "at": at.isoformat(), **json.loads(detail)})
+            except (ValueError, TypeError):
+                continue  # a tampered entry: `audit verify` names it; this list shows the readable ones
+        return runs
 
 
 class AuditChainBroken(Exception):

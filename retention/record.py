@@ -44,7 +44,7 @@ def record(policies: Policies) -> dict[str, Any]:
     return {
         "controller": {"name": document.controller.name, "contact": document.controller.contact},
         "data_protection_officer": {"contact": document.controller.dpo_contact},
-        "transfers_to_third_countries": "none",
+        "transfers_to_third_countries": document.controller.transfers_to_third_countries,
         "security_measures": list(document.security_measures.measures),
         "processing_activities": activities,
         "policy_source": policies.source.rsplit("/", 1)[-1],

@@ -4,8 +4,8 @@ APScheduler 3 (the stable line) with a blocking scheduler and an in-memory job s
 up needs no stored schedule: each retention run works from the clock at its start, so the first
 run after a restart (it starts at once) does everything the missed runs would have done, and
 coalescing turns any backlog into that one run. A second scheduler started by mistake, here or
-on another host, is harmless: the retention lease lets one run work at a time, and checkpoints
-sign the head only once.
+on another host, is harmless: a run that finds the retention lease held is skipped until its next
+interval, and a head is signed only once.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def build(state: Any, config: Any) -> BlockingScheduler:
 
 
 def serve(state: Any, config: Any) -> None:
-    """Run until SIGTERM or SIGINT; a job under way finishes its current batch's transaction."""
+    """Run until SIGTERM or SIGINT. A retention run under way is not interrupted: the process
+    exits once it ends (its batches are short; a killed run is finished by the next one)."""
     scheduler = build(state, config)
 
     def stop(_signum: int, _frame: Any) -> None:

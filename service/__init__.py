@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -52,7 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from retention import policy as retention_policy
     from retention.holdings import stored_data_classes, supported_actions
     from retention.purge import Retention
-    from service.keys.material import default_database_url, load_audit_signer, load_keks, load_pseudonym_key
+    from service.keys.material import default_database_url, load_audit_public_key, load_audit_signer, load_keks, load_pseudonym_key
     from service.keys.store import SqlKeyStore
     from service.partners.services import CredentialCache
     from service.reports.services import Intake, IntakeRules
@@ -98,13 +99,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ),
     )
     credentials = CredentialCache(app.config["AUTH_CACHE_SECONDS"], app.config.get("MONOTONIC_CLOCK") or time.monotonic)
+    audit_public_key = load_audit_public_key(app.config)
     retention = Retention(
         engine=engine,
         keys_engine=keys_engine,
         keystore=keystore,
         keyring=keyring,
         policies=policies,
-        signer=load_audit_signer(app.config, app.instance_path),
+        # With SAFESIGNAL_AUDIT_PUBLIC_KEY set, the private key is read only by a process that
+        # signs (the scheduler, the CLI), never by the API, which only verifies.
+        signer=functools.partial(load_audit_signer, app.config, app.instance_path) if audit_public_key
+        else load_audit_signer(app.config, app.instance_path),
+        public_key=audit_public_key,
         clock=clock,
         batch_size=app.config["RETENTION_BATCH_SIZE"],
         lease_ttl=dt.timedelta(seconds=app.config["RETENTION_LEASE_SECONDS"]),
@@ -132,10 +138,12 @@ def _load_policies(config: Mapping[str, Any], retention_policy: Any, stored: set
         retention_policy.check_coverage(policies, stored, actions)
     except retention_policy.PolicyError as error:
         raise ConfigError(str(error)) from None
-    window_days = config["INTAKE_WINDOW_HOURS"] / 24
-    if policies["idempotency_records"].period_days < window_days:
-        # A replay inside the intake window must still find its record, or it is stored twice.
-        raise ConfigError("retention policy of idempotency_records: period_days is shorter than SAFESIGNAL_INTAKE_WINDOW_HOURS")
+    # A replay inside the intake window must still find its record, or it is stored twice.
+    # Records go by whole days from the start of the day received, so one day more is needed.
+    if policies["idempotency_records"].period_days * 24 < config["INTAKE_WINDOW_HOURS"] + 24:
+        raise ConfigError(
+            "retention policy of idempotency_records: period_days must exceed SAFESIGNAL_INTAKE_WINDOW_HOURS by a day"
+        )
     return policies
 
 

@@ -396,6 +396,10 @@ def scheduler() -> None:
     """Run the retention and checkpoint jobs until stopped (one such process per deployment)."""
     from retention.scheduler import serve
 
+    try:
+        _state().retention.signer  # it signs checkpoints: fail now, not at the first one
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
     serve(_state(), current_app.config)
 
 

@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     # Ed25519 key (base64url of a 32-byte seed, or a file) that signs audit-log checkpoints.
     "AUDIT_SIGNING_KEY": None,
     "AUDIT_SIGNING_KEY_FILE": None,
+    # Its public key (64 hex digits). Set it for the API processes and leave the signing key to
+    # the processes that sign (the scheduler, the CLI): the API then never reads the private key.
+    "AUDIT_PUBLIC_KEY": None,
     # Intake limits.
     "MAX_BODY_BYTES": 1024 * 1024,
     "BATCH_MAX": 500,
@@ -70,11 +73,14 @@ class ConfigError(Exception):
 
 def missing_secrets(config: dict[str, Any]) -> list[str]:
     """Names of the secrets that have neither a value nor a file configured."""
-    return [
-        f"SAFESIGNAL_{value} or SAFESIGNAL_{file}"
-        for value, file in SECRETS
-        if not config.get(value) and not config.get(file)
-    ]
+    missing = []
+    for value, file in SECRETS:
+        if config.get(value) or config.get(file):
+            continue
+        if value == "AUDIT_SIGNING_KEY" and config.get("AUDIT_PUBLIC_KEY"):
+            continue  # an API process that only verifies
+        missing.append(f"SAFESIGNAL_{value} or SAFESIGNAL_{file}")
+    return missing
 
 
 def check(config: dict[str, Any]) -> None:
@@ -92,7 +98,7 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError("SAFESIGNAL_FREE_TEXT_POLICY must be 'redact' or 'reject'")
     if config["AREAS_MODE"] not in ("h3", "polygons"):
         raise ConfigError("SAFESIGNAL_AREAS_MODE must be 'h3' or 'polygons'")
-    if config.get("KEYS_DATABASE_URL") and config["KEYS_DATABASE_URL"] == config.get("DATABASE_URL"):
+    if config.get("KEYS_DATABASE_URL") and config.get("DATABASE_URL") and _same_database(config["KEYS_DATABASE_URL"], config["DATABASE_URL"]):
         raise ConfigError("SAFESIGNAL_KEYS_DATABASE_URL must name another database than SAFESIGNAL_DATABASE_URL")
     for key in ("MAX_BODY_BYTES", "BATCH_MAX", "NOTE_MAX_LENGTH", "INTAKE_WINDOW_HOURS", "H3_RESOLUTION", "AUTH_CACHE_SECONDS"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 0:
@@ -100,3 +106,22 @@ def check(config: dict[str, Any]) -> None:
     for key in ("RETENTION_BATCH_SIZE", "RETENTION_INTERVAL_MINUTES", "AUDIT_CHECKPOINT_MINUTES", "RETENTION_LEASE_SECONDS"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
             raise ConfigError(f"SAFESIGNAL_{key} must be a positive integer")
+
+
+def _same_database(first: str, second: str) -> bool:
+    """Whether two SQLAlchemy URLs name one database (whatever the driver or spelling)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        a, b = make_url(first), make_url(second)
+    except ArgumentError:
+        raise ConfigError("SAFESIGNAL_DATABASE_URL and SAFESIGNAL_KEYS_DATABASE_URL must be SQLAlchemy URLs") from None
+    if a.get_backend_name() != b.get_backend_name():
+        return False
+    if a.get_backend_name() == "sqlite":
+        import os
+
+        return os.path.realpath(a.database or "") == os.path.realpath(b.database or "")
+    default_port = {"postgresql": 5432}.get(a.get_backend_name())
+    return (a.host or "localhost", a.port or default_port, a.database) == (b.host or "localhost", b.port or default_port, b.database)

@@ -30,7 +30,7 @@ DETAIL_KEYS = frozenset({
     "data_class", "action", "cutoff", "period_days", "rows", "keys_destroyed", "epochs", "key_ids",
     "duration_ms", "longest_transaction_ms", "outcome", "error", "run_id", "dry_run",
     "credential_id", "organisation_id", "role", "what", "kek_id", "count",
-    "through_seq", "through_at", "anchor_hash", "release_id", "cells", "epsilon",
+    "through_seq", "anchor_hash", "release_id", "cells", "epsilon",
 })
 _MAX_TEXT = 200
 
@@ -109,9 +109,11 @@ class Verification:
     problems: list[str] = field(default_factory=list)
 
     def fail(self, seq: int, problem: str) -> None:
-        if self.valid:
+        """Record a problem; `broken_at` is the lowest entry with one (the first found there)."""
+        if self.valid or seq < self.broken_at:  # type: ignore[operator]
             self.valid, self.broken_at, self.problem = False, seq, problem
         self.problems.append(f"entry {seq}: {problem}")
+        self.problems.sort(key=lambda text: int(text.split(":", 1)[0].removeprefix("entry ")))
 
 
 @dataclass(frozen=True)
@@ -138,30 +140,39 @@ def checkpoints(connection: Connection) -> list[Checkpoint]:
     return [Checkpoint(r.seq, r.hash, r.at, r.key_id, r.signature) for r in rows]
 
 
-def _records_prune(entry: Any, base_seq: int, base_hash: bytes, at: dt.datetime, period: dt.timedelta | None) -> bool:
-    """True if an audit.pruned entry records the prune that made the log start after base_seq,
-    of entries older than the audit log's period (when the verifier knows the period)."""
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def _prune_problem(entry: Any, base_seq: int, anchor: Any, period: dt.timedelta | None) -> str | None:
+    """Why an audit.pruned entry about the current start does not justify it (None if it does).
+
+    The prune must name the kept anchor (the newest entry that was past the period) and a
+    cutoff after the anchor's own time and at least one audit-log period before the prune.
+    Entry times are chained and never go backwards, so the dropped entries were older still.
+    """
     detail = json.loads(entry.detail)
-    if detail.get("through_seq") != base_seq or detail.get("anchor_hash") != base_hash.hex():
-        return False
-    try:
-        cutoff = dt.datetime.fromisoformat(detail["cutoff"])
-        through_at = dt.datetime.fromisoformat(detail["through_at"])
-    except (KeyError, TypeError, ValueError):
-        return False
-    if not through_at < cutoff <= at:
-        return False
-    return period is None or cutoff <= at - period
+    if detail.get("anchor_hash") != anchor.hash.hex():
+        return "records a prune whose anchor is not the log's first entry"
+    cutoff = dt.datetime.fromisoformat(detail["cutoff"])
+    if cutoff.tzinfo is None:
+        return "records a prune with a cutoff without a time zone"
+    if period is None:
+        period = dt.timedelta(days=int(detail["period_days"]))
+    if not anchor.at < cutoff <= entry.at - period:
+        return "records a prune of entries younger than the audit log's period"
+    return None
 
 
 def verify(connection: Connection, public_key: bytes, kept: Iterable[Checkpoint] = (),
-           period: dt.timedelta | None = None) -> Verification:
-    """Check every entry's hash and link, the head, and every checkpoint's signature and hash.
+           period: dt.timedelta | None = None, now: dt.datetime | None = None) -> Verification:
+    """Check every entry's hash, link and time, the head, and every checkpoint's signature and hash.
 
     `kept` are checkpoints the verifier saved earlier (a DPO's own copies): each must still match
-    the log, so a log rewritten since then is caught even if it was re-signed. A log that starts
-    after entry 1 must say so in an audit.pruned entry naming its new start; with `period` (the
-    audit log's retention period) that entry must also show the dropped entries were that old.
+    the log, so a log rewritten since then is caught even if it was re-signed. A pruned log starts
+    with its anchor entry, signed in a checkpoint, and must hold the audit.pruned entry that
+    dropped what came before, for entries older than `period` (the audit log's retention period
+    in force; without it, the period the entry states). Times must never go backwards nor lie
+    after `now`, so a forged prune cannot claim old entries were older than they were.
     """
     result = Verification(public_key_id=public_key_id(public_key))
     head = connection.execute(select(AuditHead.__table__).where(AuditHead.id == HEAD_ID)).one()
@@ -175,19 +186,13 @@ def verify(connection: Connection, public_key: bytes, kept: Iterable[Checkpoint]
             result.fail(point.seq, "a checkpoint's signature does not verify with the audit public key")
     result.checkpoints_checked = len(stored) + len(kept)
 
-    result.first_seq = head.base_seq + 1
-    if head.base_seq > 0:
-        anchors = [p for p in by_seq.get(head.base_seq, []) if p.hash == head.base_hash]
-        if not anchors:
-            result.fail(head.base_seq, "the start of the pruned log is not anchored by a signed checkpoint")
-    for point in by_seq.get(head.base_seq, []):
-        if point.hash != head.base_hash:
-            result.fail(head.base_seq, "the start of the log does not match a signed checkpoint")
-
-    pruned_at_base = False
-    expected, prev = head.base_seq + 1, head.base_hash
+    base = head.base_seq
+    result.first_seq = base + 1
+    anchor: Any = None
+    prune_recorded = False
+    expected, prev, prev_at = base + 1, head.base_hash, None
     rows = connection.execution_options(yield_per=2000).execute(
-        select(AuditEntry.__table__).where(AuditEntry.seq > head.base_seq).order_by(AuditEntry.seq)
+        select(AuditEntry.__table__).where(AuditEntry.seq > base).order_by(AuditEntry.seq)
     )
     for entry in rows:
         if entry.seq != expected:
@@ -198,19 +203,33 @@ def verify(connection: Connection, public_key: bytes, kept: Iterable[Checkpoint]
         digest = entry_hash(entry.prev_hash, entry.seq, entry.at, entry.kind, entry.actor, entry.detail)
         if digest != entry.hash:
             result.fail(entry.seq, "altered: its content does not match its hash")
+        if prev_at is not None and entry.at < prev_at:
+            result.fail(entry.seq, "its time is before the time of the entry before it")
+        if now is not None and entry.at > now + CLOCK_SKEW:
+            result.fail(entry.seq, "its time is in the future")
         for point in by_seq.get(entry.seq, []):
             if point.hash != entry.hash:
                 result.fail(entry.seq, "does not match the signed checkpoint at this entry")
-        if entry.kind == PRUNED and head.base_seq > 0 and not pruned_at_base:
-            pruned_at_base = _records_prune(entry, head.base_seq, head.base_hash, entry.at, period)
-        prev, expected = entry.hash, entry.seq + 1
+        if base > 0 and entry.seq == base + 1:
+            anchor = entry
+        if entry.kind == PRUNED and anchor is not None:
+            try:
+                if json.loads(entry.detail).get("through_seq") == base:
+                    problem = _prune_problem(entry, base, anchor, period)
+                    if problem:
+                        result.fail(entry.seq, problem)
+                    prune_recorded = True
+            except (ValueError, TypeError, KeyError, AttributeError):
+                result.fail(entry.seq, "its detail is not readable")
+        prev, prev_at, expected = entry.hash, entry.at, entry.seq + 1
         result.entries_checked += 1
     last = expected - 1
     result.last_seq = last
-    if head.base_seq > 0 and not pruned_at_base:
-        # The start moved without the log saying so (or saying so of entries younger than the
-        # audit log's period): entries were dropped from the start.
-        result.fail(head.base_seq, "the log starts after this entry but no audit.pruned entry records a prune of it")
+    if base > 0:
+        if anchor is None or not any(point.hash == anchor.hash for point in by_seq.get(base + 1, [])):
+            result.fail(base + 1, "the start of the pruned log is not anchored by a signed checkpoint")
+        if not prune_recorded:
+            result.fail(base + 1, "the log starts here but no audit.pruned entry records dropping what came before")
     if last != head.seq or prev != head.hash:
         result.fail(min(last, head.seq) + 1, f"the log ends at {last} but its head says {head.seq}: entries were removed")
     beyond = [p.seq for p in (*stored, *kept) if p.seq > last]
@@ -221,31 +240,35 @@ def verify(connection: Connection, public_key: bytes, kept: Iterable[Checkpoint]
     return result
 
 
-def prune(connection: Connection, signer: CheckpointSigner, *, before: dt.datetime, at: dt.datetime, actor: str) -> int:
-    """Drop entries older than `before`, keeping the rest verifiable; return the last seq dropped.
+def prune(connection: Connection, signer: CheckpointSigner, *, before: dt.datetime, at: dt.datetime, actor: str,
+          period_days: int) -> int:
+    """Drop entries older than `before`, keeping the rest verifiable; return how many were dropped.
 
-    The newest entry dropped is signed as a checkpoint first; that checkpoint anchors the new
-    start, and the prune is itself an entry. Call it inside one transaction: entries before the
-    new start are deleted in the same commit (the log is small: some entries a day).
+    The newest entry older than `before` stays as the new start (the anchor), signed in a
+    checkpoint; everything before it goes, and the prune is itself an entry naming the anchor,
+    the cutoff and the period. The anchor goes at the next prune, once a newer entry has aged
+    past the period (retention writes entries every run, so about a run interval later). Call it
+    inside one transaction (the log is small: some entries an hour).
     """
     head = connection.execute(select(AuditHead.__table__).where(AuditHead.id == HEAD_ID).with_for_update()).one()
-    through = connection.execute(
-        select(AuditEntry.seq, AuditEntry.hash, AuditEntry.at)
+    anchor = connection.execute(
+        select(AuditEntry.seq, AuditEntry.hash, AuditEntry.prev_hash)
         .where(AuditEntry.at < before, AuditEntry.seq > head.base_seq)
         .order_by(AuditEntry.seq.desc())
         .limit(1)
     ).first()
-    if through is None:
-        return head.base_seq
-    _sign(connection, signer, through.seq, through.hash, at)
-    append(connection, kind=PRUNED, actor=actor,
-           detail={"through_seq": through.seq, "anchor_hash": through.hash.hex(), "through_at": through.at.isoformat(),
-                   "cutoff": before.isoformat()}, at=at)
-    connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(base_seq=through.seq, base_hash=through.hash))
-    connection.execute(delete(AuditEntry).where(AuditEntry.seq <= through.seq))
-    # Older checkpoints go too; the one at the new start stays as its anchor.
-    connection.execute(delete(AuditCheckpoint).where(AuditCheckpoint.seq < through.seq))
-    return through.seq
+    if anchor is None or anchor.seq == head.base_seq + 1:
+        return 0
+    _sign(connection, signer, anchor.seq, anchor.hash, at)
+    append(connection, kind=PRUNED, actor=actor, at=at, detail={
+        "through_seq": anchor.seq - 1, "anchor_hash": anchor.hash.hex(), "cutoff": before.isoformat(),
+        "period_days": period_days,
+    })
+    connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(base_seq=anchor.seq - 1, base_hash=anchor.prev_hash))
+    dropped = connection.execute(delete(AuditEntry).where(AuditEntry.seq < anchor.seq)).rowcount
+    # Older checkpoints go too; the one at the anchor stays.
+    connection.execute(delete(AuditCheckpoint).where(AuditCheckpoint.seq < anchor.seq))
+    return dropped
 
 
 def genesis_row() -> dict[str, Any]:

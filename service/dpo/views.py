@@ -3,6 +3,7 @@ file, purge code and audit log the jobs use, never from a copy kept for display.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 import msgspec
@@ -18,6 +19,8 @@ from service.errors import error_responses, fail
 from service.partners.auth import requires
 from service.partners.services import Role
 
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
 blp = Blueprint("dpo", __name__, url_prefix="/v1/dpo", description="The data-protection officer's read-only view.")
 
 
@@ -29,7 +32,9 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only (str.isdigit also takes "²" and other scripts' digits), and few enough
+    # that int() never refuses them.
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         fail(422, errors={"query": {name: [f"Must be an integer from {low} to {high}."]}})
     return int(raw)
 

@@ -75,6 +75,20 @@ def load_audit_signer(config: dict[str, Any], instance_path: str) -> CheckpointS
         raise ConfigError(f"SAFESIGNAL_AUDIT_SIGNING_KEY or SAFESIGNAL_AUDIT_SIGNING_KEY_FILE: {error}") from None
 
 
+def load_audit_public_key(config: dict[str, Any]) -> bytes | None:
+    """SAFESIGNAL_AUDIT_PUBLIC_KEY (hex, as `safesignal audit checkpoints` prints it), if set."""
+    text = config.get("AUDIT_PUBLIC_KEY")
+    if not text:
+        return None
+    try:
+        key = bytes.fromhex(str(text).strip())
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ConfigError("SAFESIGNAL_AUDIT_PUBLIC_KEY must be 64 hex digits (an Ed25519 public key)")
+    return key
+
+
 def _secret(config: dict[str, Any], instance_path: str, name: str, dev_file: str, what: str) -> bytes:
     """A 32-byte secret from SAFESIGNAL_<name>, SAFESIGNAL_<name>_FILE, or (development) a created file."""
     if config.get(name):

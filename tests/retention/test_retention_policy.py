@@ -82,9 +82,20 @@ def test_only_encrypted_classes_can_be_shredded(tmp_path):
         check_coverage(load(_write(tmp_path, text)), stored_data_classes(), supported_actions())
 
 
-def test_idempotency_records_must_outlive_the_intake_window(app_config):
-    with pytest.raises(ConfigError, match="idempotency_records: period_days is shorter than SAFESIGNAL_INTAKE_WINDOW_HOURS"):
-        create_app({**app_config, "INTAKE_WINDOW_HOURS": 15 * 24})
+def test_idempotency_records_must_outlive_the_intake_window_by_a_day(app_config, app_with):
+    # Records go by whole days: one received at 23:59 of day 0 goes at the start of day 14.
+    with pytest.raises(ConfigError, match="idempotency_records: period_days must exceed SAFESIGNAL_INTAKE_WINDOW_HOURS by a day"):
+        create_app({**app_config, "INTAKE_WINDOW_HOURS": 14 * 24})
+    app_with(INTAKE_WINDOW_HOURS=13 * 24)  # 13 days + the day: starts
+
+
+def test_the_key_vault_must_be_another_database(app_config, tmp_path):
+    for main, keys in [
+        (f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/../{tmp_path.name}/a.db"),
+        ("postgresql://db.example/safesignal", "postgresql+psycopg://db.example:5432/safesignal"),
+    ]:
+        with pytest.raises(ConfigError, match="KEYS_DATABASE_URL must name another database"):
+            create_app({**app_config, "DATABASE_URL": main, "KEYS_DATABASE_URL": keys})
 
 
 def test_unreadable_and_invalid_files_are_refused(tmp_path):

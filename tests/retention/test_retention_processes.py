@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from crypto.envelope import associated_data, encrypt
-from service.audit import log as audit_log
 from service.keys.models import DataKeyRecord
 from service.reports.models import Report
 
@@ -44,6 +43,7 @@ def _safesignal(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
 def _fill_expired(app) -> list[dt.date]:  # type: ignore[no-untyped-def]
     """ROWS pharmacy reports spread over EPOCHS days, 60 days ago by the real clock, with real keys."""
     state = app.extensions["safesignal"]
+    _now(app)
     today = dt.datetime.now(dt.timezone.utc).date()
     epochs = [today - dt.timedelta(days=60 + i) for i in range(EPOCHS)]
     rows = []
@@ -73,15 +73,23 @@ def _purged_rows(app) -> list[int]:  # type: ignore[no-untyped-def]
         return [d["rows"] for d in map(json.loads, details) if d["data_class"] == "pharmacy_reports"]
 
 
+def _now(app) -> None:  # type: ignore[no-untyped-def]
+    """Move the test's clock to the real time the other processes live in (entries' times in
+    the audit log never go backwards)."""
+    app.config["CLOCK"].now = dt.datetime.now(dt.timezone.utc)
+
+
 def _chain_is_valid(app) -> bool:  # type: ignore[no-untyped-def]
-    state = app.extensions["safesignal"]
-    with state.engine.connect() as connection:
-        return audit_log.verify(connection, state.retention.signer.public_key).valid
+    _now(app)
+    result = app.extensions["safesignal"].retention.verify_audit()
+    assert result.valid, result.problems
+    return result.valid
 
 
 def _run_until_not_skipped(app):  # type: ignore[no-untyped-def]
     # A killed process's advisory lock goes when PostgreSQL notices the closed connection.
     for _ in range(50):
+        _now(app)
         outcome = app.extensions["safesignal"].retention.run(actor="cli")
         if not outcome.skipped:
             return outcome

@@ -478,21 +478,26 @@ def test_pruning_drops_old_entries_and_keeps_the_rest_verifiable(app, partners, 
     outcome = _state(app).retention.run()
 
     (result,) = [c for c in outcome.classes if c.data_class == "audit_log"]
-    assert (result.outcome, result.rows, result.period_days) == ("ok", 3, 730)
+    assert (result.outcome, result.rows, result.period_days) == ("ok", 2, 730)
     entries = _entries(db_engine)
-    assert entries[0].seq == 4 and all(e.at >= clock.now - dt.timedelta(days=730) for e in entries)
-    assert not {e.hash for e in old} & {e.hash for e in entries}
+    # The newest old entry stays as the anchor of the new start; everything after it is recent.
+    assert entries[0].seq == 3 and entries[0].hash == old[-1].hash
+    assert all(e.at >= clock.now - dt.timedelta(days=730) for e in entries[1:])
+    assert not {e.hash for e in old[:2]} & {e.hash for e in entries}
     (pruned,) = [e for e in entries if e.kind == "audit.pruned"]
     detail = json.loads(pruned.detail)
-    assert detail["through_seq"] == 3 and detail["anchor_hash"] == old[-1].hash.hex()
+    assert detail["through_seq"] == 2 and detail["anchor_hash"] == old[-1].hash.hex() and detail["period_days"] == 730
     assert dt.datetime.fromisoformat(detail["cutoff"]) == clock.now - dt.timedelta(days=730)
     head = _head(db_engine)
-    assert (head.base_seq, head.base_hash) == (3, old[-1].hash)
-    assert 3 in _checkpoint_seqs(db_engine)  # the anchor
+    assert (head.base_seq, head.base_hash) == (2, old[1].hash)
+    assert _checkpoint_seqs(db_engine)[0] == 3  # the anchor, signed
+    # The anchor is kept on purpose: compliance does not count it as overdue.
+    (status,) = [s for s in _state(app).retention.status() if s.data_class == "audit_log"]
+    assert status.past_period == 0 and status.compliant
 
     result = assert_valid(app)
-    assert (result.first_seq, result.last_seq) == (4, head.seq)
-    # The DPO's checkpoints from before the prune are of entries that are gone: they still verify.
+    assert (result.first_seq, result.last_seq) == (3, head.seq)
+    # The DPO's checkpoints from before the prune are of entries that are gone or kept: they still verify.
     assert _verify(app, _load_kept(kept)).valid
     assert _cli(app, "audit", "verify", "--checkpoints", str(kept)).exit_code == 0
 
@@ -501,13 +506,14 @@ def test_pruning_drops_old_entries_and_keeps_the_rest_verifiable(app, partners, 
 
 
 def test_an_entry_exactly_730_days_old_is_kept_and_one_a_microsecond_older_is_pruned(app, partners, clock, db_engine):
-    _issue(partners, 1)
+    _issue(partners, 2)  # entries 1 and 2, at the same instant
     clock.advance(days=730)
     outcome = _state(app).retention.run()
     assert next(c for c in outcome.classes if c.data_class == "audit_log").rows == 0
     assert _seqs(db_engine)[0] == 1
     clock.advance(microseconds=1)
     outcome = _state(app).retention.run()
+    # Entry 1 goes; entry 2, as old, stays as the anchor of the new start.
     assert next(c for c in outcome.classes if c.data_class == "audit_log").rows == 1
     assert _seqs(db_engine)[0] == 2 and _head(db_engine).base_seq == 1
     assert_valid(app)
@@ -522,9 +528,51 @@ def test_a_second_prune_moves_the_anchor_and_still_verifies(app, partners, clock
     _state(app).retention.run()
     head = _head(db_engine)
     assert head.base_seq > first_base
-    assert _checkpoint_seqs(db_engine)[0] == head.base_seq
+    assert _checkpoint_seqs(db_engine)[0] == head.base_seq + 1
     assert [d["through_seq"] for d in _details(db_engine, "audit.pruned")] == [head.base_seq]
     assert_valid(app)
+
+
+def test_a_forged_prune_of_recent_entries_is_named(app, real_log, db_engine, tmp_path):
+    """An operator drops recent entries from the start and appends a well-formed audit.pruned
+    entry claiming an old cutoff; the kept anchor's real, chained time gives it away."""
+    base = real_log["first_checkpoint"]  # signed: the forger keeps it as the anchor
+    anchor = _entries(db_engine)[base - 1]
+    previous = _entries(db_engine)[base - 2]
+    head = _head(db_engine)
+    now = _state(app).clock()
+    cutoff = now - dt.timedelta(days=730)
+    detail = json.dumps({"anchor_hash": anchor.hash.hex(), "cutoff": cutoff.isoformat(), "period_days": 730,
+                         "through_seq": base - 1}, sort_keys=True, separators=(",", ":"))
+    seq = head.seq + 1
+    digest = entry_hash(head.hash, seq, now, "audit.pruned", "scheduler", detail)
+    _sql(db_engine, "DELETE FROM audit_entry WHERE seq < :seq", seq=base)
+    with db_engine.begin() as connection:
+        connection.execute(AuditEntry.__table__.insert().values(
+            seq=seq, at=now, kind="audit.pruned", actor="scheduler", detail=detail, prev_hash=head.hash, hash=digest))
+        connection.execute(update(AuditHead).values(seq=seq, hash=digest, base_seq=base - 1, base_hash=previous.hash))
+    assert_broken_at(app, seq, "records a prune of entries younger than the audit log's period")
+
+
+def test_a_forged_prune_claiming_a_short_period_is_named_by_the_policy_period(app, real_log, db_engine):
+    base = real_log["first_checkpoint"]
+    anchor, previous = _entries(db_engine)[base - 1], _entries(db_engine)[base - 2]
+    head = _head(db_engine)
+    now = _state(app).clock()
+    detail = json.dumps({"anchor_hash": anchor.hash.hex(), "cutoff": now.isoformat(), "period_days": 0,
+                         "through_seq": base - 1}, sort_keys=True, separators=(",", ":"))
+    seq = head.seq + 1
+    digest = entry_hash(head.hash, seq, now, "audit.pruned", "scheduler", detail)
+    _sql(db_engine, "DELETE FROM audit_entry WHERE seq < :seq", seq=base)
+    with db_engine.begin() as connection:
+        connection.execute(AuditEntry.__table__.insert().values(
+            seq=seq, at=now, kind="audit.pruned", actor="scheduler", detail=detail, prev_hash=head.hash, hash=digest))
+        connection.execute(update(AuditHead).values(seq=seq, hash=digest, base_seq=base - 1, base_hash=previous.hash))
+    # The service verifies with the period of its policy file (730 days), not the entry's claim.
+    result = _state(app).retention.verify_audit()
+    assert not result.valid and result.broken_at == seq
+    cli = _cli(app, "audit", "verify")
+    assert cli.exit_code == 1 and cli.stderr.startswith(f"BROKEN at entry {seq}: records a prune of entries younger")
 
 
 def test_a_broken_chain_is_not_pruned(app, partners, clock, db_engine):

@@ -113,3 +113,26 @@ def test_bad_paging_arguments_get_the_error_shape(client, partners):
         body = response.get_json()
         assert body["code"] == 422 and list(body["errors"]["query"]) == [query.split("=")[0]]
     assert client.get("/v1/dpo/retention/runs?limit=0", headers=headers).status_code == 422
+
+
+def test_odd_numbers_in_the_query_get_422_not_500(client, partners):
+    headers = _dpo(partners)
+    for value in ("%C2%B2", "%D9%A3", "9" * 5000, "1e3", "+5", " 5"):
+        for path in ("/v1/dpo/retention/runs?limit=", "/v1/dpo/audit/entries?after="):
+            response = client.get(path + value, headers=headers)
+            assert response.status_code == 422, (path, value[:10])
+            assert value[:10] not in response.get_data(as_text=True)
+
+
+def test_a_tampered_entry_is_reported_not_a_500(app, client, partners, clock, db_engine):
+    from sqlalchemy import text
+
+    headers = _dpo(partners)
+    clock.advance(days=1)
+    app.extensions["safesignal"].retention.run()
+    with db_engine.begin() as connection:
+        connection.execute(text("UPDATE audit_entry SET detail = '{not json' WHERE kind = 'retention.purged'"))
+    verification = client.get("/v1/dpo/audit/verification", headers=headers)
+    assert verification.status_code == 200 and verification.get_json()["valid"] is False
+    runs = client.get("/v1/dpo/retention/runs", headers=headers)
+    assert runs.status_code == 200 and runs.get_json() == []
