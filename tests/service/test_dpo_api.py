@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import os
+import secrets
+import subprocess
+import sys
 
+import pytest
 from conftest import bearer
+
+from sqlalchemy import text
 
 from crypto.audit import GENESIS, entry_hash, verify_checkpoint
 from retention import policy as retention_policy
+from service.config import ConfigError
 
 NOTE = "Mevrouw Peeters, 0470 12 34 56, vroeg naar CAW"
 
@@ -125,8 +134,6 @@ def test_odd_numbers_in_the_query_get_422_not_500(client, partners):
 
 
 def test_a_tampered_entry_is_reported_not_a_500(app, client, partners, clock, db_engine):
-    from sqlalchemy import text
-
     headers = _dpo(partners)
     clock.advance(days=1)
     app.extensions["safesignal"].retention.run()
@@ -136,3 +143,27 @@ def test_a_tampered_entry_is_reported_not_a_500(app, client, partners, clock, db
     assert verification.status_code == 200 and verification.get_json()["valid"] is False
     runs = client.get("/v1/dpo/retention/runs", headers=headers)
     assert runs.status_code == 200 and runs.get_json() == []
+
+
+def test_an_api_given_only_the_public_key_verifies_and_cannot_sign(app, app_with, partners, tmp_path):
+    retention = app.extensions["safesignal"].retention
+    retention.run()  # entries and a checkpoint signed with the real key
+    headers = _dpo(partners)
+    api = app_with(AUDIT_SIGNING_KEY=None, AUDIT_PUBLIC_KEY=retention.public_key.hex())
+    with api.test_client() as api_client:
+        assert api_client.get("/v1/dpo/audit/verification", headers=headers).get_json()["valid"] is True
+    # A signing key that is not the configured public key's is refused where signing starts.
+    other = tmp_path / "other.key"
+    other.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    wrong = app_with(AUDIT_SIGNING_KEY=None, AUDIT_SIGNING_KEY_FILE=str(other), AUDIT_PUBLIC_KEY=retention.public_key.hex())
+    with pytest.raises(ConfigError, match="does not match SAFESIGNAL_AUDIT_PUBLIC_KEY"):
+        wrong.extensions["safesignal"].retention.signer
+    # The scheduler, which signs, refuses to start (a process of its own: the test's app context
+    # would otherwise stand in for this configuration's).
+    config = wrong.config
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFESIGNAL_")}
+    env.update({f"SAFESIGNAL_{name}": str(config[name]) for name in (
+        "DATABASE_URL", "KEYS_DATABASE_URL", "KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY_FILE", "AUDIT_PUBLIC_KEY")})
+    result = subprocess.run([sys.executable, "-c", "from service.cli import main; main()", "scheduler"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "does not match SAFESIGNAL_AUDIT_PUBLIC_KEY" in result.stderr
