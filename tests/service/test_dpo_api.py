@@ -12,7 +12,6 @@ import sys
 
 import pytest
 from conftest import bearer
-
 from sqlalchemy import text
 
 from crypto.audit import GENESIS, entry_hash, verify_checkpoint
