@@ -268,3 +268,17 @@ def test_a_destroyed_key_leaves_no_copy_in_the_vault_files(app, client, partners
     for path in files:
         if path.exists():
             assert wrapped not in path.read_bytes(), path.name
+
+
+def test_the_dpo_commands_list_runs_and_the_inventory(app, client, partners, clock):
+    _submit(client, partners.pharmacy(), clock)
+    runner = app.test_cli_runner()
+    inventory = runner.invoke(args=["dpo", "inventory"])
+    assert inventory.exit_code == 0
+    assert f"pharmacy_reports     {clock.now.date().isoformat()}     0 days          3 records  key live" in inventory.output
+    clock.advance(days=36)
+    _state(app).retention.run()
+    runs = runner.invoke(args=["dpo", "runs", "--limit", "9"])
+    assert runs.exit_code == 0 and len(runs.output.splitlines()) == 9
+    assert any("pharmacy_reports     shred            3 rows, 1 keys destroyed" in line for line in runs.output.splitlines())
+    assert runner.invoke(args=["dpo", "inventory"]).output == ""
