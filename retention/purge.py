@@ -195,7 +195,7 @@ class Retention:
             if policy.on_expiry is Expiry.SHRED:
                 self._shred(holding, cutoff, result, actor)
             if holding.data_class == "audit_log":
-                self._prune_audit(cutoff, now, result, actor)
+                self._prune_audit(cutoff, result, actor)
             elif policy.on_expiry is Expiry.ANONYMISE:
                 self._batches(holding, cutoff, result, lease, actor, run_id, anonymise=True)
             else:
@@ -254,7 +254,7 @@ class Retention:
                 return
             lease.renew()
 
-    def _prune_audit(self, cutoff: dt.datetime, now: dt.datetime, result: ClassOutcome, actor: str) -> None:
+    def _prune_audit(self, cutoff: dt.datetime, result: ClassOutcome, actor: str) -> None:
         with self._read(self.engine) as connection:
             oldest = connection.execute(select(func.min(AuditEntry.at)).where(BY_CLASS["audit_log"].where)).scalar()
         if oldest is None or oldest >= cutoff:
