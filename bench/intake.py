@@ -150,24 +150,27 @@ def _field_body(template: str, prefix: str) -> bytes:
 # --- databases --------------------------------------------------------------------------------------
 
 
-def fresh_database(kind: str, workdir: Path) -> str:
-    """An empty, migrated database; return its SQLAlchemy URL."""
+def fresh_database(kind: str, workdir: Path) -> tuple[str, str]:
+    """An empty, migrated database and key vault; return their SQLAlchemy URLs."""
     from service.db import make_engine
     from service.migrations import upgrade
 
     if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.db'}"
+        urls = (f"sqlite:///{workdir / 'bench.db'}", f"sqlite:///{workdir / 'bench-keys.db'}")
     else:
         import psycopg
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-            connection.execute(f"CREATE DATABASE {PG_DB}")
-        url = PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{PG_DB}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+            for name in (PG_DB, PG_DB + "_keys"):
+                connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                connection.execute(f"CREATE DATABASE {name}")
+        base = PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0]
+        urls = (f"{base}/{PG_DB}", f"{base}/{PG_DB}_keys")
+    for url, target in zip(urls, ("main", "keys")):
+        engine = make_engine(url)
+        upgrade(engine, target=target)  # type: ignore[arg-type]
+        engine.dispose()
+    return urls
 
 
 def postgres_reachable() -> bool:
@@ -401,13 +404,15 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict:
     from service.partners.services import OrganisationKind, add_organisation, issue_credential
 
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-    url = fresh_database(kind, workdir)
+    url, keys_url = fresh_database(kind, workdir)
     env = dict(os.environ)
     env.update(
         SAFESIGNAL_ENV="production",
         SAFESIGNAL_DATABASE_URL=url,
+        SAFESIGNAL_KEYS_DATABASE_URL=keys_url,
         SAFESIGNAL_KEK=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SAFESIGNAL_PSEUDONYM_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        SAFESIGNAL_AUDIT_SIGNING_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SAFESIGNAL_LOG_LEVEL="WARNING",
     )
     app = create_app({k.removeprefix("SAFESIGNAL_"): v for k, v in env.items() if k.startswith("SAFESIGNAL_")})
@@ -445,11 +450,13 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict:
         connection.close()
         result.update(measure_round(args, env, url, app, tokens, bodies, "_full"))
     state.engine.dispose()
+    state.keys_engine.dispose()
     if kind == "postgresql":
         import psycopg
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            for name in (PG_DB, PG_DB + "_keys"):
+                connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     return result
 
 
