@@ -14,6 +14,7 @@ import hashlib
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -152,3 +153,19 @@ def lease_for(engine: Engine, name: str, ttl: dt.timedelta, clock: Callable[[], 
     if engine.dialect.name == "postgresql":
         return AdvisoryLease(engine, name)
     return RowLease(engine, name, ttl, clock)
+
+
+class Heartbeat:
+    """Renews a lease at most every `every` seconds, however often it is asked to: a renewal on
+    SQLite is a write, and a purge must not take the write lock twice per batch."""
+
+    def __init__(self, lease: JobLease, every: float, clock: Callable[[], float] = time.monotonic):
+        self._lease = lease
+        self._every = every
+        self._clock = clock
+        self._last = clock()
+
+    def beat(self) -> None:
+        if self._clock() - self._last >= self._every:
+            self._lease.renew()
+            self._last = self._clock()

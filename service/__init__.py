@@ -113,6 +113,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         public_key=audit_public_key,
         clock=clock,
         batch_size=app.config["RETENTION_BATCH_SIZE"],
+        pause_ratio=float(app.config["RETENTION_PAUSE_RATIO"]),
         lease_ttl=dt.timedelta(seconds=app.config["RETENTION_LEASE_SECONDS"]),
     )
     app.extensions["safesignal"] = State(

@@ -57,7 +57,9 @@ DEFAULTS: dict[str, Any] = {
     # transaction, how often the scheduler runs retention and signs a checkpoint, and how long
     # a retention lease lasts without renewal (SQLite; PostgreSQL uses an advisory lock).
     "RETENTION_POLICY_FILE": None,
-    "RETENTION_BATCH_SIZE": 5000,
+    "RETENTION_BATCH_SIZE": 1000,
+    # After each batch the purge pauses this many times the batch's duration (0: flat out).
+    "RETENTION_PAUSE_RATIO": 1.0,
     "RETENTION_INTERVAL_MINUTES": 60,
     "AUDIT_CHECKPOINT_MINUTES": 60,
     "RETENTION_LEASE_SECONDS": 120,
@@ -103,6 +105,9 @@ def check(config: dict[str, Any]) -> None:
     for key in ("MAX_BODY_BYTES", "BATCH_MAX", "NOTE_MAX_LENGTH", "INTAKE_WINDOW_HOURS", "H3_RESOLUTION", "AUTH_CACHE_SECONDS"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 0:
             raise ConfigError(f"SAFESIGNAL_{key} must be a non-negative integer")
+    ratio = config["RETENTION_PAUSE_RATIO"]
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not 0 <= ratio <= 100:
+        raise ConfigError("SAFESIGNAL_RETENTION_PAUSE_RATIO must be a number from 0 to 100")
     for key in ("RETENTION_BATCH_SIZE", "RETENTION_INTERVAL_MINUTES", "AUDIT_CHECKPOINT_MINUTES", "RETENTION_LEASE_SECONDS"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
             raise ConfigError(f"SAFESIGNAL_{key} must be a positive integer")

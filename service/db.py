@@ -171,6 +171,21 @@ def _configure_sqlite(engine: Engine) -> None:
             raise
 
 
+def checkpoint_wal(engine: Engine, mode: str = "PASSIVE") -> None:
+    """Run a SQLite WAL checkpoint outside any transaction, on the driver's connection.
+
+    PASSIVE copies what it can without waiting for anyone; TRUNCATE also empties the log file
+    when no reader holds it (best effort: with a reader active it does what PASSIVE does).
+    """
+    if mode not in ("PASSIVE", "TRUNCATE"):
+        raise ValueError("mode must be PASSIVE or TRUNCATE")
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})")  # type: ignore[union-attr]
+    finally:
+        raw.close()
+
+
 def session() -> Session:
     """The request's session, opened on first use and closed on teardown."""
     if "db_session" not in g:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crypto.keyring import WrappedKey
-from service.db import READ_ONLY
+from service.db import READ_ONLY, checkpoint_wal
 from service.keys.models import DataKeyRecord
 
 
@@ -120,13 +120,7 @@ class SqlKeyStore:
                 .values(wrapped=None, kek_id=None, destroyed_at=now)
             ).rowcount
         if self._engine.dialect.name == "sqlite":
-            # Outside any transaction, on the driver's connection. Best effort: with a reader
-            # active the log is only partly copied back, and its old pages are overwritten later.
-            raw = self._engine.raw_connection()
-            try:
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
-            finally:
-                raw.close()
+            checkpoint_wal(self._engine, "TRUNCATE")
         return count
 
     def unlogged_destructions(self) -> list[tuple[WrappedKey, dt.datetime]]:
