@@ -101,7 +101,7 @@ class Retention:
         signer: CheckpointSigner | Callable[[], CheckpointSigner],
         public_key: bytes | None = None,
         clock: Callable[[], dt.datetime],
-        batch_size: int = 1000,
+        batch_size: int = 200,
         pause_ratio: float = 1.0,
         lease_ttl: dt.timedelta = dt.timedelta(minutes=2),
     ):

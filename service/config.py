@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     # transaction, how often the scheduler runs retention and signs a checkpoint, and how long
     # a retention lease lasts without renewal (SQLite; PostgreSQL uses an advisory lock).
     "RETENTION_POLICY_FILE": None,
-    "RETENTION_BATCH_SIZE": 1000,
+    "RETENTION_BATCH_SIZE": 200,
     # After each batch the purge pauses this many times the batch's duration (0: flat out).
     "RETENTION_PAUSE_RATIO": 1.0,
     "RETENTION_INTERVAL_MINUTES": 60,
