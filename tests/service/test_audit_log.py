@@ -533,16 +533,15 @@ def test_a_second_prune_moves_the_anchor_and_still_verifies(app, partners, clock
     assert_valid(app)
 
 
-def test_a_forged_prune_of_recent_entries_is_named(app, real_log, db_engine, tmp_path):
-    """An operator drops recent entries from the start and appends a well-formed audit.pruned
-    entry claiming an old cutoff; the kept anchor's real, chained time gives it away."""
+def _forge_prune(app, db_engine, real_log, *, cutoff: dt.datetime, period_days: int) -> int:  # type: ignore[no-untyped-def]
+    """Drop the entries before the first signed checkpoint and append a well-formed audit.pruned
+    entry claiming `cutoff` and `period_days`, as an operator with database access could; return
+    the forged entry's seq."""
     base = real_log["first_checkpoint"]  # signed: the forger keeps it as the anchor
-    anchor = _entries(db_engine)[base - 1]
-    previous = _entries(db_engine)[base - 2]
+    anchor, previous = _entries(db_engine)[base - 1], _entries(db_engine)[base - 2]
     head = _head(db_engine)
     now = _state(app).clock()
-    cutoff = now - dt.timedelta(days=730)
-    detail = json.dumps({"anchor_hash": anchor.hash.hex(), "cutoff": cutoff.isoformat(), "period_days": 730,
+    detail = json.dumps({"anchor_hash": anchor.hash.hex(), "cutoff": cutoff.isoformat(), "period_days": period_days,
                          "through_seq": base - 1}, sort_keys=True, separators=(",", ":"))
     seq = head.seq + 1
     digest = entry_hash(head.hash, seq, now, "audit.pruned", "scheduler", detail)
@@ -551,23 +550,18 @@ def test_a_forged_prune_of_recent_entries_is_named(app, real_log, db_engine, tmp
         connection.execute(AuditEntry.__table__.insert().values(
             seq=seq, at=now, kind="audit.pruned", actor="scheduler", detail=detail, prev_hash=head.hash, hash=digest))
         connection.execute(update(AuditHead).values(seq=seq, hash=digest, base_seq=base - 1, base_hash=previous.hash))
+    return seq
+
+
+def test_a_forged_prune_of_recent_entries_is_named(app, real_log, db_engine):
+    """The kept anchor's real, chained time gives a forged prune of recent entries away."""
+    now = _state(app).clock()
+    seq = _forge_prune(app, db_engine, real_log, cutoff=now - dt.timedelta(days=730), period_days=730)
     assert_broken_at(app, seq, "records a prune of entries younger than the audit log's period")
 
 
 def test_a_forged_prune_claiming_a_short_period_is_named_by_the_policy_period(app, real_log, db_engine):
-    base = real_log["first_checkpoint"]
-    anchor, previous = _entries(db_engine)[base - 1], _entries(db_engine)[base - 2]
-    head = _head(db_engine)
-    now = _state(app).clock()
-    detail = json.dumps({"anchor_hash": anchor.hash.hex(), "cutoff": now.isoformat(), "period_days": 0,
-                         "through_seq": base - 1}, sort_keys=True, separators=(",", ":"))
-    seq = head.seq + 1
-    digest = entry_hash(head.hash, seq, now, "audit.pruned", "scheduler", detail)
-    _sql(db_engine, "DELETE FROM audit_entry WHERE seq < :seq", seq=base)
-    with db_engine.begin() as connection:
-        connection.execute(AuditEntry.__table__.insert().values(
-            seq=seq, at=now, kind="audit.pruned", actor="scheduler", detail=detail, prev_hash=head.hash, hash=digest))
-        connection.execute(update(AuditHead).values(seq=seq, hash=digest, base_seq=base - 1, base_hash=previous.hash))
+    seq = _forge_prune(app, db_engine, real_log, cutoff=_state(app).clock(), period_days=0)
     # The service verifies with the period of its policy file (730 days), not the entry's claim.
     result = _state(app).retention.verify_audit()
     assert not result.valid and result.broken_at == seq
