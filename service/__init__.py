@@ -50,8 +50,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service import config as settings
     from service import db
     from service.areas import load_areas
-    from retention import policy as retention_policy
-    from retention.holdings import stored_data_classes, supported_actions
     from retention.purge import Retention
     from service.keys.material import default_database_url, load_audit_public_key, load_audit_signer, load_keks, load_pseudonym_key
     from service.keys.store import SqlKeyStore
@@ -78,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     clock = app.config.get("CLOCK") or utc_now
-    policies = _load_policies(app.config, retention_policy, stored_data_classes(), supported_actions())
+    policies = _load_policies(app.config)
     engine = db.make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
     keys_engine = db.make_engine(app.config["KEYS_DATABASE_URL"] or default_database_url(app.instance_path, "keys.db"))
     pseudonyms = Pseudonymizer(load_pseudonym_key(app.config, app.instance_path))
@@ -130,13 +128,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _load_policies(config: Mapping[str, Any], retention_policy: Any, stored: set[str], actions: Any) -> Any:
+def _load_policies(config: Mapping[str, Any]) -> Any:
     """The retention policies, checked against what the service stores: fail closed."""
+    from retention import policy as retention_policy
+    from retention.holdings import stored_data_classes, supported_actions
     from service.config import ConfigError
 
     try:
         policies = retention_policy.load(config["RETENTION_POLICY_FILE"])
-        retention_policy.check_coverage(policies, stored, actions)
+        retention_policy.check_coverage(policies, stored_data_classes(), supported_actions())
     except retention_policy.PolicyError as error:
         raise ConfigError(str(error)) from None
     # A replay inside the intake window must still find its record, or it is stored twice.
