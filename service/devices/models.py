@@ -24,4 +24,6 @@ class EnrollmentCode(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    credential_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("credential.id"))
+    # Set to NULL when retention deletes the (revoked) credential: the code's own period decides
+    # when the code goes, not the credential's.
+    credential_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("credential.id", ondelete="SET NULL"))

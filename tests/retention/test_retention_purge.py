@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 import pytest
 from conftest import bearer
@@ -282,3 +283,25 @@ def test_the_dpo_commands_list_runs_and_the_inventory(app, client, partners, clo
     assert runs.exit_code == 0 and len(runs.output.splitlines()) == 9
     assert any("pharmacy_reports     shred            3 rows, 1 keys destroyed" in line for line in runs.output.splitlines())
     assert runner.invoke(args=["dpo", "inventory"]).output == ""
+
+
+def test_a_used_enrollment_code_does_not_hold_back_its_deleted_credential(app_with, partners, clock, tmp_path):
+    from retention.policy import DEFAULT_POLICY_FILE
+
+    text = DEFAULT_POLICY_FILE.read_text(encoding="utf-8")
+    text = text.replace('period_days = 90\non_expiry = "delete"\n\n[data_classes.enrollment_codes]',
+                        'period_days = 1\non_expiry = "delete"\n\n[data_classes.enrollment_codes]')
+    policy = tmp_path / "policy.toml"
+    policy.write_text(text, encoding="utf-8")
+    short = app_with(RETENTION_POLICY_FILE=str(policy))
+    with short.test_client() as client:
+        token = partners.device(client)
+    credential_id = token[3:35]
+    partners.run("devices", "revoke", str(uuid.UUID(credential_id)))
+    clock.advance(days=1, microseconds=1)
+    result = _outcome(_state(short).retention.run(), "credentials")
+    assert (result.rows, result.outcome) == (1, "ok")
+    engine = _state(short).engine
+    assert _count(engine, Credential) == 0
+    with engine.connect() as connection:
+        assert connection.execute(select(EnrollmentCode.credential_id)).scalar_one() is None  # the code stays, unlinked
