@@ -288,7 +288,12 @@ class Retention:
         cutoff = now - policy.period
         result = ClassOutcome(holding.data_class, policy.on_expiry.value, cutoff.isoformat(), policy.period_days, outcome="dry-run")
         with self._read(self._engine_of(holding)) as connection:
-            result.rows = connection.execute(select(func.count()).select_from(holding.table).where(holding.expired(cutoff))).scalar_one()
+            if holding.data_class == "audit_log":  # the prune keeps its new anchor
+                result.rows = audit.prunable(connection, cutoff)
+            else:
+                result.rows = connection.execute(
+                    select(func.count()).select_from(holding.table).where(holding.expired(cutoff))
+                ).scalar_one()
         if policy.on_expiry is Expiry.SHRED:
             keys = self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff))
             result.keys_destroyed = len(keys)

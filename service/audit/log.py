@@ -251,13 +251,8 @@ def prune(connection: Connection, signer: CheckpointSigner, *, before: dt.dateti
     inside one transaction (the log is small: some entries an hour).
     """
     head = connection.execute(select(AuditHead.__table__).where(AuditHead.id == HEAD_ID).with_for_update()).one()
-    anchor = connection.execute(
-        select(AuditEntry.seq, AuditEntry.hash, AuditEntry.prev_hash)
-        .where(AuditEntry.at < before, AuditEntry.seq > head.base_seq)
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).first()
-    if anchor is None or anchor.seq == head.base_seq + 1:
+    anchor = _prune_anchor(connection, before, head.base_seq)
+    if anchor is None:
         return 0
     _sign(connection, signer, anchor.seq, anchor.hash, at)
     append(connection, kind=PRUNED, actor=actor, at=at, detail={
@@ -269,6 +264,24 @@ def prune(connection: Connection, signer: CheckpointSigner, *, before: dt.dateti
     # Older checkpoints go too; the one at the anchor stays.
     connection.execute(delete(AuditCheckpoint).where(AuditCheckpoint.seq < anchor.seq))
     return dropped
+
+
+def _prune_anchor(connection: Connection, before: dt.datetime, base_seq: int) -> Any:
+    """The entry a prune at `before` keeps as the new start (None if nothing would go)."""
+    anchor = connection.execute(
+        select(AuditEntry.seq, AuditEntry.hash, AuditEntry.prev_hash)
+        .where(AuditEntry.at < before, AuditEntry.seq > base_seq)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    return anchor if anchor is not None and anchor.seq > base_seq + 1 else None
+
+
+def prunable(connection: Connection, before: dt.datetime) -> int:
+    """How many entries a prune at `before` would drop (for dry runs)."""
+    base_seq = connection.execute(select(AuditHead.base_seq).where(AuditHead.id == HEAD_ID)).scalar_one()
+    anchor = _prune_anchor(connection, before, base_seq)
+    return 0 if anchor is None else anchor.seq - base_seq - 1
 
 
 def genesis_row() -> dict[str, Any]:

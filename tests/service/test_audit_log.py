@@ -784,3 +784,11 @@ def _wait_until_waiting_on_a_lock(engine: Engine, worker: threading.Thread) -> N
             if waiting:
                 return
             time.sleep(0.01)
+
+
+def test_a_dry_run_counts_what_the_prune_drops(app, partners, clock, db_engine):
+    _issue(partners, 3)
+    clock.advance(days=731)
+    dry = next(c for c in _state(app).retention.run(dry_run=True).classes if c.data_class == "audit_log")
+    done = next(c for c in _state(app).retention.run().classes if c.data_class == "audit_log")
+    assert dry.rows == done.rows == 2  # entries 1 and 2; entry 3 stays as the anchor
