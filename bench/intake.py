@@ -195,6 +195,18 @@ def raw_connection(url: str):  # type: ignore[no-untyped-def]
     return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
 
 
+def executemany_in_transaction(connection, statement: str, rows: list[tuple]) -> None:  # type: ignore[no-untyped-def]
+    """One driver executemany of `rows` in one transaction (a raw_connection of either engine)."""
+    if isinstance(connection, sqlite3.Connection):
+        connection.execute("BEGIN IMMEDIATE")
+        connection.executemany(statement, rows)
+        connection.execute("COMMIT")
+    else:
+        with connection.cursor() as cursor:
+            cursor.executemany(statement, rows)
+        connection.commit()
+
+
 def report_rows(app, count: int, start_day: dt.date | None = None) -> list[tuple]:  # type: ignore[no-untyped-def]
     """Rows as intake writes them: real AES-GCM payloads of the same size, a real data key."""
     import msgspec
@@ -246,14 +258,7 @@ def insert_rows(url: str, template: list[tuple], seconds: float, per_transaction
             chunk.append((report_id.hex if sqlite else report_id,) + row[1:])
         offset = (offset + per_transaction) % len(template)
         start = time.perf_counter()
-        if sqlite:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(statement, chunk)
-            connection.execute("COMMIT")
-        else:
-            with connection.cursor() as cursor:
-                cursor.executemany(statement, chunk)
-            connection.commit()
+        executemany_in_transaction(connection, statement, chunk)
         timed += time.perf_counter() - start
         rows_done += len(chunk)
     connection.close()

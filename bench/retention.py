@@ -58,6 +58,7 @@ from bench.intake import (  # noqa: E402
     INSERT_REPORT,
     PG_ADMIN_URL,
     SERVICE_PORT,
+    executemany_in_transaction,
     pharmacy_report,
     raw_connection,
     start_gunicorn,
@@ -270,14 +271,7 @@ def fill_epochs(state: Any, url: str, plan: list[tuple[dt.date, int]]) -> None:
                 when, day = clear[h]
                 rows.append((report_id.hex if sqlite else report_id, DATA_CLASS, "pharmacy", CATEGORIES[i % 5],
                              areas[i % len(areas)], when, when, day, reporters[i % 200], payloads[i % 20]))
-            if sqlite:
-                connection.execute("BEGIN")
-                connection.executemany(statement, rows)
-                connection.execute("COMMIT")
-            else:
-                with connection.cursor() as cursor:
-                    cursor.executemany(statement, rows)
-                connection.commit()
+            executemany_in_transaction(connection, statement, rows)
             done += len(rows)
     connection.close()
 
