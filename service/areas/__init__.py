@@ -12,12 +12,13 @@ from pathlib import Path
 
 from .geojson import AreaShape, read_area_file
 from .h3cells import MAX_RESOLUTION, H3Areas
-from .model import Area, AreaError, AreaResolver, InvalidCoordinates
+from .model import DEFAULT_MUNICIPALITY, Area, AreaError, AreaResolver, InvalidCoordinates, municipalities, rollup
 from .polygons import PolygonAreas
 
 DEMO_AREAS = "demo_areas.geojson"
 
 __all__ = [
+    "DEFAULT_MUNICIPALITY",
     "DEMO_AREAS",
     "MAX_RESOLUTION",
     "Area",
@@ -29,7 +30,9 @@ __all__ = [
     "PolygonAreas",
     "demo_areas_path",
     "load_areas",
+    "municipalities",
     "read_area_file",
+    "rollup",
 ]
 
 

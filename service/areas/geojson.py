@@ -6,8 +6,12 @@ Each feature is one area::
      "properties": {"code": "mechelen-binnenstad", "name": "Binnenstad", "district": "centrum"},
      "geometry": {"type": "Polygon", "coordinates": [[[4.469, 51.034], ...]]}}
 
-`code` (letters, digits and . _ : -, at most 64) and `name` are required, `district` is optional;
-other properties (a GIS export has many) and members such as `id` or `bbox` are ignored.
+`code` (letters, digits and . _ : -, at most 64) and `name` are required, `district` and
+`municipality` are optional. The municipality is a code like `code`, because it becomes an
+identifier in territories and CSV output; a feature without one takes the collection's own
+top-level `"municipality"` member, and a file with neither is all DEFAULT_MUNICIPALITY.
+Other properties (a GIS export has many) and members such as `id` or `bbox` are ignored (msgspec
+skips unknown fields unless told to forbid them).
 Coordinates are WGS 84 longitude, latitude as RFC 7946 prescribes; a file still in Belgian Lambert
 72 or 2008 metres fails the range check rather than landing somewhere in the ocean. Rings must be
 closed and polygons valid (no self-intersection), because point-in-polygon answers on an invalid
@@ -25,7 +29,7 @@ from typing import Annotated, Literal
 import msgspec
 import shapely
 
-from .model import Area, AreaError
+from .model import DEFAULT_MUNICIPALITY, Area, AreaError
 
 Position = Annotated[list[float], msgspec.Meta(min_length=2, max_length=3)]
 Ring = Annotated[list[Position], msgspec.Meta(min_length=4)]
@@ -46,6 +50,7 @@ class _Properties(msgspec.Struct):
     code: Code
     name: Text
     district: Text | None = None
+    municipality: Code | None = None
 
 
 class _Feature(msgspec.Struct):
@@ -57,6 +62,7 @@ class _Feature(msgspec.Struct):
 class _FeatureCollection(msgspec.Struct):
     type: Literal["FeatureCollection"]
     features: Annotated[list[_Feature], msgspec.Meta(min_length=1)]
+    municipality: Code | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ def parse_area_file(raw: bytes, *, name: str = "area file") -> tuple[AreaShape, 
     except msgspec.DecodeError as exc:
         raise AreaError(f"invalid {name}: {exc}") from exc
 
+    file_municipality = DEFAULT_MUNICIPALITY if collection.municipality is None else collection.municipality
     shapes: list[AreaShape] = []
     seen: set[str] = set()
     for index, feature in enumerate(collection.features):
@@ -95,7 +102,9 @@ def parse_area_file(raw: bytes, *, name: str = "area file") -> tuple[AreaShape, 
             raise AreaError(f"invalid {name}: duplicate area code {code!r} - at `$.features[{index}]`")
         seen.add(code)
         geometry = _geometry(feature.geometry, f"invalid {name}: {where}")
-        area = Area(code=code, name=feature.properties.name, district=feature.properties.district)
+        properties = feature.properties
+        municipality = file_municipality if properties.municipality is None else properties.municipality
+        area = Area(code=code, name=properties.name, district=properties.district, municipality=municipality)
         shapes.append(AreaShape(area, geometry))
     return tuple(shapes)
 

@@ -9,7 +9,8 @@ border cells also get an exact point-in-territory test.
 
 Each cell's district is the code of the polygon holding the cell's centre (or, for a border cell
 whose centre is outside, the polygon covering most of it), so counts per cell roll up to the
-deployment's neighbourhoods.
+deployment's neighbourhoods; its municipality is that same polygon's, so a cell never counts towards
+a district in one municipality and a municipality total of another.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ class H3Areas:
         self._territory = territory
         self._interior = frozenset(interior)
         self._border = frozenset(border)
-        self._areas = tuple(Area(code=cell, name=cell, district=districts[cell]) for cell in sorted(interior | border))
+        self._areas = tuple(
+            Area(code=cell, name=cell, district=districts[cell].code, municipality=districts[cell].municipality)
+            for cell in sorted(interior | border)
+        )
         self.document, self.etag = area_document(self._areas)
 
     def resolve(self, lat: float, lon: float) -> str | None:
@@ -117,18 +121,18 @@ def _cover(territory: shapely.Geometry, resolution: int) -> tuple[set[str], set[
     return interior, border
 
 
-def _districts(cells: set[str], shapes: Sequence[AreaShape]) -> dict[str, str]:
-    """For each cell, the code of the polygon holding its centre, else the one covering most of it."""
+def _districts(cells: set[str], shapes: Sequence[AreaShape]) -> dict[str, Area]:
+    """For each cell, the area of the polygon holding its centre, else of the one covering most of it."""
     tree = shapely.STRtree([shape.geometry for shape in shapes])
-    districts: dict[str, str] = {}
+    districts: dict[str, Area] = {}
     for cell in cells:
         lat, lng = h3.cell_to_latlng(cell)
         holding = tree.query(shapely.points(lng, lat), predicate="intersects")
         if len(holding):
-            districts[cell] = shapes[holding.min()].area.code
+            districts[cell] = shapes[holding.min()].area
             continue
         polygon = cell_polygon(cell)
         overlaps = [(shape.geometry.intersection(polygon).area, -index) for index, shape in enumerate(shapes)]
         _, best = max(overlaps)
-        districts[cell] = shapes[-best].area.code
+        districts[cell] = shapes[-best].area
     return districts

@@ -10,6 +10,11 @@ from typing import Protocol
 import msgspec
 
 
+# An area file that names no municipality is one municipality's territory; a deployment that serves
+# one municipality needs nothing more than this code in its counts and exports.
+DEFAULT_MUNICIPALITY = "territory"
+
+
 class AreaError(Exception):
     """Areas cannot be loaded or used: a bad area file, an unknown mode, a bad resolution."""
 
@@ -23,11 +28,12 @@ class InvalidCoordinates(AreaError, ValueError):
 
 @dataclass(frozen=True)
 class Area:
-    """An area reports are counted in. `district` groups areas for roll-ups, when known."""
+    """An area reports are counted in. `district` groups areas, when known; `municipality` always."""
 
     code: str
     name: str
     district: str | None
+    municipality: str
 
 
 class AreaResolver(Protocol):
@@ -60,12 +66,27 @@ def check_coordinates(lat: float, lon: float) -> None:
         raise InvalidCoordinates("latitude must be within [-90, 90] and longitude within [-180, 180]")
 
 
+def rollup(area: Area) -> tuple[str, str, str]:
+    """The (area, district, municipality) codes `area` counts towards, for aggregation.
+
+    An area without a district is a district of its own, so its district total equals its count:
+    counting it under a shared "no district" key would add up unrelated areas, and dropping it would
+    lose its reports from the district level while the municipality still counts them.
+    """
+    return area.code, area.code if area.district is None else area.district, area.municipality
+
+
+def municipalities(areas: Sequence[Area]) -> list[str]:
+    """The distinct municipality codes of `areas`, sorted."""
+    return sorted({area.municipality for area in areas})
+
+
 def area_document(areas: Sequence[Area]) -> tuple[bytes, str]:
     """The download form of `areas` and its strong ETag.
 
-    A compact JSON array of {"code", "district", "name"} objects (keys sorted, district null when
-    unknown) in the order given, which callers keep sorted by code so the bytes depend on the
-    content only. The ETag is the quoted hex SHA-256 of those bytes.
+    A compact JSON array of {"code", "district", "municipality", "name"} objects (keys sorted,
+    district null when unknown) in the order given, which callers keep sorted by code so the bytes
+    depend on the content only. The ETag is the quoted hex SHA-256 of those bytes.
     """
     document = msgspec.json.encode(list(areas), order="sorted")
     return document, '"' + hashlib.sha256(document).hexdigest() + '"'

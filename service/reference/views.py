@@ -40,7 +40,7 @@ def taxonomy():  # type: ignore[no-untyped-def]
 @blp.doc(
     operationId="getAreas",
     responses={
-        "200": {"description": "The deployment's areas (code, name, district).", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
+        "200": {"description": "The deployment's areas (code, name, district, municipality).", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
         "304": {"description": "Not modified (If-None-Match matched the ETag)."},
     },
 )

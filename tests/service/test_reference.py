@@ -28,11 +28,12 @@ def test_the_taxonomy_download_has_every_category_in_three_languages(client, par
     assert all({"nl", "fr", "en"} <= set(c["labels"]) for c in categories)
 
 
-def test_the_area_list_names_each_area_and_its_district(app, client, partners):
+def test_the_area_list_names_each_area_its_district_and_municipality(app, client, partners):
     areas = client.get("/v1/areas", headers=bearer(partners.pharmacy())).get_json()
     resolver = app.extensions["safesignal"].intake.areas
     assert [a["code"] for a in areas] == [a.code for a in resolver.areas()]
     assert all(a["district"] for a in areas)
+    assert {a["municipality"] for a in areas} == {"mechelen"}
 
 
 def test_polygon_areas_map_a_location_to_the_neighbourhood(app_with, partners, clock):

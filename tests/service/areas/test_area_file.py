@@ -11,7 +11,18 @@ from pathlib import Path
 import pytest
 import shapely
 
-from service.areas import AreaError, H3Areas, PolygonAreas, demo_areas_path, load_areas, read_area_file
+from service.areas import (
+    DEFAULT_MUNICIPALITY,
+    Area,
+    AreaError,
+    H3Areas,
+    PolygonAreas,
+    demo_areas_path,
+    load_areas,
+    municipalities,
+    read_area_file,
+    rollup,
+)
 
 SQUARE = [[4.0, 51.0], [4.1, 51.0], [4.1, 51.1], [4.0, 51.1], [4.0, 51.0]]
 
@@ -48,6 +59,7 @@ def test_demo_file_holds_mechelen_neighbourhoods():
     for shape in shapes:
         assert shape.area.code.startswith("mechelen-")
         assert shape.area.district
+        assert shape.area.municipality == "mechelen"
         min_lon, min_lat, max_lon, max_lat = shape.geometry.bounds
         assert 50.99 <= min_lat < max_lat <= 51.06
         assert 4.42 <= min_lon < max_lon <= 4.53
@@ -204,6 +216,60 @@ def test_extra_members_altitude_and_multipolygons_are_accepted(tmp_path):
     assert shapes[0].geometry.has_z is False
     assert shapes[1].geometry.geom_type == "MultiPolygon"
     assert shapes[1].area.district == "east"
+
+
+# --- municipalities and roll-ups ------------------------------------------------------------------
+
+
+def test_a_feature_municipality_wins_over_the_file_default(tmp_path):
+    other = [[x + 0.2, y] for x, y in SQUARE]
+    doc = {**collection(feature("a", municipality="willebroek"), feature("b", ring=other)), "municipality": "mechelen"}
+    shapes = read_area_file(write(tmp_path, doc))
+    assert [(s.area.code, s.area.municipality) for s in shapes] == [("a", "willebroek"), ("b", "mechelen")]
+
+
+def test_without_any_municipality_the_whole_file_is_the_default_territory(tmp_path):
+    other = [[x + 0.2, y] for x, y in SQUARE]
+    shapes = read_area_file(write(tmp_path, collection(feature("a"), feature("b", ring=other, municipality=None))))
+    assert DEFAULT_MUNICIPALITY == "territory"
+    assert [s.area.municipality for s in shapes] == ["territory", "territory"]
+
+
+@pytest.mark.parametrize("bad", ["a b", "", "-mechelen", "x" * 65, 7, ["mechelen"]])
+def test_an_invalid_feature_municipality_is_refused_naming_the_feature(tmp_path, bad):
+    other = [[x + 0.2, y] for x, y in SQUARE]
+    path = write(tmp_path, collection(feature("a"), feature("b", ring=other, municipality=bad)))
+    with pytest.raises(AreaError) as caught:
+        read_area_file(path)
+    assert "at `$.features[1].properties.municipality`" in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("bad", ["Sint Katelijne", "", 2800])
+def test_an_invalid_file_municipality_is_refused(tmp_path, bad):
+    path = write(tmp_path, {**collection(feature()), "municipality": bad})
+    with pytest.raises(AreaError, match=r"at `\$\.municipality`"):
+        read_area_file(path)
+
+
+def test_rollup_makes_an_area_without_district_a_district_of_its_own():
+    assert rollup(Area("a", "A", None, "territory")) == ("a", "a", "territory")
+    assert rollup(Area("b", "B", "centrum", "mechelen")) == ("b", "centrum", "mechelen")
+
+
+def test_rollup_of_the_demo_areas_ends_in_one_municipality():
+    areas = PolygonAreas(demo_areas_path()).areas()
+    rolled = {rollup(area) for area in areas}
+    assert {area for area, _, _ in rolled} == {area.code for area in areas}
+    assert {district for _, district, _ in rolled} == {"centrum", "noord", "oost", "west", "zuid"}
+    assert {municipality for _, _, municipality in rolled} == {"mechelen"}
+
+
+def test_municipalities_are_sorted_and_unique():
+    areas = [Area("c", "C", None, "mechelen"), Area("a", "A", "x", "bonheiden"), Area("b", "B", None, "mechelen")]
+    assert municipalities(areas) == ["bonheiden", "mechelen"]
+    assert municipalities([]) == []
+    assert municipalities(load_areas("h3").areas()) == ["mechelen"]
 
 
 # --- boundaries ------------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from service.areas import (
     PolygonAreas,
     demo_areas_path,
     load_areas,
+    municipalities,
     read_area_file,
+    rollup,
 )
 from service.areas.h3cells import cell_polygon
 
@@ -199,6 +201,30 @@ def test_h3_districts_are_the_neighbourhood_holding_the_cell_centre(cells, polyg
             assert area.district in polygons
 
 
+def test_h3_cells_take_the_municipality_of_their_district_polygon(tmp_path):
+    # Two neighbouring squares in different municipalities: "west" names its own, "east" takes the
+    # file's default. Cells straddling the shared border follow their district, not a majority.
+    west = square("west", 4.0, 51.0, size=0.05)
+    west["properties"]["municipality"] = "alpha"
+    east = square("east", 4.05, 51.0, size=0.05)
+    path = tmp_path / "two.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "municipality": "beta", "features": [west, east]}), encoding="utf-8")
+    resolver = H3Areas(path, 8)
+    expected = {"west": "alpha", "east": "beta"}
+    assert {area.district for area in resolver.areas()} == {"west", "east"}
+    for area in resolver.areas():
+        assert area.municipality == expected[area.district], area.code
+        assert rollup(area) == (area.code, area.district, expected[area.district])
+    assert municipalities(resolver.areas()) == ["alpha", "beta"]
+    cell = resolver.resolve(51.025, 4.025)
+    assert next(a for a in resolver.areas() if a.code == cell).municipality == "alpha"
+    cell = resolver.resolve(51.025, 4.075)
+    assert next(a for a in resolver.areas() if a.code == cell).municipality == "beta"
+    polygons = PolygonAreas(path)
+    assert [(a.code, a.district, a.municipality) for a in polygons.areas()] == [("east", None, "beta"), ("west", None, "alpha")]
+    assert [rollup(a) for a in polygons.areas()] == [("east", "east", "beta"), ("west", "west", "alpha")]
+
+
 def test_h3_border_cells_resolve_only_inside_the_territory(cells, territory):
     centre_outside = [a.code for a in cells.areas() if not territory.intersects(shapely.Point(h3.cell_to_latlng(a.code)[::-1]))]
     assert centre_outside, "the demo territory should have border cells whose centre lies outside it"
@@ -258,7 +284,10 @@ def test_document_is_the_sorted_area_list_with_a_strong_etag(mode):
 
     resolver = load_areas(mode)
     listed = json.loads(resolver.document)
-    assert listed == [{"code": a.code, "name": a.name, "district": a.district} for a in resolver.areas()]
+    assert listed == [
+        {"code": a.code, "name": a.name, "district": a.district, "municipality": a.municipality} for a in resolver.areas()
+    ]
+    assert {item["municipality"] for item in listed} == {"mechelen"}
     assert [item["code"] for item in listed] == sorted(item["code"] for item in listed)
     assert resolver.document == json.dumps(listed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert resolver.etag == '"' + hashlib.sha256(resolver.document).hexdigest() + '"'
