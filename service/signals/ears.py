@@ -1,0 +1,149 @@
+"""Aberration detection on weekly protected counts: the EARS C2 method, adapted to weeks.
+
+A week is flagged when its protected count rises well above the count of the weeks shortly before
+it. The method is C2 of CDC's Early Aberration Reporting System (Hutwagner L, Thompson W, Seeman
+GM, Treadwell T. "The bioterrorism preparedness and response Early Aberration Reporting System
+(EARS)". J Urban Health 2003;80(2 Suppl 1):i89-96), as implemented by `earsC(method = "C2")` in
+the R package `surveillance`:
+
+    expected  = mean of the baseline weeks
+    sd        = max(sample standard deviation of the baseline weeks, min_sd)
+    statistic = (observed - expected) / sd
+    flagged   = statistic > threshold and observed > expected
+
+with a baseline of 7 periods ending 2 periods before the tested one. For a tested week t:
+
+    weeks   t-9 ... t-3   t-2  t-1   t
+            baseline (7)  guard (2)  tested
+
+Why this method and these numbers:
+
+- EARS needs only a few weeks of history. Ours is short: categories and areas are added over
+  time, and past weeks exist only as protected weekly aggregates (the reports themselves are
+  shredded after weeks), while seasonal methods (Farrington, historical limits) want years.
+- The guard band is what separates C2 from C1. A real rise usually builds over more than one
+  week; without the guard its first weeks would enter the baseline, raise the mean and the
+  standard deviation, and hide the rise they belong to. Two weeks is earsC's choice for C2.
+- EARS was built for daily counts with a 7-day baseline. On weekly data the same 7 periods span
+  seven weeks: long enough for a standard deviation worth the name, short enough to follow a
+  slow trend rather than flag it.
+- The threshold of 3 standard deviations is Hutwagner's; earsC derives 3.09 from alpha = 0.001.
+  Neither is a calibrated false-alarm rate on counts this small: it is a screen for an analyst
+  to look at, not a test result.
+- The sample standard deviation (n - 1), as R's `sd` that earsC uses.
+- min_sd is earsC's `minSigma`. Without it a flat baseline (5, 5, 5, ...) has sd 0 and any +1
+  would flag with an infinite statistic. Callers pass the standard deviation of the
+  differential-privacy noise added to each count: a rise smaller than the noise cannot be told
+  apart from the noise, so it must not be reported as a signal. The default of 1.0 is a floor for
+  callers that add no noise.
+- Protected counts arrive with small cells suppressed (None). A suppressed baseline week is left
+  out, not read as zero: zero would pull the mean down and make the next ordinary week look like
+  a rise. Leaving it out biases the mean upwards (a suppressed cell was small), which errs towards
+  not flagging. earsC has no such rule (one NA makes its verdict NA); here a verdict needs at
+  least `min_baseline` present baseline weeks, because the standard deviation of two or three
+  values is too unstable to divide by. A suppressed tested week gets no verdict.
+- Weeks before the start of the series count as suppressed, so a young series gets
+  "short_baseline" rather than an error.
+
+Pure and stdlib only: no Flask, no database, no clock. The caller picks the weeks and orders them.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Reason = Literal["flagged", "within_baseline", "suppressed", "short_baseline"]
+
+
+@dataclass(frozen=True)
+class EarsRules:
+    """How c2 reads a series: window sizes, the flagging threshold and the floor on sd.
+
+    baseline      weeks in the baseline (earsC's `baseline`, 7 by default)
+    guard         weeks between the baseline and the tested week (2 for C2; 0 gives C1)
+    threshold     standardised rise above which a week is flagged
+    min_baseline  fewest present (non-suppressed) baseline weeks needed for a verdict
+    min_sd        floor on the baseline standard deviation; pass the DP noise standard deviation
+    """
+
+    baseline: int = 7
+    guard: int = 2
+    threshold: float = 3.0
+    min_baseline: int = 4
+    min_sd: float = 1.0
+
+    def __post_init__(self) -> None:
+        # bool is an int subclass; EarsRules(baseline=True) is a mistake, not a one-week baseline.
+        for name in ("baseline", "guard", "min_baseline"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        if self.baseline < 2:
+            raise ValueError(f"baseline must be at least 2 weeks, got {self.baseline}")
+        # Zero is allowed: it is EARS C1, a documented sibling of C2.
+        if self.guard < 0:
+            raise ValueError(f"guard must not be negative, got {self.guard}")
+        if not 2 <= self.min_baseline <= self.baseline:
+            raise ValueError(
+                f"min_baseline must be between 2 and baseline ({self.baseline}), "
+                f"got {self.min_baseline}"
+            )
+        if not (math.isfinite(self.threshold) and self.threshold > 0):
+            raise ValueError(f"threshold must be a finite number above 0, got {self.threshold!r}")
+        if not (math.isfinite(self.min_sd) and self.min_sd > 0):
+            raise ValueError(f"min_sd must be a finite number above 0, got {self.min_sd!r}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of c2 for one tested week.
+
+    expected and sd are None exactly when the baseline is short; statistic and rise are None
+    when the baseline is short or the tested week is suppressed. sd is the value divided by,
+    after the min_sd floor.
+    """
+
+    observed: int | None
+    expected: float | None
+    sd: float | None
+    statistic: float | None
+    rise: float | None
+    flagged: bool
+    reason: Reason
+
+
+def required_weeks(rules: EarsRules = EarsRules()) -> int:
+    """How many weeks of history, the tested week included, c2 reads."""
+    return 1 + rules.guard + rules.baseline
+
+
+def c2(series: Sequence[int | None], rules: EarsRules = EarsRules()) -> Verdict:
+    """Test the last week of a series (oldest first, None = suppressed) against its baseline."""
+    if not series:
+        raise ValueError("series is empty: there is no week to test")
+    observed = series[-1]
+    # Slicing clamps at the start of the series, so weeks before it are simply absent.
+    window = series[-required_weeks(rules) : -(1 + rules.guard)]
+    present = [value for value in window if value is not None]
+
+    expected = sd = None
+    if len(present) >= rules.min_baseline:
+        expected = statistics.fmean(present)
+        sd = max(statistics.stdev(present), rules.min_sd)
+
+    if observed is None:
+        return Verdict(observed, expected, sd, None, None, False, "suppressed")
+    if expected is None or sd is None:
+        return Verdict(observed, None, None, None, None, False, "short_baseline")
+
+    rise = observed - expected
+    statistic = rise / sd
+    # With threshold > 0 the first condition implies the second; both are kept so that a drop can
+    # never be reported as a rise, whatever a future change does to the rules.
+    flagged = statistic > rules.threshold and observed > expected
+    reason: Reason = "flagged" if flagged else "within_baseline"
+    return Verdict(observed, expected, sd, statistic, rise, flagged, reason)
