@@ -23,6 +23,7 @@ from service.devices.models import EnrollmentCode
 from service.keys.models import DataKeyRecord, VaultBase
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission
+from service.signals.models import BudgetSpend, Release, Tally
 
 ANONYMISED_NAME = "(anonymised)"
 
@@ -111,6 +112,12 @@ def _holdings() -> tuple[Holding, ...]:
                 "revocation (a partner in activity is kept)", frozenset({Expiry.ANONYMISE}),
                 where=organisation.revoked_at.is_not(None),
                 anonymise={"name": ANONYMISED_NAME, "area": None}, anonymised=organisation.name == ANONYMISED_NAME),
+        Holding("signal_tallies", "main", Tally.__table__, Tally.__table__.c.week,  # type: ignore[arg-type]
+                "the start of the ISO week observed (Monday, UTC)", frozenset({Expiry.DELETE})),
+        Holding("signal_releases", "main", Release.__table__, Release.__table__.c.week,  # type: ignore[arg-type]
+                "the start of the ISO week released (Monday, UTC)", frozenset({Expiry.DELETE})),
+        Holding("privacy_budget_ledger", "main", BudgetSpend.__table__, BudgetSpend.__table__.c.week,  # type: ignore[arg-type]
+                "the start of the ISO week opened (Monday, UTC)", frozenset({Expiry.DELETE})),
         Holding("data_keys", "keys", DataKeyRecord.__table__, DataKeyRecord.__table__.c.destroyed_at,  # type: ignore[arg-type]
                 "the key's destruction (a live key expires with the class it protects)", frozenset({Expiry.DELETE}),
                 where=DataKeyRecord.__table__.c.destroyed_at.is_not(None)),

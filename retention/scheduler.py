@@ -1,4 +1,4 @@
-"""`safesignal scheduler`: the one process that runs the retention and checkpoint jobs.
+"""`safesignal scheduler`: the one process that runs the retention, release and checkpoint jobs.
 
 APScheduler 3 (the stable line) with a blocking scheduler and an in-memory job store. Catching
 up needs no stored schedule: each retention run works from the clock at its start, so the first
@@ -34,6 +34,25 @@ def retention_job(state: Any) -> None:
             log.info("retention of %s: %d rows, %d keys destroyed", result.data_class, result.rows, result.keys_destroyed)
 
 
+def signals_job(state: Any) -> None:
+    from service.signals.release import week_label
+    from service.signals.services import release_due
+
+    from sqlalchemy.exc import IntegrityError
+
+    with state.sessions() as session:
+        try:
+            weeks = release_due(session, state.signals, state.clock(), state.audit, "scheduler")
+            session.commit()
+        except IntegrityError:
+            # Another process (a request, a second scheduler) stored the same release first;
+            # what it stored stands, and the next run picks up anything left.
+            log.info("signals: a release was stored by another process meanwhile")
+            return
+    if weeks:
+        log.info("signals released: %s", ", ".join(week_label(week) for week in weeks))
+
+
 def checkpoint_job(state: Any) -> None:
     with state.engine.begin() as connection:
         seq = audit.checkpoint(connection, state.retention.signer, state.clock())
@@ -42,7 +61,7 @@ def checkpoint_job(state: Any) -> None:
 
 
 def build(state: Any, config: Any) -> BlockingScheduler:
-    """The scheduler with its two jobs; both run once at start, then at their interval."""
+    """The scheduler with its three jobs; each runs once at start, then at its interval."""
     scheduler = BlockingScheduler(
         timezone=dt.timezone.utc,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -50,6 +69,9 @@ def build(state: Any, config: Any) -> BlockingScheduler:
     now = dt.datetime.now(dt.timezone.utc)
     scheduler.add_job(retention_job, IntervalTrigger(minutes=config["RETENTION_INTERVAL_MINUTES"]), args=[state],
                       id="retention", name="retention: shred, delete, anonymise", next_run_time=now)
+    # Releases before the checkpoint, so the checkpoint signs their audit entries.
+    scheduler.add_job(signals_job, IntervalTrigger(minutes=config["RETENTION_INTERVAL_MINUTES"]), args=[state],
+                      id="signals", name="signals: compute the weeks that are due", next_run_time=now)
     scheduler.add_job(checkpoint_job, IntervalTrigger(minutes=config["AUDIT_CHECKPOINT_MINUTES"]), args=[state],
                       id="audit-checkpoint", name="audit log: sign a checkpoint", next_run_time=now)
     return scheduler

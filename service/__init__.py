@@ -35,6 +35,7 @@ class State:
     credentials: Any
     retention: Any
     clock: Callable[[], dt.datetime]
+    signals: Any
 
     def audit(self, connection: Any, kind: str, actor: str, **detail: Any) -> int:
         """Append an audit entry in the caller's transaction (see service.audit.log)."""
@@ -56,6 +57,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.partners.services import CredentialCache
     from service.reports.services import Intake, IntakeRules
     from service.reports.store import SqlIntakeStore
+    from service.signals.ears import EarsRules
+    from service.signals.release import ReleaseRules
+    from service.signals.services import SignalRules, Signals
     from service.taxonomy import load_taxonomy
 
     app = Flask(__name__, instance_relative_config=True)
@@ -114,8 +118,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         pause_ratio=float(app.config["RETENTION_PAUSE_RATIO"]),
         lease_ttl=dt.timedelta(seconds=app.config["RETENTION_LEASE_SECONDS"]),
     )
+    signals = Signals.build(
+        intake.areas.areas(), intake.taxonomy, intake.areas.etag,
+        SignalRules(
+            release=ReleaseRules(
+                k=app.config["SIGNALS_K"], cap=app.config["SIGNALS_CONTRIBUTION_CAP"],
+                epsilon=float(app.config["SIGNALS_EPSILON_PER_RELEASE"]),
+            ),
+            budget_per_quarter=float(app.config["SIGNALS_BUDGET_PER_QUARTER"]),
+            delay=dt.timedelta(days=app.config["SIGNALS_RELEASE_DELAY_DAYS"]),
+            tallies_kept=dt.timedelta(days=policies["signal_tallies"].period_days),
+            ears=EarsRules(),
+        ),
+    )
     app.extensions["safesignal"] = State(
-        engine, keys_engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock
+        engine, keys_engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock, signals
     )
     # Per request (an app context can outlive requests, as in tests) and per CLI command.
     app.teardown_request(db.close_session)
@@ -145,6 +162,15 @@ def _load_policies(config: Mapping[str, Any]) -> Any:
         raise ConfigError(
             "retention policy of idempotency_records: period_days must exceed SAFESIGNAL_INTAKE_WINDOW_HOURS by a day"
         )
+    # A week's tallies must still be there when the week is released (it ends 7 days after its
+    # Monday), with a day to spare for a scheduler that was down.
+    if policies["signal_tallies"].period_days < 7 + config["SIGNALS_RELEASE_DELAY_DAYS"] + 1:
+        raise ConfigError(
+            "retention policy of signal_tallies: period_days must exceed 7 + SAFESIGNAL_SIGNALS_RELEASE_DELAY_DAYS by a day"
+        )
+    # A purged ledger would let an organisation open weeks of a quarter again past its budget.
+    if policies["privacy_budget_ledger"].period_days < policies["signal_releases"].period_days:
+        raise ConfigError("retention policy of privacy_budget_ledger: period_days must be at least that of signal_releases")
     return policies
 
 
@@ -158,6 +184,8 @@ def _register_api(app: Flask) -> None:
     from service.reference.views import blp as reference
     from service.reports import schemas as report_schemas
     from service.reports.views import blp as reports
+    from service.signals import schemas as signal_schemas
+    from service.signals.views import blp as signals
     from service.system import blp as system
 
     api = Api(app, spec_kwargs={"info": {"description": "Encrypted, short-lived reports in; protected aggregates out."}})
@@ -165,7 +193,9 @@ def _register_api(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API token (ss_...) from `safesignal partners add` or device enrollment."}
     )
     register_error_responses(api.spec)
-    register_schemas(api.spec, (*report_schemas.SCHEMAS, *device_schemas.SCHEMAS, *dpo_schemas.SCHEMAS))
-    for blueprint in (system, reports, devices, reference, dpo):
+    register_schemas(
+        api.spec, (*report_schemas.SCHEMAS, *device_schemas.SCHEMAS, *dpo_schemas.SCHEMAS, *signal_schemas.SCHEMAS)
+    )
+    for blueprint in (system, reports, devices, reference, signals, dpo):
         api.register_blueprint(blueprint)
 

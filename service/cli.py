@@ -70,23 +70,32 @@ partners_group = click.Group("partners", help="Partner organisations and their A
 @click.option("--kind", required=True, type=click.Choice(["pharmacy", "field_service", "prevention_service", "dpo_office", "operator"]))
 @click.option("--name", required=True, help="The organisation's name, e.g. 'Apotheek De Linde'.")
 @click.option("--area", default=None, help="A pharmacy's registered area code (GET /v1/areas).")
+@click.option("--municipality", "municipalities", multiple=True,
+              help="A prevention service's territory: a municipality it may see (repeat for several; `safesignal areas`).")
 @click.option("--label", default="default", help="Label of the first token.")
 @with_appcontext
-def partners_add(kind: str, name: str, area: str | None, label: str) -> None:
+def partners_add(kind: str, name: str, area: str | None, municipalities: tuple[str, ...], label: str) -> None:
     """Register an organisation and print its first API token (once).
 
     A field service gets no token here: its devices enroll with codes (`devices enroll-code`).
     """
     from service.partners.services import OrganisationKind, PartnerError, add_organisation, issue_credential
+    from service.signals.services import set_territory
 
     if area is not None and area not in _state().intake.areas:
         raise click.BadParameter("not an area of this deployment", param_hint="--area")
+    if municipalities and kind != OrganisationKind.PREVENTION_SERVICE:
+        raise click.BadParameter("only a prevention service has a territory", param_hint="--municipality")
     session = db.session()
     try:
         organisation = add_organisation(session, kind=OrganisationKind(kind), name=name, area=area, now=_now())
+        if municipalities:
+            set_territory(session, _state().signals, organisation, municipalities)
         token = None
         if kind != OrganisationKind.FIELD_SERVICE:
             _, token = issue_credential(session, organisation, label=label, now=_now())
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--municipality") from None
     except PartnerError as error:
         raise click.ClickException(str(error)) from None
     session.commit()
@@ -409,6 +418,58 @@ def dpo_inventory() -> None:
         click.echo(f"{row['data_class']:<20} {row['epoch']}  {row['age_days']:>4} days  {row['records']:>9} records  key {row['key']}")
 
 
+# --- signals --------------------------------------------------------------------------------
+
+signals_group = click.Group("signals", help="Aggregated signals: territories and weekly releases.")
+
+
+@signals_group.command("territory")
+@click.argument("organisation_id")
+@click.argument("municipalities", nargs=-1, required=True)
+@with_appcontext
+def signals_territory(organisation_id: str, municipalities: tuple[str, ...]) -> None:
+    """Set the municipalities a prevention service may see (replaces its territory)."""
+    from service.partners.models import Organisation
+    from service.signals.services import set_territory
+
+    session = db.session()
+    organisation = session.get(Organisation, _uuid(organisation_id))
+    if organisation is None:
+        raise click.ClickException("no such organisation")
+    try:
+        set_territory(session, _state().signals, organisation, municipalities)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    session.commit()
+    click.echo(f"territory of {organisation.id}: {', '.join(sorted(set(municipalities)))}")
+
+
+@signals_group.command("release")
+@with_appcontext
+def signals_release() -> None:
+    """Compute every week that is due and not released yet (the scheduler does this hourly)."""
+    from service.signals.release import week_label
+    from service.signals.services import release_due
+
+    state = _state()
+    session = db.session()
+    weeks = release_due(session, state.signals, state.clock(), state.audit, "cli")
+    session.commit()
+    click.echo("released: " + (", ".join(week_label(w) for w in weeks) if weeks else "nothing due"))
+
+
+@signals_group.command("calendar")
+@with_appcontext
+def signals_calendar() -> None:
+    """The release calendar: week, release time and status."""
+    from service.signals.release import week_label
+    from service.signals.services import calendar
+
+    state = _state()
+    for week in calendar(db.session(), state.signals, None, state.clock()):
+        click.echo(f"{week_label(week.week)}  {week.release_at.isoformat()}  {week.status}")
+
+
 @click.command("scheduler")
 @with_appcontext
 def scheduler() -> None:
@@ -424,7 +485,8 @@ def scheduler() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app's CLI."""
-    for command in (db_group, partners_group, devices_group, areas, keys_group, retention_group, audit_group, dpo_group, scheduler, demo):
+    for command in (db_group, partners_group, devices_group, areas, keys_group, retention_group, audit_group, dpo_group,
+                    signals_group, scheduler, demo):
         app.cli.add_command(command)
 
 

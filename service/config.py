@@ -63,6 +63,16 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_INTERVAL_MINUTES": 60,
     "AUDIT_CHECKPOINT_MINUTES": 60,
     "RETENTION_LEASE_SECONDS": 120,
+    # Aggregated signals (service.signals): cells under K are never shown; one reporter counts
+    # at most CONTRIBUTION_CAP times per (week, area, category); each weekly release spends
+    # EPSILON_PER_RELEASE of an analyst organisation's BUDGET_PER_QUARTER (the default budget
+    # opens every week of a quarter once); a week is released RELEASE_DELAY_DAYS after it ends,
+    # which must outlast the intake window so that no report of a released week can still come.
+    "SIGNALS_K": 5,
+    "SIGNALS_CONTRIBUTION_CAP": 2,
+    "SIGNALS_EPSILON_PER_RELEASE": 1.0,
+    "SIGNALS_BUDGET_PER_QUARTER": 14.0,
+    "SIGNALS_RELEASE_DELAY_DAYS": 8,
     "LOG_LEVEL": "INFO",
 }
 
@@ -108,7 +118,18 @@ def check(config: dict[str, Any]) -> None:
     ratio = config["RETENTION_PAUSE_RATIO"]
     if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not 0 <= ratio <= 100:
         raise ConfigError("SAFESIGNAL_RETENTION_PAUSE_RATIO must be a number from 0 to 100")
-    for key in ("RETENTION_BATCH_SIZE", "RETENTION_INTERVAL_MINUTES", "AUDIT_CHECKPOINT_MINUTES", "RETENTION_LEASE_SECONDS"):
+    for key in ("SIGNALS_EPSILON_PER_RELEASE", "SIGNALS_BUDGET_PER_QUARTER"):
+        value = config[key]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1000:
+            raise ConfigError(f"SAFESIGNAL_{key} must be a number above 0 and at most 1000")
+    window = config["INTAKE_WINDOW_HOURS"] * 3600 + config["CLOCK_SKEW_SECONDS"]
+    if isinstance(config["SIGNALS_RELEASE_DELAY_DAYS"], int) and config["SIGNALS_RELEASE_DELAY_DAYS"] * 86400 < window:
+        raise ConfigError(
+            "SAFESIGNAL_SIGNALS_RELEASE_DELAY_DAYS must outlast the intake window and clock skew: "
+            "a report of a released week could still arrive"
+        )
+    for key in ("RETENTION_BATCH_SIZE", "RETENTION_INTERVAL_MINUTES", "AUDIT_CHECKPOINT_MINUTES", "RETENTION_LEASE_SECONDS",
+                "SIGNALS_K", "SIGNALS_CONTRIBUTION_CAP", "SIGNALS_RELEASE_DELAY_DAYS"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
             raise ConfigError(f"SAFESIGNAL_{key} must be a positive integer")
 

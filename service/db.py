@@ -6,18 +6,20 @@ on disk) and on PostgreSQL. Timestamps are stored timezone-aware in UTC on both.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g
 from sqlalchemy import Connection, Date, DateTime, Engine, MetaData, String, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -60,6 +62,9 @@ class Base(DeclarativeBase):
 
 # Execution option for a transaction that will only read (see _configure_sqlite).
 READ_ONLY = "safesignal_read_only"
+# Table info key: (key columns, summed columns). GroupCommit writes such a table as an upsert
+# that adds the summed columns to an existing row with the same key.
+ACCUMULATE = "accumulate"
 
 
 class _QueuedWriterConnection(sqlite3.Connection):
@@ -198,6 +203,17 @@ def read_connection() -> Connection:
     return current_app.extensions["safesignal"].engine.connect().execution_options(**{READ_ONLY: True})
 
 
+@contextlib.contextmanager
+def read_session() -> Iterator[Session]:
+    """A session on a read-only connection (no write lock on SQLite), closed on exit."""
+    connection = read_connection()
+    try:
+        with Session(bind=connection) as reading:
+            yield reading
+    finally:
+        connection.close()
+
+
 def close_session(_exc: BaseException | None = None) -> None:
     """Teardown: roll back anything uncommitted and release the connection."""
     db_session = g.pop("db_session", None)
@@ -228,10 +244,20 @@ class _PreparedInsert:
     """
 
     def __init__(self, table: Table, dialect: Any):
-        compiled = table.insert().compile(dialect=dialect, column_keys=[column.key for column in table.c])
+        statement: Any = table.insert()
+        accumulate = table.info.get(ACCUMULATE)
+        if accumulate is not None:
+            keys, sums = accumulate
+            upsert = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+            statement = upsert.on_conflict_do_update(
+                index_elements=list(keys), set_={name: table.c[name] + upsert.excluded[name] for name in sums}
+            )
+        # Columns with a server-side default (an autoincrement key) are left to the database.
+        columns = [column.key for column in table.c if not _generated(column)]
+        compiled = statement.compile(dialect=dialect, column_keys=columns)
         self.statement = str(compiled)
         self._positional = bool(compiled.positional)
-        names = list(compiled.positiontup) if compiled.positional else [column.key for column in table.c]  # type: ignore[arg-type]
+        names = list(compiled.positiontup) if compiled.positional else columns  # type: ignore[arg-type]
         self._columns = []
         for name in names:
             column = table.c[name]
@@ -259,6 +285,26 @@ class _PreparedInsert:
                 values.append(value)
             converted.append(tuple(values) if self._positional else dict(zip((c[0] for c in self._columns), values)))
         return converted
+
+
+def _generated(column: Any) -> bool:
+    """Whether the database fills this column itself (an integer autoincrement primary key)."""
+    return column.primary_key and column.autoincrement is True
+
+
+def _accumulated(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of an accumulating table merged by key and sorted: every transaction then takes the
+    key locks in one order, so two processes adding to the same cells cannot deadlock."""
+    keys, sums = table.info[ACCUMULATE]
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[name] for name in keys)
+        if key in merged:
+            for name in sums:
+                merged[key][name] += row[name]
+        else:
+            merged[key] = dict(row)
+    return [merged[key] for key in sorted(merged)]
 
 
 @dataclass(eq=False)
@@ -327,7 +373,14 @@ class GroupCommit:
                 entry.done = True
 
     def _transaction(self, group: list[_Entry]) -> None:
-        writes = [(self._insert(table), rows) for entry in group for table, rows in entry.writes if rows]
+        by_table: dict[Table, list[dict[str, Any]]] = {}
+        for entry in group:
+            for table, rows in entry.writes:
+                by_table.setdefault(table, []).extend(rows)
+        writes = [
+            (self._insert(table), _accumulated(table, rows) if ACCUMULATE in table.info else rows)
+            for table, rows in by_table.items() if rows
+        ]
         if self._autocommit_single_rows and len(writes) == 1 and len(writes[0][1]) == 1:
             # One row into one table is one statement, atomic by itself: on PostgreSQL, running it
             # in autocommit saves the BEGIN and COMMIT round trips (a third of a single report's

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from service.devices.services import issue_code
 from service.partners.models import Organisation
 from service.partners.services import OrganisationKind, add_organisation, issue_credential, revoke
+from service.signals.services import set_territory
 
 DEMO_LABEL = "demo"
 DEMO_DEVICE_LABEL = "demo tablet"
@@ -41,6 +42,8 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
             # Only what earlier demo runs issued: tokens an operator made by hand stay valid.
             if credential.revoked_at is None and credential.label in (DEMO_LABEL, DEMO_DEVICE_LABEL):
                 revoke(session, credential.id, now=now, actor="demo")
+        if kind is OrganisationKind.PREVENTION_SERVICE:
+            set_territory(session, state.signals, organisation, list(state.signals.grids))
         if variable is not None:
             _, token = issue_credential(session, organisation, label=DEMO_LABEL, now=now, actor="demo")
             lines.append(f"export {variable}={token}")

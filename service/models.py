@@ -11,6 +11,7 @@ from service.db import Base
 from service.devices.models import EnrollmentCode
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission
+from service.signals.models import BudgetSpend, Release, Tally, Territory
 
 metadata = Base.metadata
 
@@ -22,7 +23,11 @@ __all__ = [
     "EnrollmentCode",
     "Lease",
     "Organisation",
+    "BudgetSpend",
+    "Release",
     "Report",
     "Submission",
+    "Tally",
+    "Territory",
     "metadata",
 ]

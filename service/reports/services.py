@@ -33,6 +33,7 @@ from service.bodies import decode_raw, field_errors
 from service.reports.models import Report
 from service.reports.schemas import ClientId, EncryptedPayload, FieldReportIn, PharmacyReportIn, ReportResult
 from service.screening import screen
+from service.signals.release import week_of
 from service.taxonomy import Taxonomy
 
 PAYLOAD_VERSION = 1
@@ -73,7 +74,9 @@ class IntakeStore(Protocol):
 
     def seen(self, key_hashes: list[bytes]) -> dict[bytes, tuple[bytes, int]]: ...
 
-    def write(self, reports: list[dict[str, Any]], submissions: list[dict[str, Any]]) -> None: ...
+    def write(
+        self, reports: list[dict[str, Any]], submissions: list[dict[str, Any]], tallies: list[dict[str, Any]]
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,7 @@ def _submit(
 
     reports: list[dict[str, object]] = []
     submissions: list[dict[str, object]] = []
+    tallies: dict[tuple[dt.date, str, str], int] = {}
     for index, (client_id, key_hash, digest, row, redactions) in pending.items():
         if key_hash is not None:
             earlier = seen.get(key_hash)
@@ -265,11 +269,17 @@ def _submit(
                 {"key_hash": key_hash, "content_digest": digest, "redactions": redactions,
                  "received_hour": received, "epoch": epoch}
             )
+        cell = (week_of(row["observed_hour"]), row["area"], row["category"])  # type: ignore[arg-type]
+        tallies[cell] = tallies.get(cell, 0) + 1
         reports.append(_sealed(key, row))  # type: ignore[arg-type]
         results[index] = ReportResult(index, "accepted", client_id, redactions=redactions)
 
     if reports:
-        intake.store.write(reports, submissions)
+        # The exact counts move in the same transaction as the reports: they never disagree.
+        intake.store.write(reports, submissions, [
+            {"week": week, "area": area, "category": category, "reporter": reporter_pseudonym, "n": n}
+            for (week, area, category), n in tallies.items()
+        ])
     return results  # type: ignore[return-value]  # every index has its result by now
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 
 from service.db import READ_ONLY, GroupCommit
 from service.reports.models import Report, Submission
+from service.signals.models import Tally
 
 
 class SqlIntakeStore:
@@ -29,6 +30,10 @@ class SqlIntakeStore:
             )
             return {bytes(row.key_hash): (bytes(row.content_digest), row.redactions) for row in rows}
 
-    def write(self, reports: list[dict[str, Any]], submissions: list[dict[str, Any]]) -> None:
-        """Store reports and their idempotency records durably, all or nothing."""
-        self._group_commit.write([(Report.__table__, reports), (Submission.__table__, submissions)])
+    def write(
+        self, reports: list[dict[str, Any]], submissions: list[dict[str, Any]], tallies: list[dict[str, Any]]
+    ) -> None:
+        """Store reports, their idempotency records and their tallies durably, all or nothing."""
+        self._group_commit.write(
+            [(Report.__table__, reports), (Submission.__table__, submissions), (Tally.__table__, tallies)]
+        )

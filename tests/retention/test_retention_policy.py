@@ -85,8 +85,8 @@ def test_only_encrypted_classes_can_be_shredded(tmp_path):
 def test_idempotency_records_must_outlive_the_intake_window_by_a_day(app_config, app_with):
     # Records go by whole days: one received at 23:59 of day 0 goes at the start of day 14.
     with pytest.raises(ConfigError, match="idempotency_records: period_days must exceed SAFESIGNAL_INTAKE_WINDOW_HOURS by a day"):
-        create_app({**app_config, "INTAKE_WINDOW_HOURS": 14 * 24})
-    app_with(INTAKE_WINDOW_HOURS=13 * 24)  # 13 days + the day: starts
+        create_app({**app_config, "INTAKE_WINDOW_HOURS": 14 * 24, "SIGNALS_RELEASE_DELAY_DAYS": 15})
+    app_with(INTAKE_WINDOW_HOURS=13 * 24, SIGNALS_RELEASE_DELAY_DAYS=14)  # 13 days + the day: starts
 
 
 def test_the_key_vault_must_be_another_database(app_config, tmp_path):

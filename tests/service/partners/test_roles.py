@@ -11,6 +11,9 @@ ENDPOINTS = {
     ("POST", "/v1/field/reports/batch"): {"field_device"},
     ("GET", "/v1/taxonomy"): {"pharmacy", "field_device", "analyst", "dpo", "admin"},
     ("GET", "/v1/areas"): {"pharmacy", "field_device", "analyst", "dpo", "admin"},
+    **{("GET", f"/v1/signals/{path}"): {"analyst"} for path in (
+        "calendar", "budget", "weeks/<week>/counts", "weeks/<week>/alerts",
+    )},
     **{("GET", f"/v1/dpo/{path}"): {"dpo"} for path in (
         "policies", "record", "retention/runs", "retention/compliance", "inventory",
         "audit/verification", "audit/checkpoints", "audit/entries",

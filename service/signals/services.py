@@ -1,0 +1,455 @@
+"""Aggregated signals: the release calendar, computing releases, the budget ledger, and what an
+analyst organisation may open.
+
+A week (UTC ISO week, by the hour a report was observed) is released `delay` after it ends: the
+delay outlasts the intake window, so no report of a released week can still arrive. A release is
+computed once per municipality and stored; every organisation whose territory holds the
+municipality reads the same numbers, so asking again, or asking from another organisation,
+averages nothing away.
+
+Budget. The privacy unit is one reporter's reports in one area and category within a calendar
+quarter. Each weekly release is epsilon-DP for a reporter's week in a cell (see release.py), so a
+quarter of releases composes to the sum of their epsilons. Municipalities hold disjoint areas, so
+opening a week for a whole territory costs one release's epsilon (parallel composition). The
+ledger records, per analyst organisation, each week it opened and what it cost; opening a week
+again costs nothing; a week that would take a quarter's spending past the budget is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.areas import Area, rollup
+from service.partners.models import Organisation
+from service.signals import noise
+from service.signals.ears import EarsRules, Verdict, c2, required_weeks
+from service.signals.models import BudgetSpend, Release, Tally, Territory
+from service.signals.release import (
+    GEO_LEVELS,
+    TAX_LEVELS,
+    Cell,
+    Grid,
+    ReleaseRules,
+    Status,
+    compute,
+    decode_cells,
+    encode_cells,
+    quarter_of,
+    week_label,
+    week_of,
+)
+from service.taxonomy import Taxonomy
+
+# Floating-point slack when comparing sums of epsilons with the budget.
+_SLACK = 1e-9
+
+
+class SignalsError(Exception):
+    """A signals request that cannot be served; subclasses say why."""
+
+
+class NotReleased(SignalsError):
+    """The week is not on the release calendar, or not yet released."""
+
+
+class NoTerritory(SignalsError):
+    """The organisation has no municipality to see."""
+
+
+class BudgetExhausted(SignalsError):
+    """Opening this week would take the quarter's spending past the budget."""
+
+    def __init__(self, quarter: str, budget: float, remaining: float, needed: float):
+        super().__init__(
+            f"The privacy budget of {quarter} is spent: {remaining:g} of {budget:g} remaining, "
+            f"and opening this week needs {needed:g}."
+        )
+        self.quarter, self.budget, self.remaining, self.needed = quarter, budget, remaining, needed
+
+
+@dataclass(frozen=True)
+class SignalRules:
+    """The deployment's release settings."""
+
+    release: ReleaseRules
+    budget_per_quarter: float
+    delay: dt.timedelta
+    tallies_kept: dt.timedelta  # the tallies' retention period
+    ears: EarsRules
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the signals services need; built once per app."""
+
+    grids: Mapping[str, Grid]  # municipality -> its grid
+    taxonomy_version: str
+    areas_etag: str
+    rules: SignalRules
+
+    @classmethod
+    def build(cls, areas: Sequence[Area], taxonomy: Taxonomy, areas_etag: str, rules: SignalRules) -> Signals:
+        """The grid of every municipality of these areas, over the whole taxonomy."""
+        phenomena = {code: category.phenomenon for code, category in taxonomy.categories.items()}
+        districts: dict[str, dict[str, str]] = {}
+        for area in areas:
+            code, district, municipality = rollup(area)
+            districts.setdefault(municipality, {})[code] = district
+        grids = {m: Grid(m, d, phenomena) for m, d in sorted(districts.items())}
+        return cls(grids, taxonomy.version, areas_etag, rules)
+
+    @property
+    def noise_sd(self) -> float:
+        """Standard deviation of the noise on every published value (discrete Laplace)."""
+        q = math.exp(-1 / self.rules.release.scale)
+        return math.sqrt(2 * q) / (1 - q)
+
+
+def release_at(week: dt.date, rules: SignalRules) -> dt.datetime:
+    """When a week is released: the end of the week plus the delay."""
+    return dt.datetime.combine(week + dt.timedelta(days=7), dt.time(), tzinfo=dt.timezone.utc) + rules.delay
+
+
+def _tallies_held(week: dt.date, rules: SignalRules, now: dt.datetime) -> bool:
+    """Whether retention still holds the week's tallies (it counts from the week's Monday)."""
+    return dt.datetime.combine(week, dt.time(), tzinfo=dt.timezone.utc) + rules.tallies_kept > now
+
+
+@dataclass(frozen=True)
+class CalendarWeek:
+    week: dt.date
+    release_at: dt.datetime
+    status: str  # released | due | scheduled
+    opened: bool
+
+
+def calendar(
+    session: Session, signals: Signals, organisation_id: uuid.UUID | None, now: dt.datetime, limit: int = 60
+) -> list[CalendarWeek]:
+    """The weeks an analyst can open or will be able to, newest first.
+
+    Released weeks, weeks due (their release time has passed; the first request or the scheduler
+    computes them) and weeks scheduled, from the first week the service counted anything. A week
+    whose tallies retention has removed before anyone released it is not listed: it can never be.
+    """
+    rules = signals.rules
+    released = set(session.scalars(select(Release.week).distinct().order_by(Release.week.desc()).limit(limit)))
+    opened = set() if organisation_id is None else set(
+        session.scalars(select(BudgetSpend.week).where(BudgetSpend.organisation_id == organisation_id))
+    )
+    weeks = set(released)
+    week = week_of(now)
+    while _tallies_held(week, rules, now) and len(weeks) < limit + 8:
+        weeks.add(week)
+        week -= dt.timedelta(days=7)
+    listed = []
+    for week in sorted(weeks, reverse=True)[:limit]:
+        at = release_at(week, rules)
+        status = "released" if week in released else "due" if at <= now else "scheduled"
+        listed.append(CalendarWeek(week, at, status, week in opened))
+    return listed
+
+
+def releasable(week: dt.date, signals: Signals, now: dt.datetime) -> bool:
+    """Whether the week's release time has passed and its tallies are still held."""
+    return release_at(week, signals.rules) <= now and _tallies_held(week, signals.rules, now)
+
+
+def release_week(
+    session: Session, signals: Signals, week: dt.date, now: dt.datetime,
+    audit: Callable[..., int], actor: str,
+) -> list[Release]:
+    """The week's releases, computing those not stored yet (in the session's transaction).
+
+    NotReleased if the week is not due, or lapsed with none of it released.
+    """
+    stored = {r.municipality: r for r in session.scalars(select(Release).where(Release.week == week))}
+    missing = [m for m in signals.grids if m not in stored]
+    if not missing:
+        return list(stored.values())
+    if not releasable(week, signals, now) or (first := first_week(session)) is None or week < first:
+        if stored:
+            return list(stored.values())
+        raise NotReleased(_not_released_message(week, signals, now))
+    rules = signals.rules.release
+    bounded_n = case((Tally.n > rules.cap, rules.cap), else_=Tally.n)
+    rows = session.execute(
+        select(Tally.area, Tally.category, func.sum(bounded_n)).where(Tally.week == week).group_by(Tally.area, Tally.category)
+    )
+    bounded = {(area, category): int(total) for area, category, total in rows}
+    previous = {
+        r.municipality: r for r in session.scalars(select(Release).where(Release.week == week - dt.timedelta(days=7)))
+    }
+    params = msgspec.json.encode({
+        "k": rules.k, "cap": rules.cap, "epsilon": rules.epsilon, "scale": rules.scale,
+        "mechanism": noise.MECHANISM, "taxonomy_version": signals.taxonomy_version, "areas_etag": signals.areas_etag,
+    })
+    for municipality in missing:
+        grid = signals.grids[municipality]
+        before = previous.get(municipality)
+        hidden_before = [c.key for c in decode_cells(before.cells) if c.status != Status.SHOWN] if before else []
+        table = compute(grid, bounded, rules, noise.noisy, hidden_before)
+        cells = table.cells()
+        release = Release(
+            id=uuid.uuid4(), municipality=municipality, week=week, computed_at=now,
+            epsilon=rules.epsilon, params=params, cells=encode_cells(cells),
+        )
+        session.add(release)
+        session.flush()
+        audit(
+            session.connection(), "signals.released", actor,
+            release_id=str(release.id), municipality=municipality, week=week_label(week), epsilon=rules.epsilon,
+            cells=len(cells), shown=sum(c.status == Status.SHOWN for c in cells),
+        )
+        stored[municipality] = release
+    return list(stored.values())
+
+
+def first_week(session: Session) -> dt.date | None:
+    """The first week the service counted or released anything: weeks before it (before the
+    deployment started) are not released."""
+    firsts = [session.scalar(select(func.min(Tally.week))), session.scalar(select(func.min(Release.week)))]
+    known = [week for week in firsts if week is not None]
+    return min(known) if known else None
+
+
+def release_due(
+    session: Session, signals: Signals, now: dt.datetime, audit: Callable[..., int], actor: str
+) -> list[dt.date]:
+    """Compute every week that is due and not fully released yet; return the weeks computed."""
+    done: list[dt.date] = []
+    first = first_week(session)
+    if first is None:
+        return done
+    week = week_of(now)
+    while week >= first and _tallies_held(week, signals.rules, now):
+        if release_at(week, signals.rules) <= now:
+            stored = set(session.scalars(select(Release.municipality).where(Release.week == week)))
+            if set(signals.grids) - stored:
+                release_week(session, signals, week, now, audit, actor)
+                done.append(week)
+        week -= dt.timedelta(days=7)
+    return sorted(done)
+
+
+def set_territory(session: Session, signals: Signals, organisation: Organisation, municipalities: Sequence[str]) -> None:
+    """Replace an analyst organisation's territory; ValueError names an unknown municipality."""
+    unknown = sorted(set(municipalities) - set(signals.grids))
+    if unknown:
+        raise ValueError(f"not a municipality of this deployment: {', '.join(unknown)} (known: {', '.join(signals.grids)})")
+    if organisation.kind != "prevention_service":
+        raise ValueError("only a prevention service has a territory")
+    for row in session.scalars(select(Territory).where(Territory.organisation_id == organisation.id)):
+        session.delete(row)
+    session.flush()
+    session.add_all(Territory(organisation_id=organisation.id, municipality=m) for m in sorted(set(municipalities)))
+    session.flush()
+
+
+def _not_released_message(week: dt.date, signals: Signals, now: dt.datetime) -> str:
+    at = release_at(week, signals.rules)
+    if at > now:
+        return f"Week {week_label(week)} is released at {at.isoformat()}."
+    return f"Week {week_label(week)} is not on the calendar: it came before the service counted anything, or its tallies are gone unreleased."
+
+
+def territory(session: Session, organisation_id: uuid.UUID) -> list[str]:
+    """The municipalities an organisation may see."""
+    return list(session.scalars(
+        select(Territory.municipality).where(Territory.organisation_id == organisation_id).order_by(Territory.municipality)
+    ))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A week as an organisation sees it: its territory's releases and what opening cost."""
+
+    week: dt.date
+    releases: list[Release]
+    charged: float  # 0 when the organisation had opened the week before
+
+
+def reopen(session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date) -> Opened | None:
+    """The week as `open_week` gives it, if the organisation opened it before; reads only."""
+    if session.scalar(
+        select(BudgetSpend.id).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week == week)
+    ) is None:
+        return None
+    municipalities = [m for m in territory(session, organisation_id) if m in signals.grids]
+    releases = list(session.scalars(select(Release).where(Release.week == week, Release.municipality.in_(municipalities))))
+    if not releases or len(releases) != len(municipalities):
+        return None  # the territory grew since: open_week computes and lists the rest
+    return Opened(week, releases, 0.0)
+
+
+def open_week(
+    session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date, now: dt.datetime,
+    audit: Callable[..., int], actor: str,
+) -> Opened:
+    """The week's releases for the organisation's territory, charging its budget the first time.
+
+    Raises NoTerritory, NotReleased or BudgetExhausted (and then charges nothing).
+    """
+    municipalities = [m for m in territory(session, organisation_id) if m in signals.grids]
+    if not municipalities:
+        raise NoTerritory("This organisation has no municipality of this deployment in its territory; ask the operator.")
+    # One budget decision at a time per organisation: PostgreSQL locks the row; SQLite has
+    # already taken the database's write lock at BEGIN.
+    session.execute(select(Organisation.id).where(Organisation.id == organisation_id).with_for_update())
+    releases = [r for r in release_week(session, signals, week, now, audit, "signals") if r.municipality in municipalities]
+    if not releases:
+        raise NotReleased(_not_released_message(week, signals, now))
+    spent_before = session.scalar(
+        select(BudgetSpend.id).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week == week)
+    )
+    if spent_before is not None:
+        return Opened(week, releases, 0.0)
+    cost = max(r.epsilon for r in releases)
+    quarter = quarter_of(week)
+    budget = signals.rules.budget_per_quarter
+    spent = session.scalar(
+        select(func.coalesce(func.sum(BudgetSpend.epsilon), 0.0)).where(
+            BudgetSpend.organisation_id == organisation_id, BudgetSpend.quarter == quarter
+        )
+    )
+    remaining = max(0.0, budget - float(spent))
+    if cost > remaining + _SLACK:
+        raise BudgetExhausted(quarter, budget, round(remaining, 6), cost)
+    session.add(BudgetSpend(
+        id=uuid.uuid4(), organisation_id=organisation_id, week=week, quarter=quarter, epsilon=cost, spent_at=now,
+    ))
+    session.flush()
+    audit(
+        session.connection(), "signals.opened", actor,
+        organisation_id=str(organisation_id), week=week_label(week), quarter=quarter, epsilon=cost,
+        release_ids=[str(r.id) for r in releases], cells=sum(len(decode_cells(r.cells)) for r in releases),
+        remaining=round(remaining - cost, 6),
+    )
+    return Opened(week, releases, cost)
+
+
+def with_race_retry(action: Callable[[], Opened], session: Session) -> Opened:
+    """Run `action`; if another process stored the same release or spend first, roll back and
+    run it again (it then reads what the other stored)."""
+    try:
+        return action()
+    except IntegrityError:
+        session.rollback()
+        return action()
+
+
+@dataclass(frozen=True)
+class QuarterBudget:
+    quarter: str
+    budget: float
+    spent: float
+    remaining: float
+    weeks: list[dt.date]
+
+
+def budget(session: Session, signals: Signals, organisation_id: uuid.UUID, now: dt.datetime) -> list[QuarterBudget]:
+    """The organisation's ledger by quarter, the current quarter first even when nothing is spent."""
+    quarters: dict[str, list[BudgetSpend]] = {quarter_of(week_of(now)): []}
+    for spend in session.scalars(
+        select(BudgetSpend).where(BudgetSpend.organisation_id == organisation_id).order_by(BudgetSpend.week.desc())
+    ):
+        quarters.setdefault(spend.quarter, []).append(spend)
+    total = signals.rules.budget_per_quarter
+    summary = []
+    for quarter in sorted(quarters, reverse=True):
+        spent = sum(s.epsilon for s in quarters[quarter])
+        summary.append(QuarterBudget(
+            quarter, total, round(spent, 6), round(max(0.0, total - spent), 6), sorted(s.week for s in quarters[quarter])
+        ))
+    return summary
+
+
+@dataclass(frozen=True)
+class Row:
+    """One published cell with its place in both hierarchies."""
+
+    municipality: str
+    district: str | None
+    area: str | None
+    phenomenon: str
+    category: str | None
+    value: int | None
+    status: str
+
+
+def rows(signals: Signals, releases: Sequence[Release], geo: str, taxonomy: str) -> list[Row]:
+    """The cells of one part (geo level x taxonomy level) of the releases, ordered."""
+    if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
+        raise ValueError("unknown level")
+    result = []
+    for release in sorted(releases, key=lambda r: r.municipality):
+        grid = signals.grids.get(release.municipality)
+        if grid is None:
+            continue
+        for cell in decode_cells(release.cells):
+            if cell.geo_level != geo or cell.tax_level != taxonomy:
+                continue
+            result.append(_row(grid, cell))
+    return result
+
+
+def _row(grid: Grid, cell: Cell) -> Row:
+    area = cell.geo_code if cell.geo_level == "area" else None
+    district = grid.districts.get(area) if area is not None else cell.geo_code if cell.geo_level == "district" else None
+    category = cell.tax_code if cell.tax_level == "category" else None
+    phenomenon = grid.phenomena.get(category, "") if category is not None else cell.tax_code
+    return Row(grid.municipality, district, area, phenomenon, category, cell.value, cell.status)
+
+
+@dataclass(frozen=True)
+class Alert:
+    row: Row
+    verdict: Verdict
+
+
+def baseline_weeks(week: dt.date, rules: SignalRules) -> list[dt.date]:
+    """The weeks EARS reads for `week`, oldest first, the tested week last."""
+    count = required_weeks(rules.ears)
+    return [week - dt.timedelta(days=7 * back) for back in range(count - 1, -1, -1)]
+
+
+def alerts(
+    session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date, geo: str, taxonomy: str,
+    now: dt.datetime, audit: Callable[..., int], actor: str,
+) -> tuple[list[dt.date], list[Alert]]:
+    """EARS C2 verdicts for every cell of one part in `week`, from protected values only.
+
+    The baseline weeks are opened like any other week (each charged once to its own quarter). A
+    baseline week that was never released and can no longer be is missing from the baseline.
+    """
+    weeks = baseline_weeks(week, signals.rules)
+    opened = open_week(session, signals, organisation_id, week, now, audit, actor)
+    series: dict[tuple[str, str | None, str | None, str, str | None], list[int | None]] = {}
+    tested: dict[tuple[str, str | None, str | None, str, str | None], Row] = {}
+    for index, past in enumerate(weeks):
+        if past == week:
+            releases = opened.releases
+        else:
+            try:
+                releases = open_week(session, signals, organisation_id, past, now, audit, actor).releases
+            except NotReleased:
+                releases = []
+        for row in rows(signals, releases, geo, taxonomy):
+            key = (row.municipality, row.district, row.area, row.phenomenon, row.category)
+            series.setdefault(key, [None] * len(weeks))[index] = row.value
+            if past == week:
+                tested[key] = row
+    ears = EarsRules(
+        baseline=signals.rules.ears.baseline, guard=signals.rules.ears.guard, threshold=signals.rules.ears.threshold,
+        min_baseline=signals.rules.ears.min_baseline, min_sd=max(signals.rules.ears.min_sd, signals.noise_sd),
+    )
+    return weeks, [Alert(row, c2(series[key], ears)) for key, row in tested.items()]

@@ -1,0 +1,198 @@
+"""The analysts' endpoints (role analyst): the release calendar, the budget, counts and signals.
+
+The grid is fixed: a week from the calendar, one geographic level and one taxonomy level. There
+is no filter, no date range and no area parameter, so no two requests overlap in a way that could
+be differenced; an analyst always gets the whole territory of their organisation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+
+from service import db
+from service.bodies import respond, response_doc
+from service.errors import error_responses, fail
+from service.partners.auth import current_principal, requires
+from service.partners.services import Role
+from service.signals import schemas, services
+from service.signals.release import GEO_LEVELS, TAX_LEVELS, parse_week, week_label
+
+blp = Blueprint("signals", __name__, url_prefix="/v1/signals", description="Protected aggregates for prevention-service analysts.")
+
+CSV_COLUMNS = ("week", "municipality", "district", "area", "phenomenon", "category", "value", "status")
+
+
+def _state():  # type: ignore[no-untyped-def]
+    return current_app.extensions["safesignal"]
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.args.get(name, default)
+    if value not in allowed:
+        fail(422, errors={"query": {name: ["Must be one of: " + ", ".join(allowed) + "."]}})
+    return value
+
+
+def _week(label: str):  # type: ignore[no-untyped-def]
+    week = parse_week(label)
+    if week is None:
+        fail(422, errors={"path": {"week": ["Must be an ISO week such as 2026-W48."]}})
+    return week
+
+
+def _param(name: str, allowed: tuple[str, ...], default: str, description: str) -> dict[str, Any]:
+    return {"in": "query", "name": name, "required": False, "description": description,
+            "schema": {"type": "string", "enum": list(allowed), "default": default}}
+
+
+WEEK_PARAM = {"in": "path", "name": "week", "required": True, "description": "ISO week from the calendar, e.g. 2026-W48.",
+              "schema": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"}}
+LEVEL_PARAMS = [
+    _param("geo", GEO_LEVELS, "district", "Geographic level: area, district or municipality."),
+    _param("taxonomy", TAX_LEVELS, "category", "Taxonomy level: category or phenomenon."),
+]
+
+
+def _open(call):  # type: ignore[no-untyped-def]
+    """Run a service call that may open a week, mapping its refusals to the error shape."""
+    session = db.session()
+    try:
+        result = services.with_race_retry(call, session)
+    except services.NoTerritory as error:
+        fail(403, str(error))
+    except services.NotReleased as error:
+        fail(404, str(error))
+    except services.BudgetExhausted as error:
+        fail(403, str(error), errors={"budget": {"quarter": error.quarter, "budget": error.budget,
+                                                 "remaining": error.remaining, "needed": error.needed}})
+    session.commit()
+    return result
+
+
+@blp.route("/calendar", methods=["GET"])
+@blp.doc(operationId="getReleaseCalendar", responses={"200": response_doc(schemas.Calendar, "Released, due and scheduled weeks, newest first.")})
+@requires(Role.ANALYST)
+def release_calendar():  # type: ignore[no-untyped-def]
+    """The release calendar: a week is released once it has ended plus the release delay."""
+    state = _state()
+    signals = state.signals
+    rules = signals.rules
+    with db.read_session() as session:
+        weeks = services.calendar(session, signals, current_principal().organisation_id, state.clock())
+    return respond(schemas.Calendar(
+        delay_days=rules.delay.days, k=rules.release.k, contribution_cap=rules.release.cap,
+        epsilon_per_release=rules.release.epsilon, budget_per_quarter=rules.budget_per_quarter,
+        noise_sd=round(signals.noise_sd, 3),
+        weeks=[schemas.CalendarWeek(week_label(w.week), w.week.isoformat(), w.release_at.isoformat(), w.status, w.opened)  # type: ignore[arg-type]
+               for w in weeks],
+    ))
+
+
+@blp.route("/budget", methods=["GET"])
+@blp.doc(operationId="getPrivacyBudget", responses={"200": response_doc(schemas.Budget, "Spent and remaining epsilon per quarter.")})
+@requires(Role.ANALYST)
+def privacy_budget():  # type: ignore[no-untyped-def]
+    """The organisation's privacy-budget ledger."""
+    state = _state()
+    with db.read_session() as session:
+        quarters = services.budget(session, state.signals, current_principal().organisation_id, state.clock())
+    return respond(schemas.Budget([
+        schemas.QuarterBudget(q.quarter, q.budget, q.spent, q.remaining, [week_label(w) for w in q.weeks]) for q in quarters
+    ]))
+
+
+@blp.route("/weeks/<week>/counts", methods=["GET"])
+@blp.doc(
+    operationId="getWeekCounts",
+    parameters=[WEEK_PARAM, *LEVEL_PARAMS, _param("format", ("json", "csv"), "json", "json, or csv with one row per cell.")],
+    responses={"200": {
+        "description": "Protected counts of the week for the organisation's territory. The first request of an "
+                       "organisation for a week charges its quarter's budget; later ones return the same numbers free.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Counts"}},
+                    "text/csv": {"schema": {"type": "string"}}},
+    }, "404": {"$ref": "#/components/responses/NOT_FOUND"}, **error_responses(422)},
+)
+@requires(Role.ANALYST)
+def week_counts(week: str):  # type: ignore[no-untyped-def]
+    """Counts per cell of one week, at one geographic and one taxonomy level."""
+    monday = _week(week)
+    geo = _choice("geo", GEO_LEVELS, "district")
+    taxonomy = _choice("taxonomy", TAX_LEVELS, "category")
+    fmt = _choice("format", ("json", "csv"), "json")
+    state = _state()
+    principal = current_principal()
+    # A week opened before is read without a write transaction (no write lock on SQLite).
+    with db.read_session() as session:
+        opened = services.reopen(session, state.signals, principal.organisation_id, monday)
+    if opened is None:
+        opened = _open(lambda: services.open_week(
+            db.session(), state.signals, principal.organisation_id, monday, state.clock(), state.audit, _actor(principal)
+        ))
+    rows = services.rows(state.signals, opened.releases, geo, taxonomy)
+    if fmt == "csv":
+        return _csv(week_label(monday), rows)
+    release = opened.releases[0]
+    rules = state.signals.rules.release
+    return respond(schemas.Counts(
+        week=week_label(monday), released_at=min(r.computed_at for r in opened.releases).isoformat(),
+        geo=geo, taxonomy=taxonomy, k=rules.k, epsilon=release.epsilon, noise_sd=round(state.signals.noise_sd, 3),  # type: ignore[arg-type]
+        charged=opened.charged,
+        cells=[schemas.CountCell(r.municipality, r.district, r.area, r.phenomenon, r.category, r.value, r.status) for r in rows],  # type: ignore[arg-type]
+    ))
+
+
+@blp.route("/weeks/<week>/alerts", methods=["GET"])
+@blp.doc(
+    operationId="getWeekAlerts",
+    parameters=[WEEK_PARAM, *LEVEL_PARAMS],
+    responses={"200": response_doc(schemas.Alerts, "EARS C2 verdicts for every cell of the week. Opening the week "
+                                                   "and its baseline weeks charges the budget once per week."),
+               "404": {"$ref": "#/components/responses/NOT_FOUND"}, **error_responses(422)},
+)
+@requires(Role.ANALYST)
+def week_alerts(week: str):  # type: ignore[no-untyped-def]
+    """Cells whose protected count rose above their baseline (EARS C2, weekly)."""
+    monday = _week(week)
+    geo = _choice("geo", GEO_LEVELS, "district")
+    taxonomy = _choice("taxonomy", TAX_LEVELS, "category")
+    state = _state()
+    principal = current_principal()
+    weeks, found = _open(lambda: services.alerts(
+        db.session(), state.signals, principal.organisation_id, monday, geo, taxonomy, state.clock(), state.audit, _actor(principal)
+    ))
+    ears = state.signals.rules.ears
+    guard = weeks[-1 - ears.guard:-1] if ears.guard else []
+    return respond(schemas.Alerts(
+        week=week_label(monday), geo=geo, taxonomy=taxonomy,  # type: ignore[arg-type]
+        method="EARS C2 on weekly protected counts", baseline_weeks=[week_label(w) for w in weeks[:ears.baseline]],
+        guard_weeks=[week_label(w) for w in guard], threshold=ears.threshold,
+        min_sd=round(max(ears.min_sd, state.signals.noise_sd), 3),
+        flagged=sum(a.verdict.flagged for a in found),
+        cells=[schemas.Alert(
+            a.row.municipality, a.row.district, a.row.area, a.row.phenomenon, a.row.category, a.verdict.observed,
+            _round(a.verdict.expected), _round(a.verdict.rise), _round(a.verdict.statistic), a.verdict.flagged, a.verdict.reason,
+        ) for a in found],
+    ))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _actor(principal) -> str:  # type: ignore[no-untyped-def]
+    return f"credential:{principal.credential_id}"
+
+
+def _csv(week: str, rows: list[services.Row]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow((week, r.municipality, r.district or "", r.area or "", r.phenomenon, r.category or "",
+                         "" if r.value is None else r.value, r.status))
+    return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="signals-{week}.csv"'})

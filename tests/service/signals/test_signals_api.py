@@ -1,0 +1,299 @@
+"""Analysts' signals over HTTP: tallies at intake, the calendar, territories, the budget, and the
+attacks the protection layers exist for."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import threading
+
+import numpy as np
+import pytest
+from conftest import bearer
+from signals_support import app_config, label, monday, reporting  # noqa: F401 - fixtures
+from sqlalchemy import func, select
+
+from service.audit import log as audit_log
+from service.audit.models import AuditEntry
+from service.signals.models import BudgetSpend, Release, Tally
+from service.signals.release import Grid
+
+WEEK_FIELDS = ("municipality", "district", "area", "phenomenon", "category")
+
+
+def _state(app):  # type: ignore[no-untyped-def]
+    return app.extensions["safesignal"]
+
+
+def _rows(engine, model, *where):  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return connection.execute(select(model.__table__).where(*where)).all()
+
+
+@pytest.fixture
+def precise(app_with):  # type: ignore[no-untyped-def]
+    """An app whose noise is negligible (epsilon 1000: scale 0.012), to see exact protected
+    values: what a worst-case attacker facing no noise at all would see. k stays 5."""
+    return app_with(SIGNALS_EPSILON_PER_RELEASE=1000, SIGNALS_BUDGET_PER_QUARTER=1000)
+
+
+# --- tallies at intake ---------------------------------------------------------------------------
+
+def test_intake_keeps_exact_tallies_per_reporter_and_cell(app, client, reporting, clock, db_engine):
+    reporting.report("n1", "dv_mask19", 3)
+    reporting.report("n1", "dv_mask19", 2)  # the same pharmacy again: the same tally
+    reporting.report("n1", "dv_mask19", 1, pharmacy=1)
+    reporting.report("n2", "housing_need", 4)
+    token = reporting.pharmacy("n1")
+    bad = [{"category": "no_such_category", "observed_at": clock.now.isoformat()}]
+    assert client.post("/v1/pharmacy/reports/batch", json={"reports": bad}, headers=bearer(token)).get_json()["rejected"] == 1
+    replay = [{"category": "dv_mask19", "observed_at": (clock.now - dt.timedelta(minutes=5)).isoformat(), "client_id": "replay-0001"}]
+    for _ in range(3):
+        response = client.post("/v1/pharmacy/reports/batch", json={"reports": replay}, headers=bearer(token))
+        assert response.get_json()["accepted"] == 1  # stored once, acknowledged each time
+
+    rows = sorted((r.area, r.category, r.n) for r in _rows(db_engine, Tally))
+    assert rows == [("n1", "dv_mask19", 1), ("n1", "dv_mask19", 6), ("n2", "housing_need", 4)]
+    assert {r.week for r in _rows(db_engine, Tally)} == {monday(clock.now)}
+    assert all(len(r.reporter) == 16 for r in _rows(db_engine, Tally))
+
+
+def test_concurrent_reports_into_one_cell_add_up_exactly(app, reporting, db_engine):
+    token = reporting.pharmacy("n1")
+    errors: list[object] = []
+
+    def submit() -> None:
+        client = app.test_client()
+        observed = (reporting.clock.now - dt.timedelta(minutes=30)).isoformat()
+        for _ in range(10):
+            response = client.post("/v1/pharmacy/reports/batch", headers=bearer(token),
+                                   json={"reports": [{"category": "dv_mask19", "observed_at": observed}] * 5})
+            if response.status_code != 200:
+                errors.append(response.get_json())
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [r.n for r in _rows(db_engine, Tally)] == [6 * 10 * 5]
+
+
+# --- the calendar -----------------------------------------------------------------------------
+
+def test_a_week_is_released_once_it_has_ended_plus_the_delay(app, client, reporting, clock):
+    week = monday(clock.now)
+    reporting.spread("n1", "dv_mask19", 6)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(week) - dt.timedelta(microseconds=1)
+    listed = {w["week"]: w for w in client.get("/v1/signals/calendar", headers=bearer(token)).get_json()["weeks"]}
+    assert listed[label(week)]["status"] == "scheduled"
+    refused = reporting.counts(token, week, expect=404)
+    assert refused["message"] == f"Week {label(week)} is released at {reporting.release_time(week).isoformat()}."
+
+    clock.now = reporting.release_time(week)
+    calendar = client.get("/v1/signals/calendar", headers=bearer(token)).get_json()
+    assert {w["week"]: w["status"] for w in calendar["weeks"]}[label(week)] == "due"
+    assert calendar["k"] == 5 and calendar["delay_days"] == 8 and calendar["epsilon_per_release"] == 1.0
+    reporting.counts(token, week)
+    listed = {w["week"]: w for w in client.get("/v1/signals/calendar", headers=bearer(token)).get_json()["weeks"]}
+    assert listed[label(week)]["status"] == "released" and listed[label(week)]["opened"] is True
+
+
+def test_a_week_whose_tallies_are_gone_cannot_be_released(app, client, reporting, clock):
+    week = monday(clock.now)
+    token = reporting.analyst("north")
+    # Tallies are kept 35 days from the week's Monday; nobody asked for the week in time.
+    clock.now = dt.datetime.combine(week, dt.time(), tzinfo=dt.timezone.utc) + dt.timedelta(days=35)
+    reporting.spread("n1", "dv_mask19", 1)  # the service counts something now, weeks later
+    body = reporting.counts(token, week, expect=404)
+    assert "its tallies are gone unreleased" in body["message"]
+    assert label(week) not in {w["week"] for w in client.get("/v1/signals/calendar", headers=bearer(token)).get_json()["weeks"]}
+
+
+def test_the_scheduler_job_releases_due_weeks_once(app, reporting, clock, db_engine):
+    from retention.scheduler import signals_job
+
+    week = monday(clock.now)
+    reporting.spread("n1", "dv_mask19", 6)
+    clock.now = reporting.release_time(week)
+    signals_job(_state(app))
+    signals_job(_state(app))
+    assert sorted(r.municipality for r in _rows(db_engine, Release)) == ["north", "south"]
+
+
+# --- territories and formats ----------------------------------------------------------------------
+
+def test_an_analyst_sees_the_whole_grid_of_its_own_territory_only(app, client, reporting, clock):
+    week = monday(clock.now)
+    reporting.spread("n1", "dv_mask19", 6)
+    reporting.spread("s1", "dv_mask19", 6)
+    north, south = reporting.analyst("north", name="Noord"), reporting.analyst("south", name="Zuid")
+    both = reporting.analyst("north", "south", name="Politiezone")
+    nowhere = reporting.analyst(name="Zonder gebied")
+    clock.now = reporting.release_time(week)
+
+    cells = reporting.counts(north, week)["cells"]
+    categories = len(_state(app).intake.taxonomy.categories)
+    assert {c["municipality"] for c in cells} == {"north"}
+    assert len(cells) == 3 * categories and {c["area"] for c in cells} == {"n1", "n2", "n3"}
+    assert {c["municipality"] for c in reporting.counts(south, week)["cells"]} == {"south"}
+    assert {c["municipality"] for c in reporting.counts(both, week, geo="municipality")["cells"]} == {"north", "south"}
+    refused = reporting.counts(nowhere, week, expect=403)
+    assert "territory" in refused["message"]
+
+
+def test_csv_carries_the_same_cells_as_json(app, client, reporting, clock):
+    week = monday(clock.now)
+    reporting.spread("n1", "dv_mask19", 7)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(week)
+    body = reporting.counts(token, week, geo="district", taxonomy="phenomenon")
+    response = client.get(f"/v1/signals/weeks/{label(week)}/counts?geo=district&taxonomy=phenomenon&format=csv", headers=bearer(token))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == len(body["cells"]) == 2 * 4
+    for row, cell in zip(rows, body["cells"]):
+        assert row["week"] == label(week)
+        assert row["district"] == cell["district"] and row["phenomenon"] == cell["phenomenon"]
+        assert row["value"] == ("" if cell["value"] is None else str(cell["value"])) and row["status"] == cell["status"]
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/signals/weeks/2026-W99/counts", "/v1/signals/weeks/2026-48/counts", "/v1/signals/weeks/%C2%B2026-W48/counts",
+    "/v1/signals/weeks/2026-W48/counts?geo=street", "/v1/signals/weeks/2026-W48/counts?taxonomy=note",
+    "/v1/signals/weeks/2026-W48/counts?format=xlsx", "/v1/signals/weeks/2026-W48/alerts?geo=<script>",
+])
+def test_a_bad_week_or_level_is_a_422_that_names_the_field(client, reporting, path):
+    token = reporting.analyst("north")
+    response = client.get(path, headers=bearer(token))
+    body = response.get_json()
+    assert response.status_code == 422 and body["code"] == 422
+    ((location, fields),) = body["errors"].items()
+    assert location in ("path", "query") and len(fields) == 1
+    assert "script" not in response.get_data(as_text=True) and "street" not in response.get_data(as_text=True)
+
+
+# --- averaging, budget, audit -----------------------------------------------------------------------
+
+def test_asking_again_returns_the_same_numbers_and_spends_nothing(app, client, reporting, clock, db_engine):
+    week = monday(clock.now)
+    for area, n in (("n1", 9), ("n2", 12), ("n3", 7)):
+        reporting.spread(area, "dv_mask19", n)
+    first = reporting.analyst("north", name="A")
+    second = reporting.analyst("north", name="B")
+    clock.now = reporting.release_time(week)
+
+    answers = [reporting.counts(first, week) for _ in range(25)]
+    assert answers[0]["charged"] == 1.0 and all(a["charged"] == 0.0 for a in answers[1:])
+    assert all(a["cells"] == answers[0]["cells"] for a in answers)
+    # Another organisation reads the very same release: colluding does not average noise away.
+    assert reporting.counts(second, week)["cells"] == answers[0]["cells"]
+    budget = client.get("/v1/signals/budget", headers=bearer(first)).get_json()["quarters"][0]
+    assert budget == {"quarter": "2026-Q4", "budget": 14.0, "spent": 1.0, "remaining": 13.0, "weeks_opened": [label(week)]}
+    with db_engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Release)).scalar_one() == 2  # north, south
+        assert connection.execute(select(func.count()).select_from(BudgetSpend)).scalar_one() == 2  # A and B, once each
+
+
+def test_an_exhausted_budget_is_refused_and_says_what_remains(app_with, clock, partners, db_engine):
+    from signals_support import Reporting
+
+    # Partners register through the first app's CLI, on the same database.
+    reporting = Reporting(app_with(SIGNALS_BUDGET_PER_QUARTER=1.5).test_client(), partners, clock)
+    first, second = monday(clock.now), monday(clock.now) + dt.timedelta(days=7)  # both in 2026-Q4
+    reporting.spread("n1", "dv_mask19", 5)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(second)
+    assert reporting.counts(token, first)["charged"] == 1.0
+    refused = reporting.counts(token, second, expect=403)
+    assert refused["message"] == "The privacy budget of 2026-Q4 is spent: 0.5 of 1.5 remaining, and opening this week needs 1."
+    assert refused["errors"] == {"budget": {"quarter": "2026-Q4", "budget": 1.5, "remaining": 0.5, "needed": 1.0}}
+    assert reporting.counts(token, first)["charged"] == 0.0  # what was opened stays readable
+    with db_engine.connect() as connection:
+        assert connection.execute(select(BudgetSpend.week)).scalars().all() == [first]
+
+
+def test_releases_and_openings_are_in_the_audit_trail(app, client, reporting, clock, db_engine):
+    week = monday(clock.now)
+    reporting.spread("n1", "dv_mask19", 6)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(week)
+    reporting.counts(token, week)
+    reporting.counts(token, week)
+    with db_engine.connect() as connection:
+        entries = connection.execute(select(AuditEntry).order_by(AuditEntry.seq)).all()
+        verification = audit_log.verify(connection, _state(app).retention.public_key, period=dt.timedelta(days=730), now=clock.now)
+    released = [e for e in entries if e.kind == "signals.released"]
+    opened = [e for e in entries if e.kind == "signals.opened"]
+    assert sorted(json.loads(e.detail)["municipality"] for e in released) == ["north", "south"]
+    assert len(opened) == 1  # the second read spent nothing and discloses nothing new
+    detail = json.loads(opened[0].detail)
+    release_ids = {str(r.id) for r in _rows(db_engine, Release, Release.municipality == "north")}
+    assert set(detail["release_ids"]) == release_ids and detail["epsilon"] == 1.0 and detail["week"] == label(week)
+    assert detail["cells"] == len(Grid("north", {"n1": "a", "n2": "a", "n3": "b"}, _phenomena(app)).keys())
+    assert opened[0].actor.startswith("credential:")
+    assert verification.valid
+
+
+def _phenomena(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {code: c.phenomenon for code, c in _state(app).intake.taxonomy.categories.items()}
+
+
+# --- contribution bounding and small cells, against an attacker without noise ------------------------
+
+def test_one_prolific_reporter_counts_at_most_the_cap(precise, partners, clock):
+    from signals_support import Reporting
+
+    reporting = Reporting(precise.test_client(), partners, clock)
+    week = monday(clock.now)
+    reporting.report("n1", "dv_mask19", 40, pharmacy=0)  # one pharmacy, forty reports
+    for number in (1, 2, 3):
+        reporting.report("n1", "dv_mask19", 1, pharmacy=number)
+    reporting.spread("n2", "dv_mask19", 6)  # neighbours above k: no complement needed in n1
+    reporting.spread("n3", "dv_mask19", 7)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(week)
+    cells = {(c["area"], c["category"]): c for c in reporting.counts(token, week)["cells"]}
+    assert cells[("n1", "dv_mask19")]["value"] == 2 + 3  # the cap (2) plus one each
+
+
+def test_a_cell_of_k_minus_1_reports_is_never_observable(precise, partners, clock):
+    from signals_support import Reporting
+
+    reporting = Reporting(precise.test_client(), partners, clock)
+    week = monday(clock.now)
+    reporting.spread("n1", "dv_mask19", 4)  # k - 1
+    for area, category, n in (("n2", "dv_mask19", 9), ("n3", "dv_mask19", 11), ("n1", "intrafamily_violence_other", 8),
+                              ("n2", "intrafamily_violence_other", 6), ("n1", "housing_need", 12), ("n3", "housing_need", 5)):
+        reporting.spread(area, category, n)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(week)
+    table: dict[tuple[str, str, str, str], int | None] = {}
+    for geo in ("area", "district", "municipality"):
+        for taxonomy in ("category", "phenomenon"):
+            for c in reporting.counts(token, week, geo, taxonomy)["cells"]:
+                geo_code = c["area"] or c["district"] or c["municipality"]
+                table[(geo, geo_code, taxonomy, c["category"] or c["phenomenon"])] = c["value"]
+    secret = ("area", "n1", "category", "dv_mask19")
+    assert table[secret] is None
+    assert table[("area", "n3", "category", "dv_mask19")] == 11  # no noise to speak of: exact values
+    # n2 would give the secret away as the district's total minus n2: it is suppressed as well.
+    assert table[("area", "n2", "category", "dv_mask19")] is None
+
+    grid = Grid("north", {"n1": "n-centre", "n2": "n-centre", "n3": "n-harbour"}, _phenomena(precise))
+    equations = grid.equations()
+    # Differencing through one total, along either hierarchy: never exactly one unknown.
+    for parent, children in equations:
+        assert sum(table[key] is None for key in (parent, *children)) != 1, parent
+    # Every equation at once (the published values are exact here): the secret is not determined.
+    unknown = sorted(key for key, value in table.items() if value is None)
+    column = {key: j for j, key in enumerate(unknown)}
+    matrix = np.array([[(1.0 if key == parent else -1.0) if key in (parent, *children) else 0.0 for key in unknown]
+                       for parent, children in equations])
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
+    rank = int((singular > 1e-9).sum())
+    assert (vt[:rank, column[secret]] ** 2).sum() < 1 - 1e-6
