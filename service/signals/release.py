@@ -22,8 +22,9 @@ Protection, in order:
    equation with exactly one suppressed cell would give it away by subtraction, so one more of
    its cells is suppressed, until no equation has exactly one. The complement is chosen to keep the
    pattern stable from week to week (a cell suppressed in the previous week's release first), then
-   the smallest published value (the least information lost), then the code; a child before the
-   parent. The choice uses published values only.
+   one that mends other such equations too, then the smallest published value (the least
+   information lost), then the code; a child before the parent. The choice uses published values
+   only.
 5. Audit. The rule above is what statistical offices' hypercube method starts from, and it is not
    enough on its own: several equations together can still pin down a cell (a "bridge" between
    two groups of suppressed cells; our random-grid test found one in 400 small tables). So the
@@ -201,7 +202,7 @@ def compute(
             equations[i] for i in involving[key] if any(m not in table.hidden for m in (equations[i][0], *equations[i][1]))
         )
         visible = [m for m in children if m not in table.hidden] or [parent]
-        choice = min(visible, key=lambda m: (m not in previous, table.noisy[m], m))
+        choice = _pick(visible, table, equations, involving, previous)
         table.hidden[choice] = Status.COMPLEMENTARY
         _complete(table, equations, involving, previous, set(involving[choice]))
     return table
@@ -224,9 +225,29 @@ def _complete(
         if len(hidden) != 1:
             continue
         candidates = [key for key in children if key not in table.hidden] or [parent]
-        choice = min(candidates, key=lambda key: (key not in previous, table.noisy[key], key))
+        choice = _pick(candidates, table, equations, involving, previous)
         table.hidden[choice] = Status.COMPLEMENTARY
         pending.update(involving[choice])
+
+
+def _pick(
+    candidates: list[CellKey],
+    table: Table,
+    equations: list[tuple[CellKey, list[CellKey]]],
+    involving: Mapping[CellKey, list[int]],
+    previous: frozenset[CellKey],
+) -> CellKey:
+    """The complement to suppress among `candidates`: one suppressed last week first; then one
+    that also completes other equations with a single suppressed member (one cell protecting
+    two totals, rather than a chain of complements); then the smallest value; then the code."""
+
+    def mends(key: CellKey) -> int:
+        return sum(
+            sum(member in table.hidden for member in (equations[i][0], *equations[i][1])) == 1
+            for i in involving.get(key, ())
+        )
+
+    return min(candidates, key=lambda key: (key not in previous, -mends(key), table.noisy[key], key))
 
 
 def _derivable(

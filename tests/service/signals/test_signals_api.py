@@ -297,3 +297,45 @@ def test_a_cell_of_k_minus_1_reports_is_never_observable(precise, partners, cloc
     _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
     rank = int((singular > 1e-9).sum())
     assert (vt[:rank, column[secret]] ** 2).sum() < 1 - 1e-6
+
+
+# --- signals -------------------------------------------------------------------------------------------
+
+def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, partners, clock):
+    from signals_support import Reporting
+
+    # Little noise (epsilon 50, cap 2: sd 0.35), so the verdicts are known in advance.
+    app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
+    reporting = Reporting(app.test_client(), partners, clock)
+    from retention.scheduler import signals_job
+
+    weekly = [20, 22, 19, 21, 20, 23, 21, 20, 22, 60]  # ten weeks; the last one rises
+    weeks = []
+    for count in weekly:
+        weeks.append(monday(clock.now))
+        for pharmacy in range(0, count, 2):  # two reports per pharmacy: within the cap
+            reporting.report("n1", "dv_mask19", min(2, count - pharmacy), pharmacy=pharmacy)
+        # Neighbours above k in both districts: otherwise n1 would be a complement (n1 = n-centre - n2).
+        reporting.spread("n2", "dv_mask19", 6)
+        reporting.spread("n3", "dv_mask19", 6)
+        signals_job(_state(app))  # what the scheduler does every hour
+        clock.advance(days=7)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(weeks[-1])
+    response = reporting.client.get(f"/v1/signals/weeks/{label(weeks[-1])}/alerts?geo=area&taxonomy=category", headers=bearer(token))
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["baseline_weeks"] == [label(w) for w in weeks[:7]] and body["guard_weeks"] == [label(w) for w in weeks[7:9]]
+    verdicts = {(c["area"], c["category"]): c for c in body["cells"]}
+    rise = verdicts[("n1", "dv_mask19")]
+    assert rise["flagged"] is True
+    assert rise["reason"] == "flagged" and body["flagged"] == 1
+    assert rise["observed"] == pytest.approx(60, abs=2) and rise["expected"] == pytest.approx(sum(weekly[:7]) / 7, abs=1)
+    assert rise["rise"] == pytest.approx(60 - sum(weekly[:7]) / 7, abs=3)
+    steady = verdicts[("n3", "dv_mask19")]
+    assert steady["flagged"] is False and steady["reason"] == "within_baseline"
+    assert verdicts[("n2", "housing_need")]["reason"] == "suppressed"
+    # Every week read was opened, and charged once, in its own quarter.
+    quarters = reporting.client.get("/v1/signals/budget", headers=bearer(token)).get_json()["quarters"]
+    assert sum(len(q["weeks_opened"]) for q in quarters) == 10
+    assert sum(q["spent"] for q in quarters) == pytest.approx(10 * 50)
