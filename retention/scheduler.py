@@ -40,10 +40,12 @@ def signals_job(state: Any) -> None:
 
     from sqlalchemy.exc import IntegrityError
 
-    with state.sessions() as session:
+    from service.db import READ_ONLY
+
+    with state.engine.connect().execution_options(**{READ_ONLY: True}) as connection, \
+            state.sessions(bind=connection) as reading, state.sessions() as writing:
         try:
-            weeks = release_due(session, state.signals, state.clock(), state.audit, "scheduler")
-            session.commit()
+            weeks = release_due(reading, writing, state.signals, state.clock(), state.audit, "scheduler")
         except IntegrityError:
             # Another process (a request, a second scheduler) stored the same release first;
             # what it stored stands, and the next run picks up anything left.

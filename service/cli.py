@@ -452,9 +452,8 @@ def signals_release() -> None:
     from service.signals.services import release_due
 
     state = _state()
-    session = db.session()
-    weeks = release_due(session, state.signals, state.clock(), state.audit, "cli")
-    session.commit()
+    with db.read_session() as reading:
+        weeks = release_due(reading, db.session(), state.signals, state.clock(), state.audit, "cli")
     click.echo("released: " + (", ".join(week_label(w) for w in weeks) if weeks else "nothing due"))
 
 

@@ -164,54 +164,72 @@ def releasable(week: dt.date, signals: Signals, now: dt.datetime) -> bool:
     return release_at(week, signals.rules) <= now and _tallies_held(week, signals.rules, now)
 
 
-def release_week(
-    session: Session, signals: Signals, week: dt.date, now: dt.datetime,
-    audit: Callable[..., int], actor: str,
-) -> list[Release]:
-    """The week's releases, computing those not stored yet (in the session's transaction).
+def compute_missing(reading: Session, signals: Signals, week: dt.date, now: dt.datetime) -> list[Release]:
+    """The week's releases not stored yet, computed but not added to any session.
 
-    NotReleased if the week is not due, or lapsed with none of it released.
+    It only reads, so callers run it on a read-only session: computing a release (up to a second
+    for a large, sparse grid) never holds SQLite's write lock, and intake goes on meanwhile.
+    An empty list when everything is stored, or when the week is not releasable but some of it was
+    (a territory can only read what was released in time). NotReleased when none of it can be.
     """
-    stored = {r.municipality: r for r in session.scalars(select(Release).where(Release.week == week))}
+    stored = set(reading.scalars(select(Release.municipality).where(Release.week == week)))
     missing = [m for m in signals.grids if m not in stored]
     if not missing:
-        return list(stored.values())
-    if not releasable(week, signals, now) or (first := first_week(session)) is None or week < first:
+        return []
+    if not releasable(week, signals, now) or (first := first_week(reading)) is None or week < first:
         if stored:
-            return list(stored.values())
+            return []
         raise NotReleased(_not_released_message(week, signals, now))
     rules = signals.rules.release
     bounded_n = case((Tally.n > rules.cap, rules.cap), else_=Tally.n)
-    rows = session.execute(
+    rows = reading.execute(
         select(Tally.area, Tally.category, func.sum(bounded_n)).where(Tally.week == week).group_by(Tally.area, Tally.category)
     )
     bounded = {(area, category): int(total) for area, category, total in rows}
     previous = {
-        r.municipality: r for r in session.scalars(select(Release).where(Release.week == week - dt.timedelta(days=7)))
+        r.municipality: r for r in reading.scalars(select(Release).where(Release.week == week - dt.timedelta(days=7)))
     }
     params = msgspec.json.encode({
         "k": rules.k, "cap": rules.cap, "epsilon": rules.epsilon, "scale": rules.scale,
         "mechanism": noise.MECHANISM, "taxonomy_version": signals.taxonomy_version, "areas_etag": signals.areas_etag,
     })
+    computed = []
     for municipality in missing:
-        grid = signals.grids[municipality]
         before = previous.get(municipality)
         hidden_before = [c.key for c in decode_cells(before.cells) if c.status != Status.SHOWN] if before else []
-        table = compute(grid, bounded, rules, noise.noisy, hidden_before)
-        cells = table.cells()
-        release = Release(
+        table = compute(signals.grids[municipality], bounded, rules, noise.noisy, hidden_before)
+        computed.append(Release(
             id=uuid.uuid4(), municipality=municipality, week=week, computed_at=now,
-            epsilon=rules.epsilon, params=params, cells=encode_cells(cells),
-        )
+            epsilon=rules.epsilon, params=params, cells=encode_cells(table.cells()),
+        ))
+    return computed
+
+
+def store(session: Session, releases: Sequence[Release], audit: Callable[..., int], actor: str) -> None:
+    """Add computed releases with their audit entries, in the session's transaction. Another
+    process storing the same (municipality, week) first makes the commit fail on the unique key:
+    the caller rolls back and reads theirs (with_race_retry)."""
+    for release in releases:
         session.add(release)
         session.flush()
+        cells = decode_cells(release.cells)
         audit(
             session.connection(), "signals.released", actor,
-            release_id=str(release.id), municipality=municipality, week=week_label(week), epsilon=rules.epsilon,
-            cells=len(cells), shown=sum(c.status == Status.SHOWN for c in cells),
+            release_id=str(release.id), municipality=release.municipality, week=week_label(release.week),
+            epsilon=release.epsilon, cells=len(cells), shown=sum(c.status == Status.SHOWN for c in cells),
         )
-        stored[municipality] = release
-    return list(stored.values())
+
+
+def release_week(
+    session: Session, signals: Signals, week: dt.date, now: dt.datetime,
+    audit: Callable[..., int], actor: str,
+) -> list[Release]:
+    """The week's releases, computing and storing those missing, all in the session's transaction.
+
+    NotReleased if the week is not due, or lapsed with none of it released.
+    """
+    store(session, compute_missing(session, signals, week, now), audit, actor)
+    return list(session.scalars(select(Release).where(Release.week == week)))
 
 
 def first_week(session: Session) -> dt.date | None:
@@ -223,22 +241,45 @@ def first_week(session: Session) -> dt.date | None:
 
 
 def release_due(
-    session: Session, signals: Signals, now: dt.datetime, audit: Callable[..., int], actor: str
+    reading: Session, writing: Session, signals: Signals, now: dt.datetime, audit: Callable[..., int], actor: str
 ) -> list[dt.date]:
-    """Compute every week that is due and not fully released yet; return the weeks computed."""
+    """Compute every week that is due and not fully released yet, on `reading` (read-only), and
+    store each week in a short transaction of `writing`; return the weeks released."""
     done: list[dt.date] = []
-    first = first_week(session)
+    first = first_week(reading)
     if first is None:
         return done
     week = week_of(now)
     while week >= first and _tallies_held(week, signals.rules, now):
         if release_at(week, signals.rules) <= now:
-            stored = set(session.scalars(select(Release.municipality).where(Release.week == week)))
-            if set(signals.grids) - stored:
-                release_week(session, signals, week, now, audit, actor)
+            computed = compute_missing(reading, signals, week, now)
+            reading.rollback()  # end the read transaction: the next week reads afresh
+            if computed:
+                store(writing, computed, audit, actor)
+                writing.commit()
                 done.append(week)
         week -= dt.timedelta(days=7)
     return sorted(done)
+
+
+def ensure_released(
+    reading: Session, writing: Session, signals: Signals, week: dt.date, now: dt.datetime,
+    audit: Callable[..., int], actor: str,
+) -> None:
+    """Compute the week's missing releases outside any write lock and store them, so that the
+    request that opens the week only writes its ledger entry. A week that cannot be released is
+    left for open_week to refuse; a release another process stored meanwhile is kept."""
+    try:
+        computed = compute_missing(reading, signals, week, now)
+    except NotReleased:
+        return
+    if not computed:
+        return
+    try:
+        store(writing, computed, audit, actor)
+        writing.commit()
+    except IntegrityError:
+        writing.rollback()
 
 
 def set_territory(session: Session, signals: Signals, organisation: Organisation, municipalities: Sequence[str]) -> None:

@@ -58,8 +58,13 @@ LEVEL_PARAMS = [
 ]
 
 
-def _open(call):  # type: ignore[no-untyped-def]
-    """Run a service call that may open a week, mapping its refusals to the error shape."""
+def _open(call, *weeks):  # type: ignore[no-untyped-def]
+    """Run a service call that opens weeks, mapping its refusals to the error shape. Missing
+    releases of those weeks are computed first, outside the write transaction."""
+    state = _state()
+    for week in weeks:
+        with db.read_session() as reading, state.sessions() as writing:
+            services.ensure_released(reading, writing, state.signals, week, state.clock(), state.audit, "signals")
     session = db.session()
     try:
         result = services.with_race_retry(call, session)
@@ -132,7 +137,7 @@ def week_counts(week: str):  # type: ignore[no-untyped-def]
     if opened is None:
         opened = _open(lambda: services.open_week(
             db.session(), state.signals, principal.organisation_id, monday, state.clock(), state.audit, _actor(principal)
-        ))
+        ), monday)
     rows = services.rows(state.signals, opened.releases, geo, taxonomy)
     if fmt == "csv":
         return _csv(week_label(monday), rows)
@@ -164,7 +169,7 @@ def week_alerts(week: str):  # type: ignore[no-untyped-def]
     principal = current_principal()
     weeks, found = _open(lambda: services.alerts(
         db.session(), state.signals, principal.organisation_id, monday, geo, taxonomy, state.clock(), state.audit, _actor(principal)
-    ))
+    ), *services.baseline_weeks(monday, state.signals.rules))
     ears = state.signals.rules.ears
     guard = weeks[-1 - ears.guard:-1] if ears.guard else []
     return respond(schemas.Alerts(
