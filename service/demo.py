@@ -2,20 +2,28 @@
 
 Development only. The organisations are created once; each run revokes the previous demo tokens
 and prints new ones, since tokens are stored only as hashes and cannot be shown again.
+
+A fresh deployment has no released week for 8 days or more, so the first demo run also writes ten
+weeks of synthetic tallies (random counts from 40 made-up reporters, with a rise in the last
+week) and releases them through the real release code, as the scheduler would have done at each
+week's release time. They are marked as such in the audit log (actor "demo").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from service.devices.services import issue_code
 from service.partners.models import Organisation
 from service.partners.services import OrganisationKind, add_organisation, issue_credential, revoke
-from service.signals.services import set_territory
+from service.signals.models import Tally
+from service.signals.release import week_label, week_of
+from service.signals.services import first_week, release_at, release_week, set_territory
 
 DEMO_LABEL = "demo"
 DEMO_DEVICE_LABEL = "demo tablet"
@@ -43,7 +51,7 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
             if credential.revoked_at is None and credential.label in (DEMO_LABEL, DEMO_DEVICE_LABEL):
                 revoke(session, credential.id, now=now, actor="demo")
         if kind is OrganisationKind.PREVENTION_SERVICE:
-            set_territory(session, state.signals, organisation, list(state.signals.grids))
+            set_territory(session, state.signals, organisation, list(state.signals.grids), state.audit, "demo")
         if variable is not None:
             _, token = issue_credential(session, organisation, label=DEMO_LABEL, now=now, actor="demo")
             lines.append(f"export {variable}={token}")
@@ -53,4 +61,43 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
             )
             lines.append(f"export ENROLL_CODE={code}")
     session.commit()
+    weeks = seed_signals(session, state, now)
+    if weeks:
+        lines.append(f"# synthetic signals released for the analyst: {week_label(weeks[0])} to {week_label(weeks[-1])}")
     return iter(lines)
+
+
+def seed_signals(session: Session, state, now: dt.datetime, weeks: int = 10) -> list[dt.date]:  # type: ignore[no-untyped-def]
+    """Synthetic tallies and their releases for the `weeks` latest released weeks; nothing if the
+    service has counted anything before (real or synthetic)."""
+    signals = state.signals
+    if first_week(session) is not None:
+        session.rollback()  # end the read: on SQLite any transaction of this session holds the write lock
+        return []
+    latest = week_of(now) - dt.timedelta(days=7)
+    while release_at(latest, signals.rules) > now:
+        latest -= dt.timedelta(days=7)
+    chosen = [latest - dt.timedelta(days=7 * back) for back in range(weeks - 1, -1, -1)]
+    rng = random.Random(19)
+    reporters = [rng.randbytes(16) for _ in range(40)]
+    areas = [area for grid in signals.grids.values() for area in grid.districts]
+    categories = list(state.intake.taxonomy.categories)
+    common = categories[:6]  # most signals fall in a few categories
+    for index, week in enumerate(chosen):
+        tallies: dict[tuple[str, str, bytes], int] = {}
+        rise = 3 if index == len(chosen) - 1 else 1
+        for _ in range(400):
+            category = rng.choice(common) if rng.random() < 0.8 else rng.choice(categories)
+            key = (rng.choice(areas), category, rng.choice(reporters))
+            tallies[key] = tallies.get(key, 0) + 1
+        for _ in range(60 * rise):  # the rise: one category, across the territory
+            key = (rng.choice(areas), common[0], rng.choice(reporters))
+            tallies[key] = tallies.get(key, 0) + 1
+        session.execute(insert(Tally), [
+            {"week": week, "area": area, "category": category, "reporter": reporter, "n": n}
+            for (area, category, reporter), n in tallies.items()
+        ])
+        session.flush()
+        release_week(session, signals, week, release_at(week, signals.rules), state.audit, "demo")
+    session.commit()
+    return chosen

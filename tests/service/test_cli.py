@@ -170,3 +170,23 @@ def test_the_command_offers_none_of_flasks_generic_options():
 def test_demo_refuses_production(app_with):
     result = _invoke(app_with(ENV="production"), "demo")
     assert result.exit_code != 0 and "development mode only" in result.output
+
+
+def test_demo_releases_synthetic_signals_once_for_the_demo_analyst(app, app_with, clock, db_engine):
+    from sqlalchemy import func, select
+
+    from service.signals.models import Release
+
+    client = app_with(AUTH_CACHE_SECONDS=0).test_client()
+    output = _invoke(app, "demo").output
+    first, last = re.search(r"synthetic signals released for the analyst: (\S+) to (\S+)", output).groups()  # type: ignore[union-attr]
+    token = dict(re.findall(r"export (\w+)=(\S+)", output))["ANALYST_TOKEN"]
+    with db_engine.connect() as connection:
+        weeks = connection.execute(select(func.count(func.distinct(Release.week)))).scalar_one()
+    assert weeks == 10
+    response = client.get(f"/v1/signals/weeks/{last}/alerts?geo=municipality", headers=bearer(token))
+    assert response.status_code == 200 and response.get_json()["flagged"] >= 1  # the planted rise
+    again = _invoke(app, "demo").output
+    assert "synthetic" not in again
+    with db_engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Release)).scalar_one() == 10  # nothing added
