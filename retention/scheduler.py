@@ -35,22 +35,11 @@ def retention_job(state: Any) -> None:
 
 
 def signals_job(state: Any) -> None:
+    """Release the weeks that are due (service.signals.jobs)."""
+    from service.signals.jobs import release_due
     from service.signals.release import week_label
-    from service.signals.services import release_due
 
-    from sqlalchemy.exc import IntegrityError
-
-    from service.db import READ_ONLY
-
-    with state.engine.connect().execution_options(**{READ_ONLY: True}) as connection, \
-            state.sessions(bind=connection) as reading, state.sessions() as writing:
-        try:
-            weeks = release_due(reading, writing, state.signals, state.clock(), state.audit, "scheduler")
-        except IntegrityError:
-            # Another process (a request, a second scheduler) stored the same release first;
-            # what it stored stands, and the next run picks up anything left.
-            log.info("signals: a release was stored by another process meanwhile")
-            return
+    weeks = release_due(state, "scheduler")
     if weeks:
         log.info("signals released: %s", ", ".join(week_label(week) for week in weeks))
 

@@ -168,9 +168,13 @@ def _load_policies(config: Mapping[str, Any]) -> Any:
         raise ConfigError(
             "retention policy of signal_tallies: period_days must exceed 7 + SAFESIGNAL_SIGNALS_RELEASE_DELAY_DAYS by a day"
         )
-    # A purged ledger would let an organisation open weeks of a quarter again past its budget.
-    if policies["privacy_budget_ledger"].period_days < policies["signal_releases"].period_days:
-        raise ConfigError("retention policy of privacy_budget_ledger: period_days must be at least that of signal_releases")
+    # Ledger entries count from their week's Monday, and a quarter spans up to 14 weeks: each
+    # entry must outlive every release of its quarter, or purging the quarter's first entries
+    # would hand its budget back while later weeks are still there to open.
+    if policies["privacy_budget_ledger"].period_days < policies["signal_releases"].period_days + 98:
+        raise ConfigError(
+            "retention policy of privacy_budget_ledger: period_days must exceed that of signal_releases by a quarter (98 days)"
+        )
     return policies
 
 

@@ -80,7 +80,7 @@ def partners_add(kind: str, name: str, area: str | None, municipalities: tuple[s
     A field service gets no token here: its devices enroll with codes (`devices enroll-code`).
     """
     from service.partners.services import OrganisationKind, PartnerError, add_organisation, issue_credential
-    from service.signals.services import set_territory
+    from service.signals.services import BadTerritory, set_territory
 
     if area is not None and area not in _state().intake.areas:
         raise click.BadParameter("not an area of this deployment", param_hint="--area")
@@ -90,16 +90,18 @@ def partners_add(kind: str, name: str, area: str | None, municipalities: tuple[s
     try:
         organisation = add_organisation(session, kind=OrganisationKind(kind), name=name, area=area, now=_now())
         if municipalities:
-            set_territory(session, _state().signals, organisation, municipalities)
+            set_territory(session, _state().signals, organisation, municipalities, _state().audit, "cli")
         token = None
         if kind != OrganisationKind.FIELD_SERVICE:
             _, token = issue_credential(session, organisation, label=label, now=_now())
-    except ValueError as error:
+    except BadTerritory as error:
         raise click.BadParameter(str(error), param_hint="--municipality") from None
     except PartnerError as error:
         raise click.ClickException(str(error)) from None
     session.commit()
     click.echo(f"organisation {organisation.id} ({kind}) {name}")
+    if kind == OrganisationKind.PREVENTION_SERVICE and not municipalities:
+        click.echo(f"note: no territory yet; its analysts see nothing until `safesignal signals territory {organisation.id} <municipality>`", err=True)
     if token:
         click.echo(f"token (shown once, store it now): {token}")
 
@@ -430,15 +432,15 @@ signals_group = click.Group("signals", help="Aggregated signals: territories and
 def signals_territory(organisation_id: str, municipalities: tuple[str, ...]) -> None:
     """Set the municipalities a prevention service may see (replaces its territory)."""
     from service.partners.models import Organisation
-    from service.signals.services import set_territory
+    from service.signals.services import BadTerritory, set_territory
 
     session = db.session()
     organisation = session.get(Organisation, _uuid(organisation_id))
     if organisation is None:
         raise click.ClickException("no such organisation")
     try:
-        set_territory(session, _state().signals, organisation, municipalities)
-    except ValueError as error:
+        set_territory(session, _state().signals, organisation, municipalities, _state().audit, "cli")
+    except BadTerritory as error:
         raise click.ClickException(str(error)) from None
     session.commit()
     click.echo(f"territory of {organisation.id}: {', '.join(sorted(set(municipalities)))}")
@@ -448,12 +450,10 @@ def signals_territory(organisation_id: str, municipalities: tuple[str, ...]) -> 
 @with_appcontext
 def signals_release() -> None:
     """Compute every week that is due and not released yet (the scheduler does this hourly)."""
+    from service.signals.jobs import release_due
     from service.signals.release import week_label
-    from service.signals.services import release_due
 
-    state = _state()
-    with db.read_session() as reading:
-        weeks = release_due(reading, db.session(), state.signals, state.clock(), state.audit, "cli")
+    weeks = release_due(_state(), "cli")
     click.echo("released: " + (", ".join(week_label(w) for w in weeks) if weeks else "nothing due"))
 
 
@@ -465,7 +465,9 @@ def signals_calendar() -> None:
     from service.signals.services import calendar
 
     state = _state()
-    for week in calendar(db.session(), state.signals, None, state.clock()):
+    with db.read_session() as reading:
+        weeks = calendar(reading, state.signals, None, state.clock())
+    for week in weeks:
         click.echo(f"{week_label(week.week)}  {week.release_at.isoformat()}  {week.status}")
 
 

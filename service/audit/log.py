@@ -31,7 +31,7 @@ DETAIL_KEYS = frozenset({
     "duration_ms", "longest_transaction_ms", "outcome", "error", "run_id", "dry_run",
     "credential_id", "organisation_id", "role", "what", "kek_id", "count",
     "through_seq", "anchor_hash", "release_id", "cells", "epsilon",
-    "municipality", "week", "shown", "quarter", "release_ids", "remaining", "weeks",
+    "municipality", "week", "shown", "quarter", "release_ids", "remaining", "municipalities",
 })
 _MAX_TEXT = 200
 

@@ -77,6 +77,9 @@ class BudgetSpend(Base):
     # The calendar quarter whose budget paid, "2026-Q4" (the quarter of the week's Monday).
     quarter: Mapped[str] = mapped_column(String(7))
     epsilon: Mapped[float] = mapped_column(Float)
+    # The municipalities whose releases the organisation has seen for this week, comma-separated
+    # and sorted: a territory that grows later gets the rest recorded and audited.
+    municipalities: Mapped[str] = mapped_column(String(1000))
     spent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

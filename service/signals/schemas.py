@@ -9,7 +9,9 @@ import msgspec
 
 GeoLevel = Literal["area", "district", "municipality"]
 TaxonomyLevel = Literal["category", "phenomenon"]
-CellStatus = Literal["shown", "suppressed", "complementary"]
+# One status for every hidden cell: telling a complement (at least k) from a small cell (under k)
+# would narrow a suppressed cell's value, down to an exact 0 in a two-cell total.
+CellStatus = Literal["shown", "suppressed"]
 
 
 class CalendarWeek(msgspec.Struct):
@@ -35,6 +37,8 @@ class Calendar(msgspec.Struct):
 
 
 class QuarterBudget(msgspec.Struct):
+    """Spending on one quarter's weeks."""
+
     quarter: str  # 2026-Q4: the quarter of the weeks' Mondays
     budget: float
     spent: float
@@ -101,6 +105,7 @@ class Alerts(msgspec.Struct):
     guard_weeks: list[str]
     threshold: float
     min_sd: float
+    charged: float  # epsilon this request took from the budget, over every week it opened
     flagged: int
     cells: list[Alert]
 

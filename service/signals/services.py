@@ -22,6 +22,7 @@ import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import msgspec
 from sqlalchemy import case, func, select
@@ -51,6 +52,7 @@ from service.taxonomy import Taxonomy
 
 # Floating-point slack when comparing sums of epsilons with the budget.
 _SLACK = 1e-9
+T = TypeVar("T")
 
 
 class SignalsError(Exception):
@@ -63,6 +65,10 @@ class NotReleased(SignalsError):
 
 class NoTerritory(SignalsError):
     """The organisation has no municipality to see."""
+
+
+class BadTerritory(SignalsError):
+    """A territory that cannot be set: an unknown municipality, or not a prevention service."""
 
 
 class BudgetExhausted(SignalsError):
@@ -147,8 +153,9 @@ def calendar(
         session.scalars(select(BudgetSpend.week).where(BudgetSpend.organisation_id == organisation_id))
     )
     weeks = set(released)
+    first = first_week(session)
     week = week_of(now)
-    while _tallies_held(week, rules, now) and len(weeks) < limit + 8:
+    while first is not None and week >= first and _tallies_held(week, rules, now) and len(weeks) < limit + 8:
         weeks.add(week)
         week -= dt.timedelta(days=7)
     listed = []
@@ -172,9 +179,14 @@ def compute_missing(reading: Session, signals: Signals, week: dt.date, now: dt.d
     An empty list when everything is stored, or when the week is not releasable but some of it was
     (a territory can only read what was released in time). NotReleased when none of it can be.
     """
-    stored = set(reading.scalars(select(Release.municipality).where(Release.week == week)))
+    stored = {r.municipality: r.params for r in reading.execute(select(Release.municipality, Release.params).where(Release.week == week))}
     missing = [m for m in signals.grids if m not in stored]
     if not missing:
+        return []
+    if any(msgspec.json.decode(params).get("areas_etag") != signals.areas_etag for params in stored.values()):
+        # The area file changed since part of this week was released. A new municipality may hold
+        # areas an earlier release already covered: releasing them again would draw fresh noise
+        # for the same counts. Changed areas count from the next week not yet released.
         return []
     if not releasable(week, signals, now) or (first := first_week(reading)) is None or week < first:
         if stored:
@@ -189,15 +201,19 @@ def compute_missing(reading: Session, signals: Signals, week: dt.date, now: dt.d
     previous = {
         r.municipality: r for r in reading.scalars(select(Release).where(Release.week == week - dt.timedelta(days=7)))
     }
-    params = msgspec.json.encode({
-        "k": rules.k, "cap": rules.cap, "epsilon": rules.epsilon, "scale": rules.scale,
-        "mechanism": noise.MECHANISM, "taxonomy_version": signals.taxonomy_version, "areas_etag": signals.areas_etag,
-    })
     computed = []
     for municipality in missing:
+        grid = signals.grids[municipality]
+        # The grid goes with the release, so it reads the same after the area file or the
+        # taxonomy changes.
+        params = msgspec.json.encode({
+            "k": rules.k, "cap": rules.cap, "epsilon": rules.epsilon, "scale": rules.scale,
+            "mechanism": noise.MECHANISM, "taxonomy_version": signals.taxonomy_version, "areas_etag": signals.areas_etag,
+            "districts": grid.districts, "phenomena": grid.phenomena,
+        })
         before = previous.get(municipality)
         hidden_before = [c.key for c in decode_cells(before.cells) if c.status != Status.SHOWN] if before else []
-        table = compute(signals.grids[municipality], bounded, rules, noise.noisy, hidden_before)
+        table = compute(grid, bounded, rules, noise.noisy, hidden_before)
         computed.append(Release(
             id=uuid.uuid4(), municipality=municipality, week=week, computed_at=now,
             epsilon=rules.epsilon, params=params, cells=encode_cells(table.cells()),
@@ -240,67 +256,48 @@ def first_week(session: Session) -> dt.date | None:
     return min(known) if known else None
 
 
-def release_due(
-    reading: Session, writing: Session, signals: Signals, now: dt.datetime, audit: Callable[..., int], actor: str
-) -> list[dt.date]:
-    """Compute every week that is due and not fully released yet, on `reading` (read-only), and
-    store each week in a short transaction of `writing`; return the weeks released."""
-    done: list[dt.date] = []
+def due_weeks(reading: Session, signals: Signals, now: dt.datetime) -> list[dt.date]:
+    """Weeks whose release time has passed, whose tallies are still held, from the first week
+    counted, not yet released for every municipality; oldest first."""
     first = first_week(reading)
     if first is None:
-        return done
+        return []
+    released = {week: count for week, count in reading.execute(select(Release.week, func.count()).group_by(Release.week))}
+    due = []
     week = week_of(now)
     while week >= first and _tallies_held(week, signals.rules, now):
-        if release_at(week, signals.rules) <= now:
-            computed = compute_missing(reading, signals, week, now)
-            reading.rollback()  # end the read transaction: the next week reads afresh
-            if computed:
-                store(writing, computed, audit, actor)
-                writing.commit()
-                done.append(week)
+        if release_at(week, signals.rules) <= now and released.get(week, 0) < len(signals.grids):
+            due.append(week)
         week -= dt.timedelta(days=7)
-    return sorted(done)
+    return sorted(due)
 
 
-def ensure_released(
-    reading: Session, writing: Session, signals: Signals, week: dt.date, now: dt.datetime,
+def set_territory(
+    session: Session, signals: Signals, organisation: Organisation, municipalities: Sequence[str],
     audit: Callable[..., int], actor: str,
 ) -> None:
-    """Compute the week's missing releases outside any write lock and store them, so that the
-    request that opens the week only writes its ledger entry. A week that cannot be released is
-    left for open_week to refuse; a release another process stored meanwhile is kept."""
-    try:
-        computed = compute_missing(reading, signals, week, now)
-    except NotReleased:
-        return
-    if not computed:
-        return
-    try:
-        store(writing, computed, audit, actor)
-        writing.commit()
-    except IntegrityError:
-        writing.rollback()
-
-
-def set_territory(session: Session, signals: Signals, organisation: Organisation, municipalities: Sequence[str]) -> None:
-    """Replace an analyst organisation's territory; ValueError names an unknown municipality."""
+    """Replace an analyst organisation's territory (audited); BadTerritory names the problem."""
     unknown = sorted(set(municipalities) - set(signals.grids))
     if unknown:
-        raise ValueError(f"not a municipality of this deployment: {', '.join(unknown)} (known: {', '.join(signals.grids)})")
+        raise BadTerritory(f"not a municipality of this deployment: {', '.join(unknown)} (known: {', '.join(signals.grids)})")
     if organisation.kind != "prevention_service":
-        raise ValueError("only a prevention service has a territory")
+        raise BadTerritory("only a prevention service has a territory")
     for row in session.scalars(select(Territory).where(Territory.organisation_id == organisation.id)):
         session.delete(row)
     session.flush()
     session.add_all(Territory(organisation_id=organisation.id, municipality=m) for m in sorted(set(municipalities)))
     session.flush()
+    audit(session.connection(), "signals.territory", actor,
+          organisation_id=str(organisation.id), municipalities=sorted(set(municipalities)))
 
 
 def _not_released_message(week: dt.date, signals: Signals, now: dt.datetime) -> str:
     at = release_at(week, signals.rules)
     if at > now:
-        return f"Week {week_label(week)} is released at {at.isoformat()}."
-    return f"Week {week_label(week)} is not on the calendar: it came before the service counted anything, or its tallies are gone unreleased."
+        return (f"Week {week_label(week)} is not released yet; it will be at {at.isoformat()} "
+                f"({signals.rules.delay.days} days after it ends).")
+    return (f"Week {week_label(week)} cannot be released: it is before the first week this service counted, "
+            "or retention deleted its tallies before it was released.")
 
 
 def territory(session: Session, organisation_id: uuid.UUID) -> list[str]:
@@ -320,16 +317,18 @@ class Opened:
 
 
 def reopen(session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date) -> Opened | None:
-    """The week as `open_week` gives it, if the organisation opened it before; reads only."""
-    if session.scalar(
-        select(BudgetSpend.id).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week == week)
-    ) is None:
+    """The week as `open_week` gives it, if the organisation already opened it for its whole
+    current territory; reads only. None when open_week has something to do."""
+    spend = session.scalar(
+        select(BudgetSpend).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week == week)
+    )
+    if spend is None:
         return None
     municipalities = [m for m in territory(session, organisation_id) if m in signals.grids]
+    if not set(municipalities) <= set(spend.municipalities.split(",")):
+        return None  # the territory grew since: open_week records (and audits) the rest
     releases = list(session.scalars(select(Release).where(Release.week == week, Release.municipality.in_(municipalities))))
-    if not releases or len(releases) != len(municipalities):
-        return None  # the territory grew since: open_week computes and lists the rest
-    return Opened(week, releases, 0.0)
+    return Opened(week, releases, 0.0) if releases else None
 
 
 def open_week(
@@ -338,6 +337,9 @@ def open_week(
 ) -> Opened:
     """The week's releases for the organisation's territory, charging its budget the first time.
 
+    Opening a week costs the highest epsilon of its releases, once: municipalities are disjoint,
+    so a territory that grows later adds no cost for the week (only the difference if the new
+    releases carry a higher epsilon), but its new releases are recorded and audited.
     Raises NoTerritory, NotReleased or BudgetExhausted (and then charges nothing).
     """
     municipalities = [m for m in territory(session, organisation_id) if m in signals.grids]
@@ -349,43 +351,57 @@ def open_week(
     releases = [r for r in release_week(session, signals, week, now, audit, "signals") if r.municipality in municipalities]
     if not releases:
         raise NotReleased(_not_released_message(week, signals, now))
-    spent_before = session.scalar(
-        select(BudgetSpend.id).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week == week)
+    spend = session.scalar(
+        select(BudgetSpend).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week == week)
     )
-    if spent_before is not None:
+    seen = set(spend.municipalities.split(",")) if spend is not None else set()
+    new = [r for r in releases if r.municipality not in seen]
+    if not new:
         return Opened(week, releases, 0.0)
-    cost = max(r.epsilon for r in releases)
+    already = spend.epsilon if spend is not None else 0.0
+    cost = max(0.0, max(r.epsilon for r in new) - already)
     quarter = quarter_of(week)
-    budget = signals.rules.budget_per_quarter
-    spent = session.scalar(
-        select(func.coalesce(func.sum(BudgetSpend.epsilon), 0.0)).where(
-            BudgetSpend.organisation_id == organisation_id, BudgetSpend.quarter == quarter
-        )
-    )
-    remaining = max(0.0, budget - float(spent))
+    remaining = _remaining(session, signals, organisation_id, quarter)
     if cost > remaining + _SLACK:
-        raise BudgetExhausted(quarter, budget, round(remaining, 6), cost)
-    session.add(BudgetSpend(
-        id=uuid.uuid4(), organisation_id=organisation_id, week=week, quarter=quarter, epsilon=cost, spent_at=now,
-    ))
+        raise BudgetExhausted(quarter, signals.rules.budget_per_quarter, round(remaining, 6), cost)
+    opened = ",".join(sorted(seen | {r.municipality for r in new}))
+    if spend is None:
+        session.add(BudgetSpend(
+            id=uuid.uuid4(), organisation_id=organisation_id, week=week, quarter=quarter, epsilon=cost,
+            municipalities=opened, spent_at=now,
+        ))
+    else:
+        spend.epsilon, spend.municipalities = already + cost, opened
     session.flush()
     audit(
         session.connection(), "signals.opened", actor,
         organisation_id=str(organisation_id), week=week_label(week), quarter=quarter, epsilon=cost,
-        release_ids=[str(r.id) for r in releases], cells=sum(len(decode_cells(r.cells)) for r in releases),
+        release_ids=[str(r.id) for r in new], cells=sum(len(decode_cells(r.cells)) for r in new),
         remaining=round(remaining - cost, 6),
     )
     return Opened(week, releases, cost)
 
 
-def with_race_retry(action: Callable[[], Opened], session: Session) -> Opened:
+def _remaining(session: Session, signals: Signals, organisation_id: uuid.UUID, quarter: str) -> float:
+    spent = session.scalar(
+        select(func.coalesce(func.sum(BudgetSpend.epsilon), 0.0)).where(
+            BudgetSpend.organisation_id == organisation_id, BudgetSpend.quarter == quarter
+        )
+    )
+    return max(0.0, signals.rules.budget_per_quarter - float(spent))
+
+
+def with_race_retry(action: Callable[[], T], session: Session, attempts: int = 3) -> T:
     """Run `action`; if another process stored the same release or spend first, roll back and
     run it again (it then reads what the other stored)."""
-    try:
-        return action()
-    except IntegrityError:
-        session.rollback()
-        return action()
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except IntegrityError:
+            session.rollback()
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -427,15 +443,14 @@ class Row:
     status: str
 
 
-def rows(signals: Signals, releases: Sequence[Release], geo: str, taxonomy: str) -> list[Row]:
+def rows(releases: Sequence[Release], geo: str, taxonomy: str) -> list[Row]:
     """The cells of one part (geo level x taxonomy level) of the releases, ordered."""
     if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
         raise ValueError("unknown level")
     result = []
     for release in sorted(releases, key=lambda r: r.municipality):
-        grid = signals.grids.get(release.municipality)
-        if grid is None:
-            continue
+        params = msgspec.json.decode(release.params)
+        grid = Grid(release.municipality, params["districts"], params["phenomena"])
         for cell in decode_cells(release.cells):
             if cell.geo_level != geo or cell.tax_level != taxonomy:
                 continue
@@ -458,39 +473,65 @@ class Alert:
 
 
 def baseline_weeks(week: dt.date, rules: SignalRules) -> list[dt.date]:
-    """The weeks EARS reads for `week`, oldest first, the tested week last."""
-    count = required_weeks(rules.ears)
-    return [week - dt.timedelta(days=7 * back) for back in range(count - 1, -1, -1)]
+    """The weeks EARS reads for `week`, oldest first, the tested week last; the guard weeks
+    between baseline and tested week are never read, so never opened."""
+    ears = rules.ears
+    first = 1 + ears.guard + ears.baseline - 1
+    baseline = [week - dt.timedelta(days=7 * back) for back in range(first, ears.guard, -1)]
+    return [*baseline, week]
+
+
+def guard_weeks(week: dt.date, rules: SignalRules) -> list[dt.date]:
+    """The weeks between the baseline and the tested week, oldest first."""
+    return [week - dt.timedelta(days=7 * back) for back in range(rules.ears.guard, 0, -1)]
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """EARS verdicts of one week, with the weeks read and what opening them cost."""
+
+    baseline: list[dt.date]
+    guard: list[dt.date]
+    charged: float
+    verdicts: list[Alert]
 
 
 def alerts(
     session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date, geo: str, taxonomy: str,
     now: dt.datetime, audit: Callable[..., int], actor: str,
-) -> tuple[list[dt.date], list[Alert]]:
+) -> Alerts:
     """EARS C2 verdicts for every cell of one part in `week`, from protected values only.
 
-    The baseline weeks are opened like any other week (each charged once to its own quarter). A
-    baseline week that was never released and can no longer be is missing from the baseline.
+    The tested week and the baseline weeks are opened like any other week (each charged once, to
+    its own quarter); the guard weeks are not read. A baseline week that was never released and
+    can no longer be is missing from the baseline. All or nothing: a refusal charges nothing.
     """
     weeks = baseline_weeks(week, signals.rules)
+    guard = signals.rules.ears.guard
     opened = open_week(session, signals, organisation_id, week, now, audit, actor)
+    charged = opened.charged
     series: dict[tuple[str, str | None, str | None, str, str | None], list[int | None]] = {}
     tested: dict[tuple[str, str | None, str | None, str, str | None], Row] = {}
+    # The series c2 reads: the baseline, the (unread) guard weeks, the tested week.
+    length = len(weeks) + guard
     for index, past in enumerate(weeks):
         if past == week:
-            releases = opened.releases
+            releases, position = opened.releases, length - 1
         else:
             try:
-                releases = open_week(session, signals, organisation_id, past, now, audit, actor).releases
+                baseline = open_week(session, signals, organisation_id, past, now, audit, actor)
             except NotReleased:
-                releases = []
-        for row in rows(signals, releases, geo, taxonomy):
+                continue
+            releases, position, charged = baseline.releases, index, charged + baseline.charged
+        for row in rows(releases, geo, taxonomy):
             key = (row.municipality, row.district, row.area, row.phenomenon, row.category)
-            series.setdefault(key, [None] * len(weeks))[index] = row.value
+            series.setdefault(key, [None] * length)[position] = row.value
             if past == week:
                 tested[key] = row
+    rules = signals.rules.ears
     ears = EarsRules(
-        baseline=signals.rules.ears.baseline, guard=signals.rules.ears.guard, threshold=signals.rules.ears.threshold,
-        min_baseline=signals.rules.ears.min_baseline, min_sd=max(signals.rules.ears.min_sd, signals.noise_sd),
+        baseline=rules.baseline, guard=rules.guard, threshold=rules.threshold,
+        min_baseline=rules.min_baseline, min_sd=max(rules.min_sd, signals.noise_sd),
     )
-    return weeks, [Alert(row, c2(series[key], ears)) for key, row in tested.items()]
+    return Alerts(weeks[:-1], guard_weeks(week, signals.rules), round(charged, 6),
+                  [Alert(row, c2(series[key], ears)) for key, row in tested.items()])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from flask import Response, current_app, request
@@ -19,7 +20,7 @@ from service.bodies import respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
-from service.signals import schemas, services
+from service.signals import jobs, schemas, services
 from service.signals.release import GEO_LEVELS, TAX_LEVELS, parse_week, week_label
 
 blp = Blueprint("signals", __name__, url_prefix="/v1/signals", description="Protected aggregates for prevention-service analysts.")
@@ -29,6 +30,17 @@ CSV_COLUMNS = ("week", "municipality", "district", "area", "phenomenon", "catego
 
 def _state():  # type: ignore[no-untyped-def]
     return current_app.extensions["safesignal"]
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _only(*names: str) -> None:
+    """422 for a query parameter the endpoint does not take: there are no free filters."""
+    for name in request.args:
+        if name not in names:
+            shown = name if _NAME.fullmatch(name) else "(unnamed)"
+            fail(422, errors={"query": {shown: ["Unknown parameter: this endpoint takes only " + ", ".join(names) + "."]}})
 
 
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -41,7 +53,7 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
 def _week(label: str):  # type: ignore[no-untyped-def]
     week = parse_week(label)
     if week is None:
-        fail(422, errors={"path": {"week": ["Must be an ISO week such as 2026-W48."]}})
+        fail(422, errors={"path": {"week": ["Must be an ISO week such as 2026-W48, of a year from 2000 to 2999."]}})
     return week
 
 
@@ -59,12 +71,15 @@ LEVEL_PARAMS = [
 
 
 def _open(call, *weeks):  # type: ignore[no-untyped-def]
-    """Run a service call that opens weeks, mapping its refusals to the error shape. Missing
-    releases of those weeks are computed first, outside the write transaction."""
+    """Run a service call that opens weeks, mapping its refusals to the error shape.
+
+    Missing releases of those weeks are computed and stored first, each in its own short
+    transaction (service.signals.jobs), before the request's session begins: the request's
+    write transaction then only records the opening.
+    """
     state = _state()
     for week in weeks:
-        with db.read_session() as reading, state.sessions() as writing:
-            services.ensure_released(reading, writing, state.signals, week, state.clock(), state.audit, "signals")
+        jobs.release(state, week, "signals")
     session = db.session()
     try:
         result = services.with_race_retry(call, session)
@@ -84,6 +99,7 @@ def _open(call, *weeks):  # type: ignore[no-untyped-def]
 @requires(Role.ANALYST)
 def release_calendar():  # type: ignore[no-untyped-def]
     """The release calendar: a week is released once it has ended plus the release delay."""
+    _only()
     state = _state()
     signals = state.signals
     rules = signals.rules
@@ -103,6 +119,7 @@ def release_calendar():  # type: ignore[no-untyped-def]
 @requires(Role.ANALYST)
 def privacy_budget():  # type: ignore[no-untyped-def]
     """The organisation's privacy-budget ledger."""
+    _only()
     state = _state()
     with db.read_session() as session:
         quarters = services.budget(session, state.signals, current_principal().organisation_id, state.clock())
@@ -125,6 +142,7 @@ def privacy_budget():  # type: ignore[no-untyped-def]
 @requires(Role.ANALYST)
 def week_counts(week: str):  # type: ignore[no-untyped-def]
     """Counts per cell of one week, at one geographic and one taxonomy level."""
+    _only("geo", "taxonomy", "format")
     monday = _week(week)
     geo = _choice("geo", GEO_LEVELS, "district")
     taxonomy = _choice("taxonomy", TAX_LEVELS, "category")
@@ -138,7 +156,7 @@ def week_counts(week: str):  # type: ignore[no-untyped-def]
         opened = _open(lambda: services.open_week(
             db.session(), state.signals, principal.organisation_id, monday, state.clock(), state.audit, _actor(principal)
         ), monday)
-    rows = services.rows(state.signals, opened.releases, geo, taxonomy)
+    rows = services.rows(opened.releases, geo, taxonomy)
     if fmt == "csv":
         return _csv(week_label(monday), rows)
     release = opened.releases[0]
@@ -162,21 +180,22 @@ def week_counts(week: str):  # type: ignore[no-untyped-def]
 @requires(Role.ANALYST)
 def week_alerts(week: str):  # type: ignore[no-untyped-def]
     """Cells whose protected count rose above their baseline (EARS C2, weekly)."""
+    _only("geo", "taxonomy")
     monday = _week(week)
     geo = _choice("geo", GEO_LEVELS, "district")
     taxonomy = _choice("taxonomy", TAX_LEVELS, "category")
     state = _state()
     principal = current_principal()
-    weeks, found = _open(lambda: services.alerts(
+    result = _open(lambda: services.alerts(
         db.session(), state.signals, principal.organisation_id, monday, geo, taxonomy, state.clock(), state.audit, _actor(principal)
     ), *services.baseline_weeks(monday, state.signals.rules))
+    found = result.verdicts
     ears = state.signals.rules.ears
-    guard = weeks[-1 - ears.guard:-1] if ears.guard else []
     return respond(schemas.Alerts(
         week=week_label(monday), geo=geo, taxonomy=taxonomy,  # type: ignore[arg-type]
-        method="EARS C2 on weekly protected counts", baseline_weeks=[week_label(w) for w in weeks[:ears.baseline]],
-        guard_weeks=[week_label(w) for w in guard], threshold=ears.threshold,
-        min_sd=round(max(ears.min_sd, state.signals.noise_sd), 3),
+        method="EARS C2 on weekly protected counts", baseline_weeks=[week_label(w) for w in result.baseline],
+        guard_weeks=[week_label(w) for w in result.guard], threshold=ears.threshold,
+        min_sd=round(max(ears.min_sd, state.signals.noise_sd), 3), charged=result.charged,
         flagged=sum(a.verdict.flagged for a in found),
         cells=[schemas.Alert(
             a.row.municipality, a.row.district, a.row.area, a.row.phenomenon, a.row.category, a.verdict.observed,

@@ -181,3 +181,47 @@ def test_a_lost_idempotency_race_is_told_from_other_constraint_errors(db_engine)
         group.write([(Report.__table__, [report])])
     assert _is_submission_race(race.value)
     assert not _is_submission_race(other.value)
+
+
+def test_accumulated_counts_add_up_across_a_group_and_survive_a_failing_entry(db_engine, table):
+    """Tallies are upserts that add: entries of one group hitting the same key add up, and when
+    the group is retried entry by entry (one entry breaks a unique key) nothing is counted twice
+    and the failing entry's tallies go with it."""
+    from service.signals.models import Tally
+
+    week, reporter = dt.date(2026, 11, 23), bytes(16)
+
+    def tally(n: int, area: str = "a1") -> dict:  # type: ignore[type-arg]
+        return {"week": week, "area": area, "category": "c", "reporter": reporter, "n": n}
+
+    group = GroupCommit(db_engine)
+    group.write([(table, [{"id": 1, "who": "first"}]), (Tally.__table__, [tally(2)])])
+    release = threading.Event()
+
+    def hold_first_insert(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "group_commit_probe" in statement and not release.is_set():
+            release.wait(30)
+
+    event.listen(db_engine, "before_cursor_execute", hold_first_insert)
+    try:
+        leader = threading.Thread(target=group.write, args=([(table, [{"id": 2, "who": "leader"}]), (Tally.__table__, [tally(1)])],))
+        leader.start()
+        while not group._leading:
+            time.sleep(0.001)
+        calls = [lambda i=i: group.write([(table, [{"id": 100 + i, "who": "ok"}]), (Tally.__table__, [tally(10), tally(1, "a2")])])
+                 for i in range(5)]
+        calls.append(lambda: group.write([(table, [{"id": 1, "who": "duplicate"}]), (Tally.__table__, [tally(1000)])]))
+        outcomes: list = []
+        followers = threading.Thread(target=lambda: outcomes.extend(_concurrently(*calls)))
+        followers.start()
+        while len(group._pending) < 6:
+            time.sleep(0.001)
+        release.set()
+        leader.join(30)
+        followers.join(30)
+    finally:
+        event.remove(db_engine, "before_cursor_execute", hold_first_insert)
+    assert outcomes[:5] == [None] * 5 and isinstance(outcomes[5], exc.IntegrityError)
+    with db_engine.connect() as connection:
+        counts = dict(connection.execute(select(Tally.area, Tally.n)).all())
+    assert counts == {"a1": 2 + 1 + 5 * 10, "a2": 5}

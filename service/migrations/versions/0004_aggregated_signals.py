@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('week', sa.Date(), nullable=False),
     sa.Column('quarter', sa.String(length=7), nullable=False),
     sa.Column('epsilon', sa.Float(), nullable=False),
+    sa.Column('municipalities', sa.String(length=1000), nullable=False),
     sa.Column('spent_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_privacy_budget_spend_organisation_id_organisation')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_privacy_budget_spend')),

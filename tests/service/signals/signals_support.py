@@ -60,6 +60,7 @@ class Reporting:
     def __init__(self, client, partners, clock):  # type: ignore[no-untyped-def]
         self.client, self.partners, self.clock = client, partners, clock
         self._pharmacies: dict[tuple[str, int], str] = {}
+        self.organisations: dict[str, str] = {}  # analyst organisation name -> id
 
     def pharmacy(self, area: str, number: int = 0) -> str:
         key = (area, number)
@@ -87,6 +88,7 @@ class Reporting:
         for municipality in municipalities:
             args += ["--municipality", municipality]
         output = self.partners.run(*args)
+        self.organisations[name] = output.split()[1]
         return output.rsplit(": ", 1)[1].strip()
 
     def counts(self, token: str, week: dt.date, geo: str = "area", taxonomy: str = "category", expect: int = 200):  # type: ignore[no-untyped-def]

@@ -78,7 +78,6 @@ def test_each_part_spends_its_share_and_a_release_spends_epsilon():
     per_part = noise.epsilon(rules.scale, rules.cap)
     assert per_part == pytest.approx(rules.epsilon / PARTS)
     assert per_part * PARTS == pytest.approx(rules.epsilon)
-    assert noise.scale_for(rules.cap * PARTS, rules.epsilon) == rules.scale
 
 
 def test_noise_is_fresh_for_every_cell_and_call():

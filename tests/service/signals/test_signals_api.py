@@ -92,7 +92,9 @@ def test_a_week_is_released_once_it_has_ended_plus_the_delay(app, client, report
     listed = {w["week"]: w for w in client.get("/v1/signals/calendar", headers=bearer(token)).get_json()["weeks"]}
     assert listed[label(week)]["status"] == "scheduled"
     refused = reporting.counts(token, week, expect=404)
-    assert refused["message"] == f"Week {label(week)} is released at {reporting.release_time(week).isoformat()}."
+    assert refused["message"] == (
+        f"Week {label(week)} is not released yet; it will be at {reporting.release_time(week).isoformat()} (8 days after it ends)."
+    )
 
     clock.now = reporting.release_time(week)
     calendar = client.get("/v1/signals/calendar", headers=bearer(token)).get_json()
@@ -110,7 +112,7 @@ def test_a_week_whose_tallies_are_gone_cannot_be_released(app, client, reporting
     clock.now = dt.datetime.combine(week, dt.time(), tzinfo=dt.timezone.utc) + dt.timedelta(days=35)
     reporting.spread("n1", "dv_mask19", 1)  # the service counts something now, weeks later
     body = reporting.counts(token, week, expect=404)
-    assert "its tallies are gone unreleased" in body["message"]
+    assert "retention deleted its tallies before it was released" in body["message"]
     assert label(week) not in {w["week"] for w in client.get("/v1/signals/calendar", headers=bearer(token)).get_json()["weeks"]}
 
 
@@ -164,6 +166,9 @@ def test_csv_carries_the_same_cells_as_json(app, client, reporting, clock):
 
 @pytest.mark.parametrize("path", [
     "/v1/signals/weeks/2026-W99/counts", "/v1/signals/weeks/2026-48/counts", "/v1/signals/weeks/%C2%B2026-W48/counts",
+    "/v1/signals/weeks/9999-W52/counts", "/v1/signals/weeks/0001-W01/alerts", "/v1/signals/weeks/1999-W52/counts",
+    "/v1/signals/weeks/2026-W48/counts?from=2026-01-01", "/v1/signals/weeks/2026-W48/alerts?format=csv",
+    "/v1/signals/calendar?area=n1",
     "/v1/signals/weeks/2026-W48/counts?geo=street", "/v1/signals/weeks/2026-W48/counts?taxonomy=note",
     "/v1/signals/weeks/2026-W48/counts?format=xlsx", "/v1/signals/weeks/2026-W48/alerts?geo=<script>",
 ])
@@ -280,6 +285,8 @@ def test_a_cell_of_k_minus_1_reports_is_never_observable(precise, partners, cloc
                 table[(geo, geo_code, taxonomy, c["category"] or c["phenomenon"])] = c["value"]
     secret = ("area", "n1", "category", "dv_mask19")
     assert table[secret] is None
+    statuses = {c["status"] for geo in ("area", "district") for c in reporting.counts(token, week, geo)["cells"]}
+    assert statuses == {"shown", "suppressed"}  # a complement is not told apart from a small cell
     assert table[("area", "n3", "category", "dv_mask19")] == 11  # no noise to speak of: exact values
     # n2 would give the secret away as the district's total minus n2: it is suppressed as well.
     assert table[("area", "n2", "category", "dv_mask19")] is None
@@ -335,7 +342,94 @@ def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, pa
     steady = verdicts[("n3", "dv_mask19")]
     assert steady["flagged"] is False and steady["reason"] == "within_baseline"
     assert verdicts[("n2", "housing_need")]["reason"] == "suppressed"
-    # Every week read was opened, and charged once, in its own quarter.
+    # The tested and baseline weeks were opened and charged once each, in their own quarter;
+    # the guard weeks, which C2 does not read, were not.
     quarters = reporting.client.get("/v1/signals/budget", headers=bearer(token)).get_json()["quarters"]
-    assert sum(len(q["weeks_opened"]) for q in quarters) == 10
-    assert sum(q["spent"] for q in quarters) == pytest.approx(10 * 50)
+    opened = sorted(w for q in quarters for w in q["weeks_opened"])
+    assert opened == sorted(label(w) for w in weeks[:7] + weeks[9:])
+    assert body["charged"] == sum(q["spent"] for q in quarters) == pytest.approx(8 * 50)
+
+
+# --- what changes later must not reopen ----------------------------------------------------------------
+
+def test_a_growing_territory_records_and_audits_what_it_adds_at_no_extra_cost(app, client, reporting, clock, db_engine, partners):
+    week = monday(clock.now)
+    reporting.spread("n1", "dv_mask19", 6)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(week)
+    assert reporting.counts(token, week, geo="municipality")["charged"] == 1.0
+    partners.run("signals", "territory", reporting.organisations["Preventiedienst"], "north", "south")
+    body = reporting.counts(token, week, geo="municipality")
+    assert {c["municipality"] for c in body["cells"]} == {"north", "south"}
+    assert body["charged"] == 0.0  # municipalities are disjoint: the week costs one release's epsilon
+    with db_engine.connect() as connection:
+        kinds = [(e.kind, json.loads(e.detail)) for e in connection.execute(select(AuditEntry).order_by(AuditEntry.seq))]
+    south = {str(r.id) for r in _rows(db_engine, Release, Release.municipality == "south")}
+    opened = [detail for kind, detail in kinds if kind == "signals.opened"]
+    assert len(opened) == 2 and set(opened[1]["release_ids"]) == south and opened[1]["epsilon"] == 0.0
+    assert [d["municipalities"] for k, d in kinds if k == "signals.territory"] == [["north"], ["north", "south"]]
+
+
+def test_a_changed_area_file_never_releases_a_week_twice(app, app_with, reporting, clock, tmp_path):
+    """n3 moves from north to a new municipality, east. The week already released for north
+    (n3 included) is not released again for east: fresh noise on the same counts could be averaged."""
+    from signals_support import AREAS, Reporting, area_file
+
+    week = monday(clock.now)
+    reporting.spread("n3", "dv_mask19", 7)
+    north = reporting.analyst("north", name="Noord")
+    clock.now = reporting.release_time(week)
+    before = reporting.counts(north, week)["cells"]
+
+    moved = [(code, "east" if code == "n3" else town, district, corner) for code, town, district, corner in AREAS]
+    import signals_support
+
+    signals_support.AREAS, saved = moved, signals_support.AREAS
+    try:
+        changed = app_with(AREAS_FILE=str(area_file(tmp_path / "moved.geojson")))
+    finally:
+        signals_support.AREAS = saved
+    assert set(changed.extensions["safesignal"].signals.grids) == {"north", "south", "east"}
+    later = Reporting(changed.test_client(), reporting.partners, clock)
+    # The first app's CLI does not know east: register the analyst through the changed app.
+    with changed.app_context():
+        from service import db as service_db
+        from service.partners.services import OrganisationKind, add_organisation, issue_credential
+        from service.signals.services import set_territory
+
+        session = service_db.session()
+        organisation = add_organisation(session, kind=OrganisationKind.PREVENTION_SERVICE, name="Oost", area=None, now=clock.now)
+        set_territory(session, changed.extensions["safesignal"].signals, organisation, ["east"], changed.extensions["safesignal"].audit, "test")
+        _, east = issue_credential(session, organisation, label="t", now=clock.now)
+        session.commit()
+    refused = later.counts(east, week, expect=404)
+    assert "cannot be released" in refused["message"]
+    assert later.counts(north, week)["cells"] == before  # the released week stands as it was
+
+
+def test_concurrent_first_openings_never_overspend(app_with, partners, clock, db_engine):
+    from signals_support import Reporting
+
+    app = app_with(SIGNALS_BUDGET_PER_QUARTER=1.0)
+    reporting = Reporting(app.test_client(), partners, clock)
+    weeks = [monday(clock.now) + dt.timedelta(days=7 * i) for i in range(3)]  # all in 2026-Q4
+    for week in weeks:
+        clock.now = dt.datetime.combine(week, dt.time(12), tzinfo=dt.timezone.utc)
+        reporting.spread("n1", "dv_mask19", 1)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(weeks[-1])
+    statuses: list[int] = []
+
+    def open_week(week: dt.date) -> None:
+        response = app.test_client().get(f"/v1/signals/weeks/{label(week)}/counts", headers=bearer(token))
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=open_week, args=(weeks[i % 3],)) for i in range(9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with db_engine.connect() as connection:
+        spent = connection.execute(select(BudgetSpend.week, BudgetSpend.epsilon)).all()
+    assert len(spent) == 1 and spent[0].epsilon == 1.0  # one week opened, within the budget
+    assert statuses.count(200) == 3 and statuses.count(403) == 6  # its three readers; the rest refused

@@ -41,7 +41,10 @@ def test_tallies_go_35_days_after_their_monday_and_releases_stay(app, reporting,
 
     clock.now = start + dt.timedelta(days=730, microseconds=1)
     retention.run()
-    assert _count(db_engine, Release) == 0 and _count(db_engine, BudgetSpend) == 0
+    assert _count(db_engine, Release) == 0 and _count(db_engine, BudgetSpend) == 1  # the ledger outlives its quarter
+    clock.now = start + dt.timedelta(days=830, microseconds=1)
+    retention.run()
+    assert _count(db_engine, BudgetSpend) == 0
 
 
 def _policy(tmp_path, name: str, days: int):  # type: ignore[no-untyped-def]
@@ -59,9 +62,10 @@ def test_tallies_must_outlast_their_week_and_the_release_delay(app_config, tmp_p
     create_app({**app_config, "RETENTION_POLICY_FILE": _policy(tmp_path, "signal_tallies", 16)}).extensions["safesignal"].engine.dispose()
 
 
-def test_the_ledger_must_outlast_the_releases(app_config, tmp_path):
-    with pytest.raises(ConfigError, match="privacy_budget_ledger: period_days must be at least that of signal_releases"):
-        create_app({**app_config, "RETENTION_POLICY_FILE": _policy(tmp_path, "privacy_budget_ledger", 729)})
+def test_the_ledger_must_outlast_the_releases_of_its_whole_quarter(app_config, tmp_path):
+    with pytest.raises(ConfigError, match="privacy_budget_ledger: period_days must exceed that of signal_releases by a quarter"):
+        create_app({**app_config, "RETENTION_POLICY_FILE": _policy(tmp_path, "privacy_budget_ledger", 730 + 97)})
+    create_app({**app_config, "RETENTION_POLICY_FILE": _policy(tmp_path, "privacy_budget_ledger", 730 + 98)}).extensions["safesignal"].engine.dispose()
 
 
 @pytest.mark.parametrize(("settings", "message"), [

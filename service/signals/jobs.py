@@ -1,0 +1,45 @@
+"""Releasing weeks: the units of work the scheduler, the CLI and a request run, each owning its
+transactions (as retention's runs do).
+
+A release is computed on a read-only connection and stored in a short write transaction of its
+own: computing a sparse city grid takes up to a second (the SVD audit), and on SQLite a write
+transaction would hold the database's write lock, and so intake, all that time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from service.db import READ_ONLY
+from service.signals import services
+
+
+def release(state: Any, week: dt.date, actor: str) -> bool:
+    """Compute and store the week's missing releases; whether anything was stored. A week that
+    cannot be released is left alone (open_week refuses it); a release another process stored
+    meanwhile is kept."""
+    with state.engine.connect().execution_options(**{READ_ONLY: True}) as connection, state.sessions(bind=connection) as reading:
+        try:
+            computed = services.compute_missing(reading, state.signals, week, state.clock())
+        except services.NotReleased:
+            return False
+    if not computed:
+        return False
+    with state.sessions() as writing:
+        try:
+            services.store(writing, computed, state.audit, actor)
+            writing.commit()
+        except IntegrityError:
+            writing.rollback()
+            return False
+    return True
+
+
+def release_due(state: Any, actor: str) -> list[dt.date]:
+    """Release every week that is due; the weeks stored."""
+    with state.engine.connect().execution_options(**{READ_ONLY: True}) as connection, state.sessions(bind=connection) as reading:
+        weeks = services.due_weeks(reading, state.signals, state.clock())
+    return [week for week in weeks if release(state, week, actor)]
