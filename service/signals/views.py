@@ -212,11 +212,17 @@ def _actor(principal) -> str:  # type: ignore[no-untyped-def]
     return f"credential:{principal.credential_id}"
 
 
+def _cell(text: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula (district names come from the
+    area file, which allows any text): a leading = + - @ gets a quote, as OWASP advises."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _csv(week: str, rows: list[services.Row]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        writer.writerow((week, r.municipality, r.district or "", r.area or "", r.phenomenon, r.category or "",
-                         "" if r.value is None else r.value, r.status))
+        writer.writerow((week, _cell(r.municipality), _cell(r.district or ""), _cell(r.area or ""), r.phenomenon,
+                         r.category or "", "" if r.value is None else r.value, r.status))
     return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="signals-{week}.csv"'})

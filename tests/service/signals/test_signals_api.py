@@ -433,3 +433,26 @@ def test_concurrent_first_openings_never_overspend(app_with, partners, clock, db
         spent = connection.execute(select(BudgetSpend.week, BudgetSpend.epsilon)).all()
     assert len(spent) == 1 and spent[0].epsilon == 1.0  # one week opened, within the budget
     assert statuses.count(200) == 3 and statuses.count(403) == 6  # its three readers; the rest refused
+
+
+def test_csv_never_hands_a_spreadsheet_a_formula(app_with, partners, clock, tmp_path):
+    """District names come from the operator's area file as free text; one starting with = must
+    not become a formula in the analyst's spreadsheet."""
+    import signals_support
+    from signals_support import Reporting, area_file
+
+    hostile = [(code, town, "=HYPERLINK(\"http://x\")" if district == "n-harbour" else district, corner)
+               for code, town, district, corner in signals_support.AREAS]
+    signals_support.AREAS, saved = hostile, signals_support.AREAS
+    try:
+        app = app_with(AREAS_FILE=str(area_file(tmp_path / "hostile.geojson")))
+    finally:
+        signals_support.AREAS = saved
+    reporting = Reporting(app.test_client(), partners, clock)
+    week = monday(clock.now)
+    reporting.spread("n1", "dv_mask19", 6)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(week)
+    response = reporting.client.get(f"/v1/signals/weeks/{label(week)}/counts?geo=district&format=csv", headers=bearer(token))
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert {row["district"] for row in rows} == {"n-centre", "'=HYPERLINK(\"http://x\")"}
