@@ -59,7 +59,7 @@ class Release(Base):
     # The parameters the table was computed with (k, cap, noise scales, taxonomy and area
     # versions), as JSON; see service.signals.release.ReleaseParams.
     params: Mapped[bytes] = mapped_column(LargeBinary)
-    # The cells (msgspec JSON list, see service.signals.release.encode_cells). One immutable
+    # The cells, one list per part (see service.signals.release.encode_cells). One immutable
     # document rather than a row per cell: a read is one row whatever the grid's size.
     cells: Mapped[bytes] = mapped_column(LargeBinary)
 

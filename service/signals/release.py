@@ -318,17 +318,37 @@ def _components(
     return list(groups.values())
 
 
+class _Entry(msgspec.Struct, array_like=True, frozen=True):
+    geo_code: str
+    tax_code: str
+    value: int | None
+    status: str
+
+
 def encode_cells(cells: list[Cell]) -> bytes:
-    """The stored form of a release's cells."""
-    return msgspec.json.encode(cells)
+    """The stored form of a release's cells: one list per part ("area/category" ...), so that a
+    read decodes only the part it serves (a city's area parts hold most of the cells)."""
+    parts: dict[str, list[_Entry]] = {f"{g}/{t}": [] for g in GEO_LEVELS for t in TAX_LEVELS}
+    for cell in cells:
+        parts[f"{cell.geo_level}/{cell.tax_level}"].append(_Entry(cell.geo_code, cell.tax_code, cell.value, cell.status))
+    return msgspec.json.encode(parts)
 
 
-_decoder = msgspec.json.Decoder(list[Cell])
+_parts = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_entries = msgspec.json.Decoder(list[_Entry])
+
+
+def decode_part(data: bytes, geo: str, taxonomy: str) -> list[Cell]:
+    """The cells of one part of a stored release; the other parts are skipped, not built."""
+    raw = _parts.decode(data).get(f"{geo}/{taxonomy}")
+    if raw is None:
+        return []
+    return [Cell(geo, e.geo_code, taxonomy, e.tax_code, e.value, e.status) for e in _entries.decode(raw)]
 
 
 def decode_cells(data: bytes) -> list[Cell]:
-    """The cells of a stored release."""
-    return _decoder.decode(data)
+    """Every cell of a stored release."""
+    return [cell for g in GEO_LEVELS for t in TAX_LEVELS for cell in decode_part(data, g, t)]
 
 
 def week_of(moment: dt.datetime) -> dt.date:

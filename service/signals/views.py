@@ -165,7 +165,7 @@ def week_counts(week: str):  # type: ignore[no-untyped-def]
         week=week_label(monday), released_at=min(r.computed_at for r in opened.releases).isoformat(),
         geo=geo, taxonomy=taxonomy, k=rules.k, epsilon=release.epsilon, noise_sd=round(state.signals.noise_sd, 3),  # type: ignore[arg-type]
         charged=opened.charged,
-        cells=[schemas.CountCell(r.municipality, r.district, r.area, r.phenomenon, r.category, r.value, r.status) for r in rows],  # type: ignore[arg-type]
+        cells=rows,
     ))
 
 

@@ -16,6 +16,7 @@ from service.signals.release import (
     Status,
     compute,
     decode_cells,
+    decode_part,
     encode_cells,
     exact_counts,
     parse_week,
@@ -169,7 +170,10 @@ def test_the_same_input_gives_the_same_pattern():
 def test_cells_survive_their_stored_form():
     g = grid()
     table = compute(g, {("a00", "c00"): 9, ("a01", "c00"): 7}, ReleaseRules(k=5), noise.noisy)
-    assert decode_cells(encode_cells(table.cells())) == table.cells()
+    stored = encode_cells(table.cells())
+    assert {c.key: c for c in decode_cells(stored)} == {c.key: c for c in table.cells()}
+    assert len(decode_cells(stored)) == len(table.cells())
+    assert {(c.geo_level, c.tax_level) for c in decode_part(stored, "district", "phenomenon")} == {("district", "phenomenon")}
 
 
 def test_rules_refuse_nonsense():
