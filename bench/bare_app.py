@@ -2,9 +2,13 @@
 
 Served by the same gunicorn settings as the service, so the ratio of the two isolates what
 safesignal adds (authentication, validation, screening, encryption, the database).
+bench/signals.py uses GET /v1/bare/json/<size>: a JSON body of exactly that many bytes, the
+size of what the service answered to a signals query.
 """
 
-from flask import Flask, jsonify, request
+import functools
+
+from flask import Flask, Response, jsonify, request
 
 app = Flask(__name__)
 
@@ -19,3 +23,13 @@ def single():  # type: ignore[no-untyped-def]
 def batch():  # type: ignore[no-untyped-def]
     body = request.get_json()
     return jsonify({"accepted": len(body["reports"])})
+
+
+@functools.lru_cache(maxsize=4096)
+def _padded(size: int) -> bytes:
+    return b'{"pad":"' + b"x" * max(0, size - 10) + b'"}'
+
+
+@app.get("/v1/bare/json/<int:size>")
+def sized(size: int):  # type: ignore[no-untyped-def]
+    return Response(_padded(size), mimetype="application/json")

@@ -36,6 +36,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -334,12 +335,15 @@ def fill(app, url: str, total: int) -> None:  # type: ignore[no-untyped-def]
 # --- servers ------------------------------------------------------------------------------------------
 
 
-def start_gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int, threads: int = 1) -> subprocess.Popen:
+def start_gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int, threads: int = 1,
+                   stderr: Any = subprocess.PIPE) -> subprocess.Popen:
+    """gunicorn serving `app_spec` on `port`, once it answers. `stderr`: where its log goes (a file
+    for a long run: nobody reads the pipe until startup fails, and a full pipe would stall it)."""
     worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker, "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "--no-control-socket", app_spec],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
     )
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -352,7 +356,7 @@ def start_gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int, 
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"gunicorn did not start: {process.stderr.read().decode()[-2000:]}")
+    raise RuntimeError(f"gunicorn did not start: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
 
 
 def stop(process: subprocess.Popen) -> None:

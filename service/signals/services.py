@@ -498,24 +498,41 @@ def alerts(
     its own quarter); the guard weeks are not read. A baseline week that was never released and
     can no longer be is missing from the baseline. All or nothing: a refusal charges nothing.
     """
+    opened = {week: open_week(session, signals, organisation_id, week, now, audit, actor)}
+    for past in baseline_weeks(week, signals.rules)[:-1]:
+        try:
+            opened[past] = open_week(session, signals, organisation_id, past, now, audit, actor)
+        except NotReleased:
+            continue
+    return _verdicts(signals, week, geo, taxonomy, opened)
+
+
+def realerts(
+    session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date, geo: str, taxonomy: str,
+) -> Alerts | None:
+    """`alerts` for an organisation that opened the week and every baseline week before; reads
+    only. None when alerts has something to open (or to refuse)."""
+    opened = {}
+    for past in baseline_weeks(week, signals.rules):
+        again = reopen(session, signals, organisation_id, past)
+        if again is None:
+            return None
+        opened[past] = again
+    return _verdicts(signals, week, geo, taxonomy, opened)
+
+
+def _verdicts(signals: Signals, week: dt.date, geo: str, taxonomy: str, opened: Mapping[dt.date, Opened]) -> Alerts:
     weeks = baseline_weeks(week, signals.rules)
     guard = signals.rules.ears.guard
-    opened = open_week(session, signals, organisation_id, week, now, audit, actor)
-    charged = opened.charged
-    series: dict[tuple[str, str | None, str | None, str, str | None], list[int | None]] = {}
-    tested: dict[tuple[str, str | None, str | None, str, str | None], Row] = {}
     # The series c2 reads: the baseline, the (unread) guard weeks, the tested week.
     length = len(weeks) + guard
+    series: dict[tuple[str, str | None, str | None, str, str | None], list[int | None]] = {}
+    tested: dict[tuple[str, str | None, str | None, str, str | None], Row] = {}
     for index, past in enumerate(weeks):
-        if past == week:
-            releases, position = opened.releases, length - 1
-        else:
-            try:
-                baseline = open_week(session, signals, organisation_id, past, now, audit, actor)
-            except NotReleased:
-                continue
-            releases, position, charged = baseline.releases, index, charged + baseline.charged
-        for row in rows(releases, geo, taxonomy):
+        if past not in opened:
+            continue
+        position = length - 1 if past == week else index
+        for row in rows(opened[past].releases, geo, taxonomy):
             key = (row.municipality, row.district, row.area, row.phenomenon, row.category)
             series.setdefault(key, [None] * length)[position] = row.value
             if past == week:
@@ -525,5 +542,6 @@ def alerts(
         baseline=rules.baseline, guard=rules.guard, threshold=rules.threshold,
         min_baseline=rules.min_baseline, min_sd=max(rules.min_sd, signals.noise_sd),
     )
+    charged = sum(o.charged for o in opened.values())
     return Alerts(weeks[:-1], guard_weeks(week, signals.rules), round(charged, 6),
                   [Alert(row, c2(series[key], ears)) for key, row in tested.items()])

@@ -348,6 +348,8 @@ def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, pa
     opened = sorted(w for q in quarters for w in q["weeks_opened"])
     assert opened == sorted(label(w) for w in weeks[:7] + weeks[9:])
     assert body["charged"] == sum(q["spent"] for q in quarters) == pytest.approx(8 * 50)
+    again = reporting.client.get(f"/v1/signals/weeks/{label(weeks[-1])}/alerts?geo=area&taxonomy=category", headers=bearer(token))
+    assert again.get_json()["cells"] == body["cells"] and again.get_json()["charged"] == 0.0  # read, not opened
 
 
 # --- what changes later must not reopen ----------------------------------------------------------------
