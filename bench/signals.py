@@ -828,7 +828,7 @@ def summary(result: dict[str, Any]) -> list[str]:
     for name, title in (("first", "first open (charges the ledger), 52 weeks"),
                         ("counts", f"counts JSON, {len(q[f'counts/{small}']['sizes'])} requests"),
                         ("csv", "counts CSV, same requests"),
-                        ("alerts", f"alerts (EARS C2, 10 weeks read), {len(q[f'alerts/{small}']['sizes'])} requests"),
+                        ("alerts", f"alerts (EARS C2: the week and its 7 baseline weeks read), {len(q[f'alerts/{small}']['sizes'])} requests"),
                         ("calendar", "calendar and budget")):
         a, b = q[f"{name}/{small}"], q[f"{name}/{large}"]
         bare = q[f"{name}/bare-{large}"]
