@@ -79,6 +79,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.intake import INSERT_REPORT, PG_ADMIN_URL, raw_connection, start_gunicorn, stop  # noqa: E402
+from bench.retention import postgres_reachable  # noqa: E402
 
 PG_PREFIX = "bench_signals"
 # Ports of their own, so this bench can run beside bench/intake.py: the bare app, then one per deployment.
@@ -319,17 +320,6 @@ class Databases:
         for name in list(self.created):
             self.drop(name)
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def postgres_reachable(admin_url: str) -> bool:
-    """Whether the --postgres server answers."""
-    try:
-        import psycopg
-
-        psycopg.connect(admin_url, connect_timeout=3).close()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def _sqlite_time(value: dt.datetime) -> str:

@@ -154,12 +154,7 @@ def calendar(
     opened = set() if organisation_id is None else set(
         session.scalars(select(BudgetSpend.week).where(BudgetSpend.organisation_id == organisation_id))
     )
-    weeks = set(released)
-    first = first_week(session)
-    week = week_of(now)
-    while first is not None and week >= first and _tallies_held(week, rules, now) and len(weeks) < limit + 8:
-        weeks.add(week)
-        week -= dt.timedelta(days=7)
+    weeks = released | set(_counted_weeks(session, signals, now)[:limit])
     listed = []
     for week in sorted(weeks, reverse=True)[:limit]:
         at = release_at(week, rules)
@@ -263,17 +258,23 @@ def first_week(session: Session) -> dt.date | None:
 def due_weeks(reading: Session, signals: Signals, now: dt.datetime) -> list[dt.date]:
     """Weeks whose release time has passed, whose tallies are still held, from the first week
     counted, not yet released for every municipality; oldest first."""
-    first = first_week(reading)
-    if first is None:
-        return []
     released = {week: count for week, count in reading.execute(select(Release.week, func.count()).group_by(Release.week))}
-    due = []
+    return sorted(
+        week for week in _counted_weeks(reading, signals, now)
+        if release_at(week, signals.rules) <= now and released.get(week, 0) < len(signals.grids)
+    )
+
+
+def _counted_weeks(session: Session, signals: Signals, now: dt.datetime) -> list[dt.date]:
+    """Weeks whose tallies are still held, from the current one back to the first week counted;
+    newest first. Only these can still be released."""
+    first = first_week(session)
+    weeks = []
     week = week_of(now)
-    while week >= first and _tallies_held(week, signals.rules, now):
-        if release_at(week, signals.rules) <= now and released.get(week, 0) < len(signals.grids):
-            due.append(week)
+    while first is not None and week >= first and _tallies_held(week, signals.rules, now):
+        weeks.append(week)
         week -= dt.timedelta(days=7)
-    return sorted(due)
+    return weeks
 
 
 def set_territory(
