@@ -32,13 +32,12 @@ from sqlalchemy.orm import Session
 from service.areas import Area, rollup
 from service.partners.models import Organisation
 from service.signals import noise
-from service.signals.ears import EarsRules, Verdict, c2, required_weeks
+from service.signals.ears import EarsRules, Verdict, c2
 from service.signals.models import BudgetSpend, Release, Tally, Territory
 from service.signals.schemas import CountCell
 from service.signals.release import (
     GEO_LEVELS,
     TAX_LEVELS,
-    Cell,
     Grid,
     ReleaseRules,
     Status,
