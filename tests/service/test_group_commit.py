@@ -49,6 +49,34 @@ def _concurrently(*calls):  # type: ignore[no-untyped-def]
     return outcomes
 
 
+def _behind_a_held_leader(db_engine, group, leader_writes, calls):  # type: ignore[no-untyped-def]
+    """Start a leader whose transaction is held at its first probe insert, queue `calls` behind
+    it (so they go in one group), release it; return each call's exception or None."""
+    release = threading.Event()
+
+    def hold_first_insert(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "group_commit_probe" in statement and not release.is_set():
+            release.wait(30)
+
+    event.listen(db_engine, "before_cursor_execute", hold_first_insert)
+    try:
+        leader = threading.Thread(target=group.write, args=(leader_writes,))
+        leader.start()
+        while not group._leading:  # the leader is inside its transaction, held at its insert
+            time.sleep(0.001)
+        outcomes: list = []
+        followers = threading.Thread(target=lambda: outcomes.extend(_concurrently(*calls)))
+        followers.start()
+        while len(group._pending) < len(calls):  # all of them wait for the next group
+            time.sleep(0.001)
+        release.set()
+        leader.join(30)
+        followers.join(30)
+    finally:
+        event.remove(db_engine, "before_cursor_execute", hold_first_insert)
+    return outcomes
+
+
 def test_concurrent_writers_all_land_once(db_engine, table):
     group = GroupCommit(db_engine)
     calls = [lambda i=i: group.write([(table, [{"id": 10 * i + k, "who": f"writer {i}"} for k in range(10)])]) for i in range(8)]
@@ -61,30 +89,9 @@ def test_a_failing_entry_fails_alone(db_engine, table):
     unique key: the group is retried entry by entry and only that one fails."""
     group = GroupCommit(db_engine)
     group.write([(table, [{"id": 1, "who": "first"}])])
-    release = threading.Event()
-
-    def hold_first_insert(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "group_commit_probe" in statement and not release.is_set():
-            release.wait(30)
-
-    event.listen(db_engine, "before_cursor_execute", hold_first_insert)
-    try:
-        leader = threading.Thread(target=group.write, args=([(table, [{"id": 2, "who": "leader"}])],))
-        leader.start()
-        while not group._leading:  # the leader is inside its transaction, held at its insert
-            time.sleep(0.001)
-        calls = [lambda i=i: group.write([(table, [{"id": 100 + i, "who": f"ok {i}"}, {"id": 200 + i, "who": f"ok {i}"}])]) for i in range(6)]
-        calls.append(lambda: group.write([(table, [{"id": 300, "who": "bad"}, {"id": 1, "who": "duplicate"}])]))
-        outcomes: list = []
-        followers = threading.Thread(target=lambda: outcomes.extend(_concurrently(*calls)))
-        followers.start()
-        while len(group._pending) < 7:  # all seven wait for the next group
-            time.sleep(0.001)
-        release.set()
-        leader.join(30)
-        followers.join(30)
-    finally:
-        event.remove(db_engine, "before_cursor_execute", hold_first_insert)
+    calls = [lambda i=i: group.write([(table, [{"id": 100 + i, "who": f"ok {i}"}, {"id": 200 + i, "who": f"ok {i}"}])]) for i in range(6)]
+    calls.append(lambda: group.write([(table, [{"id": 300, "who": "bad"}, {"id": 1, "who": "duplicate"}])]))
+    outcomes = _behind_a_held_leader(db_engine, group, [(table, [{"id": 2, "who": "leader"}])], calls)
     assert outcomes[:6] == [None] * 6
     assert isinstance(outcomes[6], exc.IntegrityError)
     rows = _rows(db_engine, table)
@@ -196,31 +203,10 @@ def test_accumulated_counts_add_up_across_a_group_and_survive_a_failing_entry(db
 
     group = GroupCommit(db_engine)
     group.write([(table, [{"id": 1, "who": "first"}]), (Tally.__table__, [tally(2)])])
-    release = threading.Event()
-
-    def hold_first_insert(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "group_commit_probe" in statement and not release.is_set():
-            release.wait(30)
-
-    event.listen(db_engine, "before_cursor_execute", hold_first_insert)
-    try:
-        leader = threading.Thread(target=group.write, args=([(table, [{"id": 2, "who": "leader"}]), (Tally.__table__, [tally(1)])],))
-        leader.start()
-        while not group._leading:
-            time.sleep(0.001)
-        calls = [lambda i=i: group.write([(table, [{"id": 100 + i, "who": "ok"}]), (Tally.__table__, [tally(10), tally(1, "a2")])])
-                 for i in range(5)]
-        calls.append(lambda: group.write([(table, [{"id": 1, "who": "duplicate"}]), (Tally.__table__, [tally(1000)])]))
-        outcomes: list = []
-        followers = threading.Thread(target=lambda: outcomes.extend(_concurrently(*calls)))
-        followers.start()
-        while len(group._pending) < 6:
-            time.sleep(0.001)
-        release.set()
-        leader.join(30)
-        followers.join(30)
-    finally:
-        event.remove(db_engine, "before_cursor_execute", hold_first_insert)
+    calls = [lambda i=i: group.write([(table, [{"id": 100 + i, "who": "ok"}]), (Tally.__table__, [tally(10), tally(1, "a2")])])
+             for i in range(5)]
+    calls.append(lambda: group.write([(table, [{"id": 1, "who": "duplicate"}]), (Tally.__table__, [tally(1000)])]))
+    outcomes = _behind_a_held_leader(db_engine, group, [(table, [{"id": 2, "who": "leader"}]), (Tally.__table__, [tally(1)])], calls)
     assert outcomes[:5] == [None] * 5 and isinstance(outcomes[5], exc.IntegrityError)
     with db_engine.connect() as connection:
         counts = dict(connection.execute(select(Tally.area, Tally.n)).all())
