@@ -2,11 +2,13 @@
 
 Only this package touches AES-GCM and HMAC keys. See crypto.envelope for the
 ciphertext format, crypto.keyring for epoch keys and crypto-shredding, and
-crypto.kek for key-encryption keys and their rotation.
+crypto.kek for key-encryption keys and their rotation. crypto.exposure_export
+(Exposure Notification key export files) is imported on its own, so that only
+its users load protobuf.
 """
 
 from .envelope import FORMAT_VERSION, DataKey, associated_data, decrypt, encrypt, key_id_of
-from .errors import CryptoError, DecryptionError, KekError, KeyDestroyedError
+from .errors import CryptoError, DecryptionError, ExportError, KekError, KeyDestroyedError, SigningKeyError
 from .kek import KekSet, KeyEncryptionKey, LocalKek
 from .keyring import KeyRing, KeyStore, WrappedKey
 from .pseudonym import Pseudonymizer
@@ -17,6 +19,7 @@ __all__ = [
     "CryptoError",
     "DataKey",
     "DecryptionError",
+    "ExportError",
     "KekError",
     "KekSet",
     "KeyDestroyedError",
@@ -25,6 +28,7 @@ __all__ = [
     "KeyStore",
     "LocalKek",
     "Pseudonymizer",
+    "SigningKeyError",
     "WrappedKey",
     "associated_data",
     "create_secret_file",

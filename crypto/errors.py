@@ -3,13 +3,15 @@
 Callers decide what to do by the class they catch: a ``DecryptionError`` means
 "this ciphertext cannot be read" (treat it like a missing row), a
 ``KeyDestroyedError`` means "this epoch has been shredded, refuse the write",
-and a ``KekError`` means "the key-encryption keys are misconfigured" (an
-operator problem; the process should not serve).
+a ``KekError`` means "the key-encryption keys are misconfigured" (an
+operator problem; the process should not serve). An ``ExportError`` means
+"this Exposure Notification key export file cannot be trusted" (discard it),
+a ``SigningKeyError`` that the export signing key is misconfigured.
 """
 
 from __future__ import annotations
 
-__all__ = ["CryptoError", "DecryptionError", "KeyDestroyedError", "KekError"]
+__all__ = ["CryptoError", "DecryptionError", "ExportError", "KeyDestroyedError", "KekError", "SigningKeyError"]
 
 
 class CryptoError(Exception):
@@ -39,4 +41,21 @@ class KekError(CryptoError):
     """Key-encryption key material is bad or missing, or cannot unwrap a key.
 
     Messages name the KEK id (or a file path), never key material.
+    """
+
+
+class ExportError(CryptoError):
+    """A key export file could not be opened or verified, whatever the reason.
+
+    Not a zip, wrong entries, an entry too large, a bad header, a signature that
+    is absent, malformed or made with another key, or contents that do not
+    parse: one error, whose message says what kind of check failed but never
+    quotes the file. Raise it ``from None``.
+    """
+
+
+class SigningKeyError(CryptoError):
+    """The key export signing key cannot be loaded or is not an ECDSA P-256 key.
+
+    Messages never include key material.
     """
