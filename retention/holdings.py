@@ -24,6 +24,7 @@ from service.keys.models import DataKeyRecord, VaultBase
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission
 from service.signals.models import BudgetSpend, Release, Tally
+from service.tracing.models import ExportFile, KeyUpload, RedeemFailures, UsedToken, VerificationCode
 
 ANONYMISED_NAME = "(anonymised)"
 
@@ -118,6 +119,16 @@ def _holdings() -> tuple[Holding, ...]:
                 "the start of the ISO week released (Monday, UTC)", frozenset({Expiry.DELETE})),
         Holding("privacy_budget_ledger", "main", BudgetSpend.__table__, BudgetSpend.__table__.c.week,  # type: ignore[arg-type]
                 "the start of the ISO week opened (Monday, UTC)", frozenset({Expiry.DELETE})),
+        Holding("exposure_keys", "main", KeyUpload.__table__, KeyUpload.__table__.c.epoch,  # type: ignore[arg-type]
+                "the start of the UTC day the keys were uploaded", frozenset({Expiry.SHRED, Expiry.DELETE})),
+        Holding("export_batches", "main", ExportFile.__table__, ExportFile.__table__.c.window_end,  # type: ignore[arg-type]
+                "the end of the batch's window", frozenset({Expiry.DELETE})),
+        Holding("verification_codes", "main", VerificationCode.__table__, VerificationCode.__table__.c.expires_at,  # type: ignore[arg-type]
+                "the end of the code's validity", frozenset({Expiry.DELETE})),
+        Holding("upload_token_ids", "main", UsedToken.__table__, UsedToken.__table__.c.expires_at,  # type: ignore[arg-type]
+                "the token's expiry", frozenset({Expiry.DELETE})),
+        Holding("redeem_failure_counts", "main", RedeemFailures.__table__, RedeemFailures.__table__.c.hour,  # type: ignore[arg-type]
+                "the start of the hour counted", frozenset({Expiry.DELETE})),
         Holding("data_keys", "keys", DataKeyRecord.__table__, DataKeyRecord.__table__.c.destroyed_at,  # type: ignore[arg-type]
                 "the key's destruction (a live key expires with the class it protects)", frozenset({Expiry.DELETE}),
                 where=DataKeyRecord.__table__.c.destroyed_at.is_not(None)),

@@ -1,4 +1,4 @@
-"""`safesignal scheduler`: the one process that runs the retention, release and checkpoint jobs.
+"""`safesignal scheduler`: the one process that runs the retention, release, export and checkpoint jobs.
 
 APScheduler 3 (the stable line) with a blocking scheduler and an in-memory job store. Catching
 up needs no stored schedule: each retention run works from the clock at its start, so the first
@@ -44,6 +44,15 @@ def signals_job(state: Any) -> None:
         log.info("signals released: %s", ", ".join(week_label(week) for week in weeks))
 
 
+def tracing_job(state: Any) -> None:
+    """Build the export batches that are due (service.tracing.jobs)."""
+    from service.tracing.jobs import export_due
+
+    files = export_due(state, "scheduler")
+    if files:
+        log.info("tracing exports built: %d files", len(files))
+
+
 def checkpoint_job(state: Any) -> None:
     with state.engine.begin() as connection:
         seq = audit.checkpoint(connection, state.retention.signer, state.clock())
@@ -52,7 +61,7 @@ def checkpoint_job(state: Any) -> None:
 
 
 def build(state: Any, config: Any) -> BlockingScheduler:
-    """The scheduler with its three jobs; each runs once at start, then at its interval."""
+    """The scheduler with its four jobs; each runs once at start, then at its interval."""
     scheduler = BlockingScheduler(
         timezone=dt.timezone.utc,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -63,6 +72,8 @@ def build(state: Any, config: Any) -> BlockingScheduler:
     # Releases before the checkpoint, so the checkpoint signs their audit entries.
     scheduler.add_job(signals_job, IntervalTrigger(minutes=config["RETENTION_INTERVAL_MINUTES"]), args=[state],
                       id="signals", name="signals: compute the weeks that are due", next_run_time=now)
+    scheduler.add_job(tracing_job, IntervalTrigger(minutes=config["TRACING_EXPORT_INTERVAL_MINUTES"]), args=[state],
+                      id="tracing", name="tracing: build the export batches that are due", next_run_time=now)
     scheduler.add_job(checkpoint_job, IntervalTrigger(minutes=config["AUDIT_CHECKPOINT_MINUTES"]), args=[state],
                       id="audit-checkpoint", name="audit log: sign a checkpoint", next_run_time=now)
     return scheduler

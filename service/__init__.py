@@ -37,6 +37,7 @@ class State:
     retention: Any
     clock: Callable[[], dt.datetime]
     signals: Any
+    tracing: Any
 
     def audit(self, connection: Any, kind: str, actor: str, **detail: Any) -> int:
         """Append an audit entry in the caller's transaction (see service.audit.log)."""
@@ -136,8 +137,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             ears=EarsRules(),
         ),
     )
+    tracing = _tracing(app, pseudonyms, keyring, keystore, policies)
     app.extensions["safesignal"] = State(
-        engine, keys_engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock, signals
+        engine, keys_engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock, signals, tracing
     )
     # Per request (an app context can outlive requests, as in tests) and per CLI command.
     app.teardown_request(db.close_session)
@@ -148,6 +150,47 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _tracing(app: Flask, pseudonyms: Any, keyring: Any, keystore: Any, policies: Any) -> Any:
+    """The tracing service's collaborators (service.tracing)."""
+    from crypto.exposure_export import SignatureInfo
+    from service.keys.material import load_tracing_export_key, load_tracing_token_key
+    from service.tracing.chaff import ResponseClock
+    from service.tracing.codes import CodeRules
+    from service.tracing.exports import ExportRules
+    from service.tracing.services import Tracing
+    from service.tracing.tokens import TokenIssuer
+
+    config = app.config
+    return Tracing(
+        pseudonyms=pseudonyms,
+        keyring=keyring,
+        keystore=keystore,
+        tokens=TokenIssuer(
+            load_tracing_token_key(config, app.instance_path),
+            audience=config["TRACING_TOKEN_AUDIENCE"],
+            ttl=dt.timedelta(minutes=config["TRACING_TOKEN_TTL_MINUTES"]),
+        ),
+        code_rules=CodeRules(
+            ttl=dt.timedelta(minutes=config["TRACING_CODE_TTL_MINUTES"]),
+            per_day=config["TRACING_CODES_PER_DAY"],
+            failures_per_hour=config["TRACING_REDEEM_FAILURES_PER_HOUR"],
+        ),
+        export_rules=ExportRules(
+            period=dt.timedelta(hours=config["TRACING_EXPORT_PERIOD_HOURS"]),
+            min_keys=config["TRACING_EXPORT_MIN_KEYS"],
+            padding_range=config["TRACING_EXPORT_PADDING_RANGE"],
+            max_keys_per_file=config["TRACING_EXPORT_MAX_KEYS_PER_FILE"],
+            region=config["TRACING_REGION"],
+            info=SignatureInfo(key_id=config["TRACING_EXPORT_KEY_ID"], key_version=config["TRACING_EXPORT_KEY_VERSION"]),
+        ),
+        export_signer=functools.cache(functools.partial(load_tracing_export_key, config, app.instance_path)),
+        clock_skew=dt.timedelta(seconds=config["CLOCK_SKEW_SECONDS"]),
+        files_kept=dt.timedelta(days=policies["export_batches"].period_days),
+        exchange_clock=ResponseClock(config["TRACING_RESPONSE_FLOOR_MS"] / 1000),
+        upload_clock=ResponseClock(config["TRACING_RESPONSE_FLOOR_MS"] / 1000),
+    )
 
 
 def _load_policies(config: Mapping[str, Any]) -> Any:
@@ -196,6 +239,8 @@ def _register_api(app: Flask) -> None:
     from service.signals import schemas as signal_schemas
     from service.signals.views import blp as signals
     from service.system import blp as system
+    from service.tracing import schemas as tracing_schemas
+    from service.tracing.views import blp as tracing
 
     api = Api(app, spec_kwargs={"info": {"description": "Encrypted, short-lived reports in; protected aggregates out."}})
     api.spec.components.security_scheme(
@@ -203,8 +248,9 @@ def _register_api(app: Flask) -> None:
     )
     register_error_responses(api.spec)
     register_schemas(
-        api.spec, (*report_schemas.SCHEMAS, *device_schemas.SCHEMAS, *dpo_schemas.SCHEMAS, *signal_schemas.SCHEMAS)
+        api.spec, (*report_schemas.SCHEMAS, *device_schemas.SCHEMAS, *dpo_schemas.SCHEMAS, *signal_schemas.SCHEMAS,
+                   *tracing_schemas.SCHEMAS)
     )
-    for blueprint in (system, reports, devices, reference, signals, dpo):
+    for blueprint in (system, reports, devices, reference, signals, tracing, dpo):
         api.register_blueprint(blueprint)
 

@@ -471,6 +471,78 @@ def signals_calendar() -> None:
         click.echo(f"{week_label(week.week)}  {week.release_at.isoformat()}  {week.status}")
 
 
+tracing_group = click.Group("tracing", help="Contact tracing: pharmacies that issue codes, export batches, the signing key.")
+
+
+def _set_tracing(organisation_id: str, allowed: bool) -> None:
+    from service.tracing import codes
+
+    session = db.session()
+    try:
+        if allowed:
+            organisation = codes.grant(session, _uuid(organisation_id), now=_now())
+        else:
+            organisation = codes.withdraw(session, _uuid(organisation_id))
+    except codes.NotPermitted as error:
+        session.rollback()
+        raise click.ClickException(str(error)) from None
+    session.flush()
+    _state().audit(session.connection(), "tracing.granted" if allowed else "tracing.withdrawn", "cli",
+                   organisation_id=str(organisation.id))
+    session.commit()
+
+
+@tracing_group.command("grant")
+@click.argument("organisation_id")
+@with_appcontext
+def tracing_grant(organisation_id: str) -> None:
+    """Allow a pharmacy (that tests) to issue verification codes."""
+    _set_tracing(organisation_id, True)
+    click.echo(f"{organisation_id} may issue verification codes")
+
+
+@tracing_group.command("withdraw")
+@click.argument("organisation_id")
+@with_appcontext
+def tracing_withdraw(organisation_id: str) -> None:
+    """Stop a pharmacy issuing verification codes (codes already issued run until they expire)."""
+    _set_tracing(organisation_id, False)
+    click.echo(f"{organisation_id} may no longer issue verification codes")
+
+
+@tracing_group.command("export")
+@with_appcontext
+def tracing_export() -> None:
+    """Build and sign the export batches of every window that has ended (the scheduler does this
+    every SAFESIGNAL_TRACING_EXPORT_INTERVAL_MINUTES)."""
+    from service.tracing.jobs import export_due
+
+    try:
+        files = export_due(_state(), "cli")
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if not files:
+        click.echo("nothing due: the current window has not ended")
+    for name, keys in files:
+        click.echo(f"{name}  {keys} keys (padding included)")
+
+
+@tracing_group.command("public-key")
+@with_appcontext
+def tracing_public_key() -> None:
+    """The export signing key's public half (PEM) with its id and version, for the apps."""
+    from cryptography.hazmat.primitives import serialization
+
+    tracing = _state().tracing
+    try:
+        key = tracing.export_signer().public_key()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    info = tracing.export_rules.info
+    click.echo(f"# verification_key_id={info.key_id} verification_key_version={info.key_version} algorithm=1.2.840.10045.4.3.2")
+    click.echo(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(), nl=False)
+
+
 @click.command("scheduler")
 @with_appcontext
 def scheduler() -> None:
@@ -479,6 +551,7 @@ def scheduler() -> None:
 
     try:
         _state().retention.signer  # it signs checkpoints: fail now, not at the first one
+        _state().tracing.export_signer()  # and export batches
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     serve(_state(), current_app.config)
@@ -487,7 +560,7 @@ def scheduler() -> None:
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app's CLI."""
     for command in (db_group, partners_group, devices_group, areas, keys_group, retention_group, audit_group, dpo_group,
-                    signals_group, scheduler, demo):
+                    signals_group, tracing_group, scheduler, demo):
         app.cli.add_command(command)
 
 

@@ -73,10 +73,43 @@ DEFAULTS: dict[str, Any] = {
     "SIGNALS_EPSILON_PER_RELEASE": 1.0,
     "SIGNALS_BUDGET_PER_QUARTER": 14.0,
     "SIGNALS_RELEASE_DELAY_DAYS": 8,
+    # Contact tracing (service.tracing). Secrets: the Ed25519 key that signs upload tokens and
+    # the ECDSA P-256 key that signs export files (each base64url of 32 bytes, or a file). Only
+    # the process that builds exports (the scheduler, `safesignal tracing export`) reads the
+    # export key.
+    "TRACING_TOKEN_KEY": None,
+    "TRACING_TOKEN_KEY_FILE": None,
+    "TRACING_EXPORT_KEY": None,
+    "TRACING_EXPORT_KEY_FILE": None,
+    # Verification codes: minutes valid, codes per pharmacy in any 24 hours, and failed
+    # redemptions per hour (all callers together) before every redemption waits for the next hour.
+    "TRACING_CODE_TTL_MINUTES": 60,
+    "TRACING_CODES_PER_DAY": 100,
+    "TRACING_REDEEM_FAILURES_PER_HOUR": 100,
+    # Code exchanges and uploads, real and fake, are answered after a random time of at least
+    # this many milliseconds (more when the slowest recent real request took longer).
+    "TRACING_RESPONSE_FLOOR_MS": 50,
+    # Upload tokens: minutes valid, and the audience they are bound to.
+    "TRACING_TOKEN_TTL_MINUTES": 15,
+    "TRACING_TOKEN_AUDIENCE": "safesignal-tracing-upload",
+    # Export batches: window length, padding (a batch under MIN_KEYS is padded to MIN_KEYS plus a
+    # random number below PADDING_RANGE), keys per file, how often the scheduler builds them, and
+    # what the files say: region, signing key id (Belgium's MCC) and version.
+    "TRACING_EXPORT_PERIOD_HOURS": 4,
+    "TRACING_EXPORT_MIN_KEYS": 1000,
+    "TRACING_EXPORT_PADDING_RANGE": 100,
+    "TRACING_EXPORT_MAX_KEYS_PER_FILE": 100000,
+    "TRACING_EXPORT_INTERVAL_MINUTES": 15,
+    "TRACING_REGION": "BE",
+    "TRACING_EXPORT_KEY_ID": "206",
+    "TRACING_EXPORT_KEY_VERSION": "v1",
     "LOG_LEVEL": "INFO",
 }
 
-SECRETS = (("KEK", "KEK_FILE"), ("PSEUDONYM_KEY", "PSEUDONYM_KEY_FILE"), ("AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE"))
+SECRETS = (
+    ("KEK", "KEK_FILE"), ("PSEUDONYM_KEY", "PSEUDONYM_KEY_FILE"), ("AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE"),
+    ("TRACING_TOKEN_KEY", "TRACING_TOKEN_KEY_FILE"),
+)
 
 
 class ConfigError(Exception):
@@ -112,7 +145,8 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError("SAFESIGNAL_AREAS_MODE must be 'h3' or 'polygons'")
     if config.get("KEYS_DATABASE_URL") and config.get("DATABASE_URL") and _same_database(config["KEYS_DATABASE_URL"], config["DATABASE_URL"]):
         raise ConfigError("SAFESIGNAL_KEYS_DATABASE_URL must name another database than SAFESIGNAL_DATABASE_URL")
-    for key in ("MAX_BODY_BYTES", "BATCH_MAX", "NOTE_MAX_LENGTH", "INTAKE_WINDOW_HOURS", "H3_RESOLUTION", "AUTH_CACHE_SECONDS"):
+    for key in ("MAX_BODY_BYTES", "BATCH_MAX", "NOTE_MAX_LENGTH", "INTAKE_WINDOW_HOURS", "H3_RESOLUTION", "AUTH_CACHE_SECONDS",
+                "TRACING_RESPONSE_FLOOR_MS"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 0:
             raise ConfigError(f"SAFESIGNAL_{key} must be a non-negative integer")
     ratio = config["RETENTION_PAUSE_RATIO"]
@@ -122,6 +156,11 @@ def check(config: dict[str, Any]) -> None:
         value = config[key]
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1000:
             raise ConfigError(f"SAFESIGNAL_{key} must be a number above 0 and at most 1000")
+    if isinstance(config["TRACING_EXPORT_PERIOD_HOURS"], int) and 24 % max(1, config["TRACING_EXPORT_PERIOD_HOURS"]):
+        raise ConfigError("SAFESIGNAL_TRACING_EXPORT_PERIOD_HOURS must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24)")
+    for key in ("TRACING_REGION", "TRACING_EXPORT_KEY_ID", "TRACING_EXPORT_KEY_VERSION", "TRACING_TOKEN_AUDIENCE"):
+        if not isinstance(config[key], str) or not 0 < len(config[key]) <= 64:
+            raise ConfigError(f"SAFESIGNAL_{key} must be text of 1 to 64 characters")
     window = config["INTAKE_WINDOW_HOURS"] * 3600 + config["CLOCK_SKEW_SECONDS"]
     if isinstance(config["SIGNALS_RELEASE_DELAY_DAYS"], int) and config["SIGNALS_RELEASE_DELAY_DAYS"] * 86400 < window:
         raise ConfigError(
@@ -129,7 +168,10 @@ def check(config: dict[str, Any]) -> None:
             "a report of a released week could still arrive"
         )
     for key in ("RETENTION_BATCH_SIZE", "RETENTION_INTERVAL_MINUTES", "AUDIT_CHECKPOINT_MINUTES", "RETENTION_LEASE_SECONDS",
-                "SIGNALS_K", "SIGNALS_CONTRIBUTION_CAP", "SIGNALS_RELEASE_DELAY_DAYS"):
+                "SIGNALS_K", "SIGNALS_CONTRIBUTION_CAP", "SIGNALS_RELEASE_DELAY_DAYS",
+                "TRACING_CODE_TTL_MINUTES", "TRACING_CODES_PER_DAY", "TRACING_REDEEM_FAILURES_PER_HOUR",
+                "TRACING_TOKEN_TTL_MINUTES", "TRACING_EXPORT_PERIOD_HOURS", "TRACING_EXPORT_MIN_KEYS",
+                "TRACING_EXPORT_PADDING_RANGE", "TRACING_EXPORT_MAX_KEYS_PER_FILE", "TRACING_EXPORT_INTERVAL_MINUTES"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
             raise ConfigError(f"SAFESIGNAL_{key} must be a positive integer")
 

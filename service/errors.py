@@ -22,6 +22,7 @@ MESSAGES = {
     413: "The request body is too large.",
     415: "The request body must be application/json.",
     422: "The request is not valid.",
+    429: "Too many requests: try again later.",
     500: "Internal error.",
 }
 
@@ -36,6 +37,7 @@ RESPONSE_NAMES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     422: "UNPROCESSABLE_ENTITY",
+    429: "TOO_MANY_REQUESTS",
 }
 
 

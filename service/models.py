@@ -12,6 +12,7 @@ from service.devices.models import EnrollmentCode
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission
 from service.signals.models import BudgetSpend, Release, Tally, Territory
+from service.tracing.models import ExportFile, KeyUpload, RedeemFailures, UsedToken, VerificationCode
 
 metadata = Base.metadata
 
@@ -21,13 +22,18 @@ __all__ = [
     "AuditHead",
     "Credential",
     "EnrollmentCode",
+    "ExportFile",
+    "KeyUpload",
     "Lease",
     "Organisation",
     "BudgetSpend",
+    "RedeemFailures",
     "Release",
     "Report",
     "Submission",
     "Tally",
     "Territory",
+    "UsedToken",
+    "VerificationCode",
     "metadata",
 ]

@@ -159,6 +159,10 @@ def app_config(database_url: str, keys_database_url: str, clock: Clock, tmp_path
         "AUDIT_SIGNING_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "KEK": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PSEUDONYM_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "TRACING_TOKEN_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "TRACING_EXPORT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        # No response floor: exchanges and uploads wait only for the slowest recent real one.
+        "TRACING_RESPONSE_FLOOR_MS": 0,
         "CLOCK": clock,
         "MONOTONIC_CLOCK": clock.monotonic,
     }

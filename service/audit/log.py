@@ -32,6 +32,7 @@ DETAIL_KEYS = frozenset({
     "credential_id", "organisation_id", "role", "what", "kek_id", "count",
     "through_seq", "anchor_hash", "release_id", "cells", "epsilon",
     "municipality", "week", "shown", "quarter", "release_ids", "remaining", "municipalities",
+    "window_start", "window_end", "files", "keys",
 })
 _MAX_TEXT = 200
 

@@ -12,8 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from crypto.audit import CheckpointSigner
 from crypto.errors import CryptoError
+from crypto.exposure_export import export_private_key
 from crypto.kek import KekSet, LocalKek
 from crypto.secrets import create_secret_file, decode_secret, load_secret
 from service.config import ConfigError
@@ -23,6 +26,8 @@ log = logging.getLogger(__name__)
 DEV_KEK_FILE = "keys/kek.key"
 DEV_PSEUDONYM_FILE = "keys/pseudonym.key"
 DEV_AUDIT_SIGNING_FILE = "keys/audit-signing.key"
+DEV_TRACING_TOKEN_FILE = "keys/tracing-token.key"
+DEV_TRACING_EXPORT_FILE = "keys/tracing-export.key"
 
 
 def _dev_file(instance_path: str, name: str) -> Path:
@@ -73,6 +78,29 @@ def load_audit_signer(config: dict[str, Any], instance_path: str) -> CheckpointS
         return CheckpointSigner(_secret(config, instance_path, "AUDIT_SIGNING_KEY", DEV_AUDIT_SIGNING_FILE, "audit signing key"))
     except (ValueError, OSError, CryptoError) as error:
         raise ConfigError(f"SAFESIGNAL_AUDIT_SIGNING_KEY or SAFESIGNAL_AUDIT_SIGNING_KEY_FILE: {error}") from None
+
+
+def load_tracing_token_key(config: dict[str, Any], instance_path: str) -> bytes:
+    """The Ed25519 seed that signs upload tokens."""
+    try:
+        return _secret(config, instance_path, "TRACING_TOKEN_KEY", DEV_TRACING_TOKEN_FILE, "tracing token key")
+    except (ValueError, OSError, CryptoError) as error:
+        raise ConfigError(f"SAFESIGNAL_TRACING_TOKEN_KEY or SAFESIGNAL_TRACING_TOKEN_KEY_FILE: {error}") from None
+
+
+def load_tracing_export_key(config: dict[str, Any], instance_path: str) -> ec.EllipticCurvePrivateKey:
+    """The ECDSA P-256 key that signs export files, from its 32-byte secret.
+
+    Production refuses to build exports without SAFESIGNAL_TRACING_EXPORT_KEY(_FILE): a key made
+    up on the spot would not be the one the apps were given.
+    """
+    if config.get("ENV") == "production" and not (config.get("TRACING_EXPORT_KEY") or config.get("TRACING_EXPORT_KEY_FILE")):
+        raise ConfigError("building exports in production mode needs SAFESIGNAL_TRACING_EXPORT_KEY or SAFESIGNAL_TRACING_EXPORT_KEY_FILE")
+    try:
+        secret = _secret(config, instance_path, "TRACING_EXPORT_KEY", DEV_TRACING_EXPORT_FILE, "tracing export signing key")
+    except (ValueError, OSError, CryptoError) as error:
+        raise ConfigError(f"SAFESIGNAL_TRACING_EXPORT_KEY or SAFESIGNAL_TRACING_EXPORT_KEY_FILE: {error}") from None
+    return export_private_key(secret)
 
 
 def load_audit_public_key(config: dict[str, Any]) -> bytes | None:

@@ -22,6 +22,8 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     # The registered area of a pharmacy: its reports are counted there.
     area: Mapped[str | None] = mapped_column(String(64))
+    # When the operator allowed this pharmacy to issue tracing verification codes (None: not allowed).
+    tracing_granted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

@@ -77,7 +77,8 @@ def test_malformed_or_out_of_bounds_policies_are_refused_in_one_line(tmp_path, c
 
 
 def test_only_encrypted_classes_can_be_shredded(tmp_path):
-    text = _default().replace('period_days = 14\non_expiry = "delete"', 'period_days = 14\non_expiry = "shred"')
+    before, after = _default().split("[data_classes.idempotency_records]")
+    text = before + "[data_classes.idempotency_records]" + after.replace('on_expiry = "delete"', 'on_expiry = "shred"', 1)
     with pytest.raises(PolicyError, match="idempotency_records: on_expiry 'shred' is not possible"):
         check_coverage(load(_write(tmp_path, text)), stored_data_classes(), supported_actions())
 

@@ -14,12 +14,18 @@ ENDPOINTS = {
     **{("GET", f"/v1/signals/{path}"): {"analyst"} for path in (
         "calendar", "budget", "weeks/<week>/counts", "weeks/<week>/alerts",
     )},
+    ("POST", "/v1/tracing/codes"): {"pharmacy"},
     **{("GET", f"/v1/dpo/{path}"): {"dpo"} for path in (
         "policies", "record", "retention/runs", "retention/compliance", "inventory",
         "audit/verification", "audit/checkpoints", "audit/entries",
     )},
 }
-PUBLIC = {("GET", "/v1/health"), ("POST", "/v1/devices/enroll"), ("GET", "/openapi.json")}
+PUBLIC = {
+    ("GET", "/v1/health"), ("POST", "/v1/devices/enroll"), ("GET", "/openapi.json"),
+    # Exposure-notification apps call without credentials: the code, then the token, is the credential.
+    ("POST", "/v1/tracing/verify"), ("POST", "/v1/tracing/keys"),
+    ("GET", "/v1/tracing/exports/index.txt"), ("GET", "/v1/tracing/exports/<name>"),
+}
 
 
 @pytest.fixture

@@ -1,0 +1,169 @@
+"""Uploaded temporary exposure keys: validated as the reference server does, packed, encrypted, held back.
+
+Validation follows google/exposure-notifications-server's docs/tek_validation.md, with one
+choice of ours: any invalid key rejects the whole upload with field-level errors (the reference
+drops single keys and reports partial success), so an app never believes it shared keys it did
+not, and can fix and retry with the same token (a rejected upload does not spend it).
+
+- 1 to 30 keys (14 days of history and today, twice over with the "future key" upload);
+- key data exactly 16 bytes; rolling period 1 to 144; transmission risk 0 to 8;
+- no key starting before the UTC day 14 days back, none starting in the future (clock skew
+  allowed), no key twice;
+- days since onset come from the token (what the partner entered), not the app: a key further
+  than 14 days from onset is dropped, as the reference recommends;
+- a key still valid at upload (today's) is held back until two hours after it expires, so it
+  cannot be matched while its phone still broadcasts it (the reference's embargo).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import struct
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from crypto.envelope import associated_data, encrypt
+from crypto.exposure import INTERVAL_SECONDS, KEY_LENGTH, ROLLING_PERIOD, interval_number
+from crypto.exposure_export import ExportKey
+from crypto.keyring import KeyRing, KeyStore
+from service.tracing.codes import Onset
+from service.tracing.models import KeyUpload
+
+DATA_CLASS = "exposure_keys"
+MAX_KEYS = 30
+MAX_AGE_DAYS = 14
+MAX_DAYS_FROM_ONSET = 14
+EMBARGO = dt.timedelta(hours=2)
+CONFIRMED_TEST = 1
+# key data, rolling start, rolling period, transmission risk, report type, days since onset
+_PACKED = struct.Struct("<16sIBBBb")
+_NO_ONSET = -128
+
+
+@dataclass(frozen=True)
+class UploadedKey:
+    """One key as the app sent it, before validation."""
+
+    key_data: str
+    rolling_start_interval_number: int
+    rolling_period: int
+    transmission_risk_level: int
+
+
+class InvalidKeys(Exception):
+    """The upload breaks a rule; `errors` maps `keys.N.field` to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__()
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Validated keys, split by when they may be published; `dropped` were too far from onset."""
+
+    now: list[ExportKey]
+    held: list[ExportKey]
+    dropped: int
+
+
+def _decode(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def validate(keys: Sequence[UploadedKey], onset: Onset, *, now: dt.datetime, skew: dt.timedelta) -> Accepted:
+    """The keys to store, or InvalidKeys naming each broken rule."""
+    errors: dict[str, list[str]] = {}
+    today = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    oldest = interval_number(today - dt.timedelta(days=MAX_AGE_DAYS))
+    newest = interval_number(now + skew)
+    current = interval_number(now)
+    seen: set[bytes] = set()
+    valid_now: list[ExportKey] = []
+    held: list[ExportKey] = []
+    dropped = 0
+    if not 1 <= len(keys) <= MAX_KEYS:
+        raise InvalidKeys({"keys": [f"Between 1 and {MAX_KEYS} keys."]})
+    for index, key in enumerate(keys):
+        where = f"keys.{index}"
+        data = _decode(key.key_data)
+        if data is None or len(data) != KEY_LENGTH:
+            errors[f"{where}.key_data"] = ["Must be 16 bytes, base64-encoded."]
+        elif data in seen:
+            errors[f"{where}.key_data"] = ["The same key twice."]
+        else:
+            seen.add(data)
+        start, period = key.rolling_start_interval_number, key.rolling_period
+        if not 1 <= period <= ROLLING_PERIOD:
+            errors[f"{where}.rolling_period"] = [f"Between 1 and {ROLLING_PERIOD}."]
+        if start < oldest:
+            errors[f"{where}.rolling_start_interval_number"] = [f"Older than {MAX_AGE_DAYS} days."]
+        elif start > newest:
+            errors[f"{where}.rolling_start_interval_number"] = ["Starts in the future."]
+        if not 0 <= key.transmission_risk_level <= 8:
+            errors[f"{where}.transmission_risk_level"] = ["Between 0 and 8."]
+        if any(name.startswith(where + ".") for name in errors):
+            continue
+        assert data is not None
+        key_day = dt.datetime.fromtimestamp(start * INTERVAL_SECONDS, dt.timezone.utc).date()
+        since_onset = (key_day - onset.date).days
+        if abs(since_onset) > MAX_DAYS_FROM_ONSET:
+            dropped += 1
+            continue
+        exported = ExportKey(data, start, period, key.transmission_risk_level, CONFIRMED_TEST, since_onset)
+        (held if start + period > current else valid_now).append(exported)
+    if errors:
+        raise InvalidKeys(errors)
+    return Accepted(valid_now, held, dropped)
+
+
+def _next_hour(moment: dt.datetime) -> dt.datetime:
+    hour = moment.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return hour if hour == moment else hour + dt.timedelta(hours=1)
+
+
+def publish_hour(key: ExportKey, received: dt.datetime) -> dt.datetime:
+    """The first hour a key may be exported: the next whole hour, or (a key still valid) two
+    hours after the hour it expires."""
+    expires = dt.datetime.fromtimestamp((key.rolling_start_interval_number + key.rolling_period) * INTERVAL_SECONDS, dt.timezone.utc)
+    return max(_next_hour(received), _next_hour(expires) + EMBARGO)
+
+
+def pack(keys: Sequence[ExportKey]) -> bytes:
+    """24 bytes per key."""
+    return b"".join(
+        _PACKED.pack(
+            key.key_data, key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level,
+            key.report_type, _NO_ONSET if key.days_since_onset_of_symptoms is None else key.days_since_onset_of_symptoms,
+        )
+        for key in keys
+    )
+
+
+def unpack(data: bytes) -> list[ExportKey]:
+    """The keys of `pack`."""
+    return [
+        ExportKey(key_data, start, period, risk, report, None if onset == _NO_ONSET else onset)
+        for key_data, start, period, risk, report, onset in _PACKED.iter_unpack(data)
+    ]
+
+
+def store(session: Session, keyring: KeyRing, keystore: KeyStore, accepted: Accepted, *, now: dt.datetime) -> None:
+    """Encrypt and add the keys to the session: one row per hour they become public."""
+    epoch = now.astimezone(dt.timezone.utc).date()
+    data_key = keyring.key_for_epoch(keystore, DATA_CLASS, epoch)
+    groups: dict[dt.datetime, list[ExportKey]] = {}
+    for key in (*accepted.now, *accepted.held):
+        groups.setdefault(publish_hour(key, now), []).append(key)
+    for hour, keys in groups.items():
+        row_id = uuid.uuid4()
+        payload = encrypt(data_key, pack(keys), associated_data(KeyUpload.__tablename__, row_id.bytes))
+        session.add(KeyUpload(id=row_id, epoch=epoch, publish_at=hour, keys=len(keys), payload=payload))

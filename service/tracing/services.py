@@ -1,0 +1,74 @@
+"""The tracing service's collaborators and the two steps an app takes: exchange a code, upload keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crypto.keyring import KeyRing, KeyStore
+from crypto.pseudonym import Pseudonymizer
+from service.tracing import codes, keys
+from service.tracing.chaff import ResponseClock
+from service.tracing.exports import ExportRules
+from service.tracing.models import UsedToken
+from service.tracing.tokens import TokenIssuer
+
+
+class ReplayedToken(Exception):
+    """The token's one-time id was used already."""
+
+
+@dataclass
+class Tracing:
+    """What the tracing endpoints, command and job share."""
+
+    pseudonyms: Pseudonymizer
+    keyring: KeyRing
+    keystore: KeyStore
+    tokens: TokenIssuer
+    code_rules: codes.CodeRules
+    export_rules: ExportRules
+    # Loaded on first use: only the process that builds exports needs the signing key.
+    export_signer: Callable[[], ec.EllipticCurvePrivateKey]
+    clock_skew: dt.timedelta
+    # How long export files are kept (retention policy of export_batches): caches stop before.
+    files_kept: dt.timedelta
+    # When exchanges and uploads are answered, real and fake alike (service.tracing.chaff).
+    exchange_clock: ResponseClock
+    upload_clock: ResponseClock
+
+
+def exchange(session: Session, tracing: Tracing, code: str, *, now: dt.datetime) -> tuple[str, dt.datetime]:
+    """Redeem a code for an upload token (codes.redeem's errors propagate)."""
+    onset = codes.redeem(session, tracing.pseudonyms, code, now=now, rules=tracing.code_rules)
+    return tracing.tokens.issue(onset, now)
+
+
+def upload(
+    session: Session, tracing: Tracing, token: str, uploaded: Sequence[keys.UploadedKey], *, now: dt.datetime
+) -> keys.Accepted:
+    """Store the keys of a valid upload and spend its token, in the caller's transaction.
+
+    Order: the token (InvalidToken), then the keys (InvalidKeys, which leaves the token unspent),
+    then the token's one-time id (ReplayedToken).
+    """
+    claims = tracing.tokens.verify(token, now)
+    accepted = keys.validate(uploaded, claims.onset, now=now, skew=tracing.clock_skew)
+    session.add(UsedToken(jti_hash=claims.jti_hash, expires_at=claims.expires_at))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ReplayedToken() from None
+    keys.store(session, tracing.keyring, tracing.keystore, accepted, now=now)
+    return accepted
+
+
+def check_fake_upload(tracing: Tracing, uploaded: Sequence[keys.UploadedKey], *, now: dt.datetime) -> keys.Accepted:
+    """What a fake upload gets: the same validation, nothing stored."""
+    today = now.astimezone(dt.timezone.utc).date()
+    return keys.validate(uploaded, codes.Onset("test", today), now=now, skew=tracing.clock_skew)

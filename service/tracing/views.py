@@ -1,0 +1,246 @@
+"""Contact tracing endpoints: pharmacies issue codes; apps exchange them, upload keys and download exports.
+
+Apps call without credentials: the code, then the token, are the credential. Nothing on this
+path logs or stores an IP address, a user agent, a code or a token (gunicorn runs without an
+access log; no view here logs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import time
+from typing import Any
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from service import db
+from service.bodies import body_doc, parse, respond, response_doc
+from service.errors import error_responses, fail
+from service.partners.auth import current_principal, requires
+from service.partners.services import Role
+from service.tracing import codes, exports, keys, services
+from service.tracing.chaff import FAKE_HEADER, is_fake, padded
+from service.tracing.models import ExportFile
+from service.tracing.schemas import ExchangeIn, ExchangeOut, IssueCodeIn, IssuedCode, UploadIn, UploadOut
+from service.tracing.tokens import InvalidToken
+
+blp = Blueprint("tracing", __name__, url_prefix="/v1/tracing", description="Decentralised contact tracing (exposure notification).")
+
+INDEX_MAX_AGE = 300
+FILE_MAX_AGE = 86400
+_FILE_NAME = re.compile(r"\d{1,12}-\d{1,12}-\d{5}\.zip")
+_FAKE_PARAMETER = {
+    "in": "header", "name": FAKE_HEADER, "required": False, "schema": {"type": "string", "enum": ["0", "1"]},
+    "description": "1 marks a fake request (plausible deniability): it is answered like a real success, with "
+                   "the same status, size and timing, and changes nothing. Real requests send 0.",
+}
+
+
+def _state():  # type: ignore[no-untyped-def]
+    return current_app.extensions["safesignal"]
+
+
+def _padded(body: dict[str, Any]) -> Response:
+    return Response(padded(body), status=200, mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@blp.route("/codes", methods=["POST"])
+@blp.doc(
+    operationId="issueVerificationCode",
+    requestBody=body_doc(IssueCodeIn),
+    responses={"201": response_doc(IssuedCode, "The code, shown once."), **error_responses(400, 415, 422, 429)},
+)
+@requires(Role.PHARMACY)
+@db.transactional
+def issue_code():  # type: ignore[no-untyped-def]
+    """Issue a one-time verification code after a positive test.
+
+    Only pharmacies the operator has granted tracing (`safesignal tracing grant`). The code
+    expires after SAFESIGNAL_TRACING_CODE_TTL_MINUTES; each pharmacy may issue
+    SAFESIGNAL_TRACING_CODES_PER_DAY codes in any 24 hours (429 with Retry-After past it).
+    """
+    body = parse(IssueCodeIn)
+    if (body.test_date is None) == (body.symptom_onset is None):
+        fail(422, errors={"json": {"_schema": ["Give exactly one of test_date and symptom_onset."]}})
+    field = "test_date" if body.test_date is not None else "symptom_onset"
+    onset = codes.Onset("test", body.test_date) if body.test_date is not None else codes.Onset("symptoms", body.symptom_onset)  # type: ignore[arg-type]
+    state = _state()
+    try:
+        record, code = codes.issue_code(
+            db.session(), state.pseudonyms, current_principal().organisation_id, onset,
+            now=state.clock(), rules=state.tracing.code_rules,
+        )
+    except codes.BadOnset as error:
+        fail(422, errors={"json": {field: [str(error)]}})
+    except codes.NotPermitted:
+        fail(403, "This pharmacy may not issue verification codes: the operator grants it (safesignal tracing grant).")
+    except codes.QuotaExceeded as error:
+        fail(429, "This pharmacy has issued its quota of codes for the last 24 hours.", headers={"Retry-After": str(error.retry_after)})
+    return respond(
+        IssuedCode(code, _iso(record.expires_at), onset.kind, onset.date.isoformat()), 201, headers={"Cache-Control": "no-store"}
+    )
+
+
+@blp.route("/verify", methods=["POST"])
+@blp.doc(
+    operationId="exchangeVerificationCode",
+    parameters=[_FAKE_PARAMETER],
+    requestBody=body_doc(ExchangeIn),
+    responses={
+        "200": response_doc(ExchangeOut, f"An upload token. Padded: every 200 of this endpoint is {1024} bytes."),
+        **error_responses(400, 403, 415, 422, 429),
+    },
+)
+def exchange():  # type: ignore[no-untyped-def]
+    """Exchange a verification code for a short-lived, one-time upload token.
+
+    No credential: the code is the credential. An unknown, used or expired code gets 403 (one
+    answer for all three) and counts against SAFESIGNAL_TRACING_REDEEM_FAILURES_PER_HOUR, past
+    which every exchange gets 429 until the hour ends. A code with a wrong check digit is a typo:
+    422, not counted.
+    """
+    started = time.perf_counter()
+    fake = is_fake(request.headers)
+    body = parse(ExchangeIn)
+    state = _state()
+    tracing = state.tracing
+    now = state.clock()
+    if fake:
+        token, expires = tracing.tokens.decoy(now)
+        response = _padded({"token": token, "expires_at": _iso(expires)})
+        tracing.exchange_clock.hold(started)
+        return response
+    session = db.session()
+    try:
+        token, expires = services.exchange(session, tracing, body.code, now=now)
+        session.commit()
+        # Closed here, not at teardown, so that its cost is inside the duration fakes imitate.
+        db.close_session()
+    except codes.MalformedCode:
+        fail(422, errors={"json": {"code": ["Not a valid code: twelve digits, the last a check digit. Check for a typo."]}})
+    except codes.TooManyFailures as error:
+        fail(429, "Too many wrong codes were tried this hour; try again later.", headers={"Retry-After": str(error.retry_after)})
+    except codes.InvalidCode:
+        session.commit()  # the failure counts
+        fail(403, "Unknown, used or expired code: ask the pharmacy for a new one.")
+    response = _padded({"token": token, "expires_at": _iso(expires)})
+    tracing.exchange_clock.record(time.perf_counter() - started)
+    tracing.exchange_clock.hold(started)
+    return response
+
+
+@blp.route("/keys", methods=["POST"])
+@blp.doc(
+    operationId="uploadExposureKeys",
+    parameters=[_FAKE_PARAMETER],
+    requestBody=body_doc(UploadIn),
+    responses={
+        "200": response_doc(UploadOut, "Stored. Padded: every 200 of this endpoint is 1024 bytes."),
+        **error_responses(400, 403, 409, 415, 422),
+    },
+)
+def upload_keys():  # type: ignore[no-untyped-def]
+    """Upload one's own temporary exposure keys, spending an upload token.
+
+    1 to 30 keys, none starting before the UTC day 14 days back or in the future, none twice
+    (422 names each broken rule and leaves the token unspent). A key still valid is held back
+    until two hours after it expires. An invalid or expired token gets 403, a used one 409.
+    """
+    started = time.perf_counter()
+    fake = is_fake(request.headers)
+    body = parse(UploadIn)
+    uploaded = [
+        keys.UploadedKey(key.key_data, key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level)
+        for key in body.keys
+    ]
+    state = _state()
+    tracing = state.tracing
+    now = state.clock()
+    if fake:
+        try:
+            accepted = services.check_fake_upload(tracing, uploaded, now=now)
+        except keys.InvalidKeys as error:
+            fail(422, errors={"json": error.errors})
+        response = _upload_response(accepted)
+        tracing.upload_clock.hold(started)
+        return response
+    session = db.session()
+    try:
+        accepted = services.upload(session, tracing, body.token, uploaded, now=now)
+        session.commit()
+        db.close_session()
+    except InvalidToken:
+        fail(403, "Invalid or expired upload token: exchange a new code.")
+    except keys.InvalidKeys as error:
+        fail(422, errors={"json": error.errors})
+    except services.ReplayedToken:
+        fail(409, "This upload token was used already.")
+    response = _upload_response(accepted)
+    tracing.upload_clock.record(time.perf_counter() - started)
+    tracing.upload_clock.hold(started)
+    return response
+
+
+def _upload_response(accepted: keys.Accepted) -> Response:
+    stored = len(accepted.now) + len(accepted.held)
+    return _padded({"inserted": stored, "held_back": len(accepted.held), "dropped": accepted.dropped})
+
+
+@blp.route("/exports/index.txt", methods=["GET"])
+@blp.doc(
+    operationId="exportIndex",
+    responses={
+        "200": {"description": "The names of the export files kept, one per line, oldest window first.",
+                "content": {"text/plain": {"schema": {"type": "string"}}}},
+        "304": {"description": "Not modified (If-None-Match)."},
+    },
+)
+def export_index():  # type: ignore[no-untyped-def]
+    """The index of export files. Cacheable (ETag; Cache-Control public, 5 minutes)."""
+    with db.read_session() as session:
+        names = [name for name, _ in exports.index(session)]
+    body = "".join(name + "\n" for name in names).encode()
+    response = Response(body, mimetype="text/plain")
+    response.set_etag(hashlib.sha256(body).hexdigest())
+    response.cache_control.public = True
+    response.cache_control.max_age = INDEX_MAX_AGE
+    return response.make_conditional(request)
+
+
+@blp.route("/exports/<name>", methods=["GET"])
+@blp.doc(
+    operationId="exportFile",
+    responses={
+        "200": {"description": "A signed key export file: a zip of export.bin and export.sig.",
+                "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+        "304": {"description": "Not modified (If-None-Match)."},
+        **error_responses(404),
+    },
+)
+def export_file(name: str):  # type: ignore[no-untyped-def]
+    """One export file, as named in the index. Immutable: cacheable until retention deletes it."""
+    if not _FILE_NAME.fullmatch(name):
+        fail(404)
+    state = _state()
+    with db.read_session() as session:
+        found = session.execute(select(ExportFile.etag, ExportFile.window_end).where(ExportFile.name == name)).first()
+        if found is None:
+            fail(404)
+        etag, window_end = found
+        # A repeated download is answered from the ETag alone: the file is not read.
+        data = b"" if request.if_none_match.contains(etag) else session.scalar(select(ExportFile.data).where(ExportFile.name == name))
+    response = Response(data, mimetype="application/zip")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    remaining = window_end + state.tracing.files_kept - state.clock()
+    response.cache_control.max_age = max(0, min(FILE_MAX_AGE, int(remaining.total_seconds())))
+    response.cache_control.immutable = True
+    return response.make_conditional(request)

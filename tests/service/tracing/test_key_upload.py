@@ -1,0 +1,148 @@
+"""Key upload: validated as the reference server does, stored encrypted, today's key held back."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import secrets
+
+import pytest
+from sqlalchemy import select, text
+from tracing_support import FlaskTransport, granted_pharmacy
+
+from crypto.exposure import interval_number
+from service.tracing.models import KeyUpload, UsedToken
+from tracing_client import api
+from tracing_client.phone import day_start
+
+TODAY = dt.date(2026, 11, 29)
+
+
+def _key(day: dt.date | None = None, **fields: object) -> dict[str, object]:
+    key: dict[str, object] = {
+        "key_data": base64.b64encode(secrets.token_bytes(16)).decode(),
+        "rolling_start_interval_number": day_start(day or TODAY - dt.timedelta(days=1)),
+        "rolling_period": 144,
+        "transmission_risk_level": 4,
+    }
+    key.update(fields)
+    return key
+
+
+def _token(client, partners, **onset):  # type: ignore[no-untyped-def]
+    transport = FlaskTransport(client)
+    _, pharmacy = granted_pharmacy(partners)
+    return api.exchange(transport, api.issue_code(transport, pharmacy, **(onset or {"test_date": "2026-11-28"})))
+
+
+def _upload(client, token, keys):  # type: ignore[no-untyped-def]
+    return client.post("/v1/tracing/keys", json={"token": token, "keys": keys}, headers={"SafeSignal-Fake": "0"})
+
+
+def _history(days: int = 15) -> list[dict[str, object]]:
+    return [_key(TODAY - dt.timedelta(days=back)) for back in range(days)]
+
+
+def test_fifteen_days_of_keys_are_stored_encrypted_and_today_s_is_held_back(client, partners, db_engine):
+    token = _token(client, partners)
+    keys = _history()
+    response = _upload(client, token, keys)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["inserted"], body["held_back"], body["dropped"]) == (15, 1, 0)
+    assert len(response.get_data()) == 1024
+    with db_engine.connect() as connection:
+        rows = connection.execute(select(KeyUpload.publish_at, KeyUpload.keys, KeyUpload.epoch)).all()
+        dump = repr(connection.execute(text("SELECT * FROM key_upload")).all())
+    # The past keys from the next whole hour; today's two hours after it expires at midnight.
+    assert sorted((row.publish_at, row.keys) for row in rows) == [
+        (dt.datetime(2026, 11, 29, 11, tzinfo=dt.timezone.utc), 14),
+        (dt.datetime(2026, 11, 30, 2, tzinfo=dt.timezone.utc), 1),
+    ]
+    assert {row.epoch for row in rows} == {TODAY}
+    for key in keys:
+        raw = base64.b64decode(str(key["key_data"]))
+        assert raw.hex() not in dump and str(key["key_data"]) not in dump
+        assert repr(raw)[2:-1] not in dump
+
+
+def test_a_key_that_ends_before_the_upload_is_not_held_back(client, partners, db_engine):
+    token = _token(client, partners)
+    # Today's key, rotated early (rolling period 60: it ended at 10:00, before the upload at 10:17).
+    key = _key(TODAY, rolling_period=60)
+    assert _upload(client, token, [key]).get_json()["held_back"] == 0
+
+
+@pytest.mark.parametrize(
+    ("keys", "field", "message"),
+    [
+        ([], "keys", "length >= 1"),
+        ([_key() for _ in range(31)], "keys", "length <= 30"),
+        ([_key(key_data="not base64!")], "keys.0.key_data", "16 bytes"),
+        ([_key(key_data=base64.b64encode(bytes(15)).decode())], "keys.0.key_data", "16 bytes"),
+        ([_key(key_data=base64.b64encode(bytes(17)).decode())], "keys.0.key_data", "16 bytes"),
+        ([_key(), _key(key_data=base64.b64encode(bytes(16)).decode()), _key(key_data=base64.b64encode(bytes(16)).decode())],
+         "keys.2.key_data", "twice"),
+        ([_key(TODAY - dt.timedelta(days=15))], "keys.0.rolling_start_interval_number", "14 days"),
+        ([_key(rolling_start_interval_number=interval_number(dt.datetime(2026, 11, 29, 10, 30, tzinfo=dt.timezone.utc)))],
+         "keys.0.rolling_start_interval_number", "future"),
+        ([_key(rolling_period=0)], "keys.0.rolling_period", "1 and 144"),
+        ([_key(rolling_period=145)], "keys.0.rolling_period", "1 and 144"),
+        ([_key(transmission_risk_level=9)], "keys.0.transmission_risk_level", "0 and 8"),
+        ([_key(transmission_risk_level=-1)], "keys.0.transmission_risk_level", "0 and 8"),
+        ([_key(rolling_start_interval_number="2942640")], "keys.0.rolling_start_interval_number", "Expected `int`"),
+        ([_key(extra="field")], "keys.0.extra", "Unknown field"),
+    ],
+)
+def test_each_rule_gets_a_field_error_and_leaves_the_token_unspent(client, partners, db_engine, keys, field, message):
+    token = _token(client, partners)
+    response = _upload(client, token, keys)
+    assert response.status_code == 422, response.get_json()
+    errors = response.get_json()["errors"]["json"]
+    assert field in errors and message in " ".join(errors[field]), errors
+    text_body = response.get_data(as_text=True)
+    for key in keys:
+        assert str(key["key_data"]) not in text_body
+    with db_engine.connect() as connection:
+        assert connection.execute(select(KeyUpload)).all() == []
+        assert connection.execute(select(UsedToken)).all() == []
+    assert _upload(client, token, [_key()]).status_code == 200
+
+
+def test_the_limits_are_inclusive(client, partners):
+    token = _token(client, partners)
+    oldest = _key(TODAY - dt.timedelta(days=14))
+    newest = _key(rolling_start_interval_number=interval_number(dt.datetime(2026, 11, 29, 10, 20, tzinfo=dt.timezone.utc)))
+    keys = [oldest, newest, *[_key() | {"rolling_period": 1} for _ in range(28)]]
+    assert len(keys) == 30
+    assert _upload(client, token, keys).status_code == 200
+
+
+def test_days_since_onset_come_from_the_token_and_keys_too_far_from_onset_are_dropped(client, partners, db_engine, app):
+    from crypto.envelope import associated_data
+    from service.tracing.keys import unpack
+
+    token = _token(client, partners, symptom_onset=(TODAY - dt.timedelta(days=1)).isoformat())
+    keys = [_key(TODAY - dt.timedelta(days=back), days_since_onset_of_symptoms=7) for back in range(1, 15)]
+    body = _upload(client, token, keys).get_json()
+    assert (body["inserted"], body["dropped"]) == (14, 0)
+    tracing = app.extensions["safesignal"].tracing
+    with db_engine.connect() as connection:
+        (row,) = connection.execute(select(KeyUpload.id, KeyUpload.payload)).all()
+    stored = unpack(tracing.keyring.decrypt(tracing.keystore, row.payload, associated_data("key_upload", row.id.bytes)))
+    assert sorted(key.days_since_onset_of_symptoms for key in stored) == list(range(-13, 1))
+    assert {key.report_type for key in stored} == {1}
+
+
+def test_a_key_further_than_14_days_from_onset_is_dropped(client, partners):
+    token = _token(client, partners, test_date=(TODAY + dt.timedelta(days=1)).isoformat())
+    keys = [_key(TODAY - dt.timedelta(days=back)) for back in (1, 13, 14)]
+    body = _upload(client, token, keys).get_json()
+    assert (body["inserted"], body["dropped"]) == (2, 1)
+
+
+@pytest.mark.parametrize("body", [b"{", b"[]", b'{"token": 1, "keys": []}'])
+def test_malformed_bodies_get_the_error_shape(client, body):
+    response = client.post("/v1/tracing/keys", data=body, content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert set(response.get_json()) >= {"code", "status", "message"}
