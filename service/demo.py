@@ -7,6 +7,11 @@ A fresh deployment has no released week for 8 days or more, so the first demo ru
 weeks of synthetic tallies (random counts from 40 made-up reporters, with a rise in the last
 week) and releases them through the real release code, as the scheduler would have done at each
 week's release time. They are marked as such in the audit log (actor "demo").
+
+The demo pharmacy may issue tracing codes. The first run also plays contact tracing a day back,
+with the reference client's phones and the real service functions: Alice and Bob meet, Carol
+meets a stranger; Bob tests positive at the demo pharmacy and uploads his keys; the export
+windows since are built and signed; Alice's phone finds the exposure, Carol's finds none.
 """
 
 from __future__ import annotations
@@ -64,7 +69,70 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
     weeks = seed_signals(session, state, now)
     if weeks:
         lines.append(f"# synthetic signals released for the analyst: {week_label(weeks[0])} to {week_label(weeks[-1])}")
+    lines.extend(seed_tracing(session, state, now))
     return iter(lines)
+
+
+def seed_tracing(session: Session, state, now: dt.datetime) -> list[str]:  # type: ignore[no-untyped-def]
+    """Grant the demo pharmacy tracing and, on a service without exports yet, play one case a day
+    back (see the module's docstring); the lines to print."""
+    from service.tracing import codes, jobs
+    from service.tracing import services as tracing
+    from service.tracing.models import ExportFile
+    from tracing_client.phone import Phone, meet
+
+    pharmacy = session.scalars(select(Organisation).where(Organisation.name == DEMO_ORGANISATIONS[0][1])).one()
+    if pharmacy.tracing_granted_at is None:
+        codes.grant(session, pharmacy.id, now=now)
+        session.flush()
+        state.audit(session.connection(), "tracing.granted", "demo", organisation_id=str(pharmacy.id))
+    if session.scalar(select(ExportFile.id).limit(1)) is not None:
+        session.commit()
+        return []
+    yesterday = now - dt.timedelta(days=1)
+    alice, bob, carol = Phone("alice"), Phone("bob"), Phone("carol")
+    for phone in (alice, bob, carol):
+        for back in range(15):
+            phone.key_of(yesterday.date() - dt.timedelta(days=back))
+    met = (yesterday - dt.timedelta(days=2)).replace(hour=14, minute=0, second=0, microsecond=0)
+    meet(alice, bob, met, minutes=30)
+    meet(carol, Phone("stranger"), met, minutes=30)
+    _, code = codes.issue_code(
+        session, state.pseudonyms, pharmacy.id, codes.Onset("test", yesterday.date()), now=yesterday, rules=state.tracing.code_rules
+    )
+    token, _ = tracing.exchange(session, state.tracing, code, now=yesterday)
+    tracing.upload(session, state.tracing, token, _uploaded(bob.keys_to_share(yesterday)), now=yesterday)
+    session.commit()
+    files = jobs.export_due(state, "demo")
+    published = _published(session, state, [name for name, _ in files])
+    session.rollback()  # end the read: on SQLite it would hold the write lock
+    notified = [phone.name for phone in (alice, carol) if phone.match(published)]
+    return [
+        f"# contact tracing: Bob tested positive yesterday and uploaded his keys; {len(files)} signed export files "
+        f"at /v1/tracing/exports/index.txt; notified: {', '.join(notified) or 'nobody'} (Alice met Bob, Carol did not)",
+    ]
+
+
+def _uploaded(keys: list[dict[str, object]]) -> list:  # type: ignore[type-arg]
+    from service.tracing.keys import UploadedKey
+
+    return [
+        UploadedKey(str(key["key_data"]), int(key["rolling_start_interval_number"]), int(key["rolling_period"]),  # type: ignore[call-overload]
+                    int(key["transmission_risk_level"]))  # type: ignore[call-overload]
+        for key in keys
+    ]
+
+
+def _published(session: Session, state, names: list[str]) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """The keys of the files built, read and verified as a phone does."""
+    from crypto.exposure_export import read_export
+    from service.tracing.models import ExportFile
+
+    public_key = state.tracing.export_signer().public_key()
+    keys = []
+    for data in session.scalars(select(ExportFile.data).where(ExportFile.name.in_(names))):
+        keys.extend(read_export(data, public_key).keys)
+    return keys
 
 
 def seed_signals(session: Session, state, now: dt.datetime, weeks: int = 10) -> list[dt.date]:  # type: ignore[no-untyped-def]
