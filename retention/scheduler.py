@@ -89,6 +89,6 @@ def serve(state: Any, config: Any) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("scheduler started: retention every %d min, checkpoint every %d min",
-             config["RETENTION_INTERVAL_MINUTES"], config["AUDIT_CHECKPOINT_MINUTES"])
+    log.info("scheduler started: retention and releases every %d min, exports every %d min, checkpoint every %d min",
+             config["RETENTION_INTERVAL_MINUTES"], config["TRACING_EXPORT_INTERVAL_MINUTES"], config["AUDIT_CHECKPOINT_MINUTES"])
     scheduler.start()

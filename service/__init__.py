@@ -169,7 +169,7 @@ def _tracing(app: Flask, pseudonyms: Any, keyring: Any, keystore: Any, policies:
         keystore=keystore,
         tokens=TokenIssuer(
             load_tracing_token_key(config, app.instance_path),
-            audience=config["TRACING_TOKEN_AUDIENCE"],
+            audience=str(config["TRACING_TOKEN_AUDIENCE"]),
             ttl=dt.timedelta(minutes=config["TRACING_TOKEN_TTL_MINUTES"]),
         ),
         code_rules=CodeRules(
@@ -182,8 +182,8 @@ def _tracing(app: Flask, pseudonyms: Any, keyring: Any, keystore: Any, policies:
             min_keys=config["TRACING_EXPORT_MIN_KEYS"],
             padding_range=config["TRACING_EXPORT_PADDING_RANGE"],
             max_keys_per_file=config["TRACING_EXPORT_MAX_KEYS_PER_FILE"],
-            region=config["TRACING_REGION"],
-            info=SignatureInfo(key_id=config["TRACING_EXPORT_KEY_ID"], key_version=config["TRACING_EXPORT_KEY_VERSION"]),
+            region=str(config["TRACING_REGION"]),
+            info=SignatureInfo(key_id=str(config["TRACING_EXPORT_KEY_ID"]), key_version=str(config["TRACING_EXPORT_KEY_VERSION"])),
         ),
         export_signer=functools.cache(functools.partial(load_tracing_export_key, config, app.instance_path)),
         clock_skew=dt.timedelta(seconds=config["CLOCK_SKEW_SECONDS"]),

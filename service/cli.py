@@ -135,7 +135,8 @@ def partners_list() -> None:
 
     for organisation in list_organisations(db.session()):
         state = "revoked" if organisation.revoked_at else "active"
-        click.echo(f"{organisation.id}  {organisation.kind:<18} {state:<7} {organisation.area or '-':<24} {organisation.name}")
+        tracing = "  (issues tracing codes)" if organisation.tracing_granted_at else ""
+        click.echo(f"{organisation.id}  {organisation.kind:<18} {state:<7} {organisation.area or '-':<24} {organisation.name}{tracing}")
         for credential in organisation.credentials:
             cstate = "revoked" if credential.revoked_at else "active"
             click.echo(f"    credential {credential.id}  {credential.role:<12} {cstate:<7} {credential.label}")
@@ -480,15 +481,16 @@ def _set_tracing(organisation_id: str, allowed: bool) -> None:
     session = db.session()
     try:
         if allowed:
-            organisation = codes.grant(session, _uuid(organisation_id), now=_now())
+            organisation, changed = codes.grant(session, _uuid(organisation_id), now=_now())
         else:
-            organisation = codes.withdraw(session, _uuid(organisation_id))
+            organisation, changed = codes.withdraw(session, _uuid(organisation_id))
     except codes.NotPermitted as error:
         session.rollback()
         raise click.ClickException(str(error)) from None
-    session.flush()
-    _state().audit(session.connection(), "tracing.granted" if allowed else "tracing.withdrawn", "cli",
-                   organisation_id=str(organisation.id))
+    if changed:  # granting twice is one grant in the audit log
+        session.flush()
+        _state().audit(session.connection(), "tracing.granted" if allowed else "tracing.withdrawn", "cli",
+                       organisation_id=str(organisation.id))
     session.commit()
 
 
@@ -522,7 +524,7 @@ def tracing_export() -> None:
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     if not files:
-        click.echo("nothing due: the current window has not ended")
+        click.echo("nothing due: every window that ended 5 minutes ago or more has its batch")
     for name, keys in files:
         click.echo(f"{name}  {keys} keys (padding included)")
 
@@ -539,7 +541,9 @@ def tracing_public_key() -> None:
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     info = tracing.export_rules.info
-    click.echo(f"# verification_key_id={info.key_id} verification_key_version={info.key_version} algorithm=1.2.840.10045.4.3.2")
+    # The PEM alone on stdout, so that it can go straight to a file; what names it on stderr.
+    click.echo(f"verification_key_id={info.key_id} verification_key_version={info.key_version} "
+               "signature_algorithm=1.2.840.10045.4.3.2", err=True)
     click.echo(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(), nl=False)
 
 

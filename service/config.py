@@ -159,7 +159,9 @@ def check(config: dict[str, Any]) -> None:
     if isinstance(config["TRACING_EXPORT_PERIOD_HOURS"], int) and 24 % max(1, config["TRACING_EXPORT_PERIOD_HOURS"]):
         raise ConfigError("SAFESIGNAL_TRACING_EXPORT_PERIOD_HOURS must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24)")
     for key in ("TRACING_REGION", "TRACING_EXPORT_KEY_ID", "TRACING_EXPORT_KEY_VERSION", "TRACING_TOKEN_AUDIENCE"):
-        if not isinstance(config[key], str) or not 0 < len(config[key]) <= 64:
+        # SAFESIGNAL_TRACING_EXPORT_KEY_ID=206 arrives as the number 206 (values are parsed as JSON).
+        value = config[key]
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not 0 < len(str(value)) <= 64:
             raise ConfigError(f"SAFESIGNAL_{key} must be text of 1 to 64 characters")
     window = config["INTAKE_WINDOW_HOURS"] * 3600 + config["CLOCK_SKEW_SECONDS"]
     if isinstance(config["SIGNALS_RELEASE_DELAY_DAYS"], int) and config["SIGNALS_RELEASE_DELAY_DAYS"] * 86400 < window:

@@ -54,11 +54,12 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
         for credential in organisation.credentials:
             # Only what earlier demo runs issued: tokens an operator made by hand stay valid.
             if credential.revoked_at is None and credential.label in (DEMO_LABEL, DEMO_DEVICE_LABEL):
-                revoke(session, credential.id, now=now, actor="demo")
+                # The clock read at each audited step: audit entries must follow each other in time.
+                revoke(session, credential.id, now=state.clock(), actor="demo")
         if kind is OrganisationKind.PREVENTION_SERVICE:
             set_territory(session, state.signals, organisation, list(state.signals.grids), state.audit, "demo")
         if variable is not None:
-            _, token = issue_credential(session, organisation, label=DEMO_LABEL, now=now, actor="demo")
+            _, token = issue_credential(session, organisation, label=DEMO_LABEL, now=state.clock(), actor="demo")
             lines.append(f"export {variable}={token}")
         else:
             _, code = issue_code(
@@ -82,8 +83,7 @@ def seed_tracing(session: Session, state, now: dt.datetime) -> list[str]:  # typ
     from tracing_client.phone import Phone, meet
 
     pharmacy = session.scalars(select(Organisation).where(Organisation.name == DEMO_ORGANISATIONS[0][1])).one()
-    if pharmacy.tracing_granted_at is None:
-        codes.grant(session, pharmacy.id, now=now)
+    if codes.grant(session, pharmacy.id, now=state.clock())[1]:
         session.flush()
         state.audit(session.connection(), "tracing.granted", "demo", organisation_id=str(pharmacy.id))
     if session.scalar(select(ExportFile.id).limit(1)) is not None:

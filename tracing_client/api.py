@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from stdnum import damm
 
 from crypto.exposure_export import ExportFile, read_export
 
@@ -98,8 +99,9 @@ def issue_code(transport: Transport, pharmacy_token: str, *, test_date: str | No
 
 def exchange(transport: Transport, code: str, *, fake: bool = False) -> str:
     """Redeem a code for an upload token (a fake exchange sends a random code of the same shape)."""
-    if fake:
-        code = "".join(secrets.choice(string.digits) for _ in range(12))
+    if fake:  # random, with a right check digit, as a person would type it
+        digits = "".join(secrets.choice(string.digits) for _ in range(11))
+        code = digits + damm.calc_check_digit(digits)
     status, _, answer = transport.post(PREFIX + "/verify", padded_body({"code": code}, EXCHANGE_BYTES), _headers(fake))
     return str(_answer(status, answer)["token"])
 

@@ -95,7 +95,7 @@ def load_tracing_export_key(config: dict[str, Any], instance_path: str) -> ec.El
     up on the spot would not be the one the apps were given.
     """
     if config.get("ENV") == "production" and not (config.get("TRACING_EXPORT_KEY") or config.get("TRACING_EXPORT_KEY_FILE")):
-        raise ConfigError("building exports in production mode needs SAFESIGNAL_TRACING_EXPORT_KEY or SAFESIGNAL_TRACING_EXPORT_KEY_FILE")
+        raise ConfigError("signing or publishing exports in production mode needs SAFESIGNAL_TRACING_EXPORT_KEY or SAFESIGNAL_TRACING_EXPORT_KEY_FILE")
     try:
         secret = _secret(config, instance_path, "TRACING_EXPORT_KEY", DEV_TRACING_EXPORT_FILE, "tracing export signing key")
     except (ValueError, OSError, CryptoError) as error:

@@ -213,22 +213,26 @@ def _count_failure(session: Session, hour: dt.datetime) -> None:
     )
 
 
-def grant(session: Session, organisation_id: uuid.UUID, *, now: dt.datetime) -> Organisation:
-    """Allow a pharmacy to issue codes (the caller audits it)."""
+def grant(session: Session, organisation_id: uuid.UUID, *, now: dt.datetime) -> tuple[Organisation, bool]:
+    """Allow a pharmacy to issue codes; whether that changed anything (the caller audits it)."""
     organisation = session.get(Organisation, organisation_id)
     if organisation is None or organisation.revoked_at is not None:
         raise NotPermitted("no active organisation with that id")
     if organisation.kind != OrganisationKind.PHARMACY:
         raise NotPermitted("only pharmacies can issue verification codes")
-    if organisation.tracing_granted_at is None:
-        organisation.tracing_granted_at = now
-    return organisation
+    if organisation.tracing_granted_at is not None:
+        return organisation, False
+    organisation.tracing_granted_at = now
+    return organisation, True
 
 
-def withdraw(session: Session, organisation_id: uuid.UUID) -> Organisation:
-    """Stop a pharmacy issuing codes; codes it issued stay valid until they expire."""
+def withdraw(session: Session, organisation_id: uuid.UUID) -> tuple[Organisation, bool]:
+    """Stop a pharmacy issuing codes (codes it issued stay valid until they expire); whether that
+    changed anything."""
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotPermitted("no organisation with that id")
+    if organisation.tracing_granted_at is None:
+        return organisation, False
     organisation.tracing_granted_at = None
-    return organisation
+    return organisation, True

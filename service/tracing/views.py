@@ -110,6 +110,8 @@ def exchange():  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     fake = is_fake(request.headers)
     body = parse(ExchangeIn)
+    if not codes.well_formed(codes.normalise_code(body.code)):  # a fake's code is checked alike
+        fail(422, errors={"json": {"code": ["Not a valid code: twelve digits, the last a check digit. Check for a typo."]}})
     state = _state()
     tracing = state.tracing
     now = state.clock()

@@ -190,3 +190,29 @@ def test_demo_releases_synthetic_signals_once_for_the_demo_analyst(app, app_with
     assert "synthetic" not in again
     with db_engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Release)).scalar_one() == 10  # nothing added
+
+
+class _WallClock:
+    """A clock that moves on at every reading, as the wall clock does between audited steps."""
+
+    def __init__(self, start: dt.datetime):
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(milliseconds=1)
+        return self.now
+
+
+def test_the_demo_leaves_an_audit_log_that_verifies_and_a_contact_notified(app_with, clock):
+    from service.demo import setup_demo
+
+    application = app_with(CLOCK=_WallClock(clock.now))
+    state = application.extensions["safesignal"]
+    outputs = []
+    for _ in range(2):  # a second `make run` refreshes the tokens
+        with state.sessions() as session:
+            outputs.append("\n".join(setup_demo(session, state, state.clock())))
+    verification = state.retention.verify_audit()
+    assert verification.valid, verification.problem
+    assert "notified: alice (Alice met Bob, Carol did not)" in outputs[0]
+    assert "contact tracing" not in outputs[1]  # played once

@@ -156,3 +156,17 @@ def test_retention_deletes_batches_and_shreds_keys_after_14_days(client, partner
     with db_engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(ExportFile)) == 0
     assert client.get("/v1/tracing/exports/index.txt").get_data() == b""
+
+
+def test_a_numeric_key_id_from_the_environment_is_carried_as_text(app_with, clock, monkeypatch):
+    from service.tracing.jobs import export_due
+
+    # SAFESIGNAL_TRACING_EXPORT_KEY_ID=206 arrives as the JSON number 206.
+    monkeypatch.setenv("SAFESIGNAL_TRACING_EXPORT_KEY_ID", "206")
+    monkeypatch.setenv("SAFESIGNAL_TRACING_EXPORT_KEY_VERSION", "2")
+    app = app_with()
+    clock.now = dt.datetime(2026, 11, 29, 12, 10, tzinfo=UTC)
+    (name, _), = export_due(app.extensions["safesignal"], "test")
+    data = app.test_client().get(f"/v1/tracing/exports/{name}").get_data()
+    info = read_export(data, export_public_key(app)).info
+    assert (info.key_id, info.key_version) == ("206", "2")

@@ -13,6 +13,7 @@ from scipy.stats import ks_2samp
 from sqlalchemy import func, select
 from tracing_support import FlaskTransport, granted_pharmacy
 
+from service.tracing.codes import new_code
 from service.tracing.models import KeyUpload, UsedToken, VerificationCode
 from tracing_client import api
 from tracing_client.phone import Phone, day_start
@@ -70,7 +71,7 @@ def test_fake_exchanges_and_uploads_match_real_ones_in_status_size_and_timing(ap
             if index < WARM_UP:
                 continue
             real_exchanges.append((duration, response))
-            fake_code = "".join(secrets.choice("0123456789") for _ in range(12))
+            fake_code = new_code()  # what an app sends: random, with a right check digit
             fake_exchanges.append(_post(client, "/v1/tracing/verify", api.padded_body({"code": fake_code}, api.EXCHANGE_BYTES), True))
         real_uploads, fake_uploads = [], []
         with db_engine.connect() as connection:
@@ -99,6 +100,15 @@ def test_fake_exchanges_and_uploads_match_real_ones_in_status_size_and_timing(ap
     assert outcomes[-1][0] > 0.05 and outcomes[-1][1] > 0.05, outcomes
 
 
+def test_a_fake_exchange_with_a_typo_gets_the_same_422_as_a_real_one(client):
+    answers = [
+        _post(client, "/v1/tracing/verify", api.padded_body({"code": "1234 5678 9012"[:-1] + "x"}, api.EXCHANGE_BYTES), fake)[1]
+        for fake in (False, True)
+    ]
+    assert [answer.status_code for answer in answers] == [422, 422]
+    assert answers[0].get_data() == answers[1].get_data()
+
+
 def test_a_fake_exchange_gets_a_token_that_uploads_nothing(client, partners, db_engine):
     transport = FlaskTransport(client)
     decoy = api.exchange(transport, "", fake=True)
@@ -123,7 +133,9 @@ def test_nothing_on_the_tracing_path_logs_an_address_an_agent_a_code_a_token_or_
         secrets_seen += [token, *(str(key["key_data"]) for key in keys)]
         _post(client, "/v1/tracing/keys", api.padded_body({"token": token, "keys": keys}, api.UPLOAD_BYTES), fake)
         _post(client, "/v1/tracing/keys", api.padded_body({"token": token, "keys": keys}, api.UPLOAD_BYTES), fake)  # a replay
-    _post(client, "/v1/tracing/verify", api.padded_body({"code": "123456789012"}, api.EXCHANGE_BYTES), False)
+    wrong = new_code()
+    secrets_seen.append(wrong)
+    _post(client, "/v1/tracing/verify", api.padded_body({"code": wrong}, api.EXCHANGE_BYTES), False)
     clock.now = dt.datetime(2026, 11, 29, 12, 10, tzinfo=dt.timezone.utc)
     partners.run("tracing", "export")
     logged = "\n".join(record.getMessage() + repr(record.args) for record in caplog.records)

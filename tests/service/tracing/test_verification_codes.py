@@ -90,10 +90,12 @@ def test_only_pharmacies_can_be_granted(partners):
 
 def test_grants_and_withdrawals_are_audited(client, partners, db_engine):
     organisation_id, _ = granted_pharmacy(partners)
+    partners.run("tracing", "grant", organisation_id)  # already granted: nothing changes, nothing logged
     partners.run("tracing", "withdraw", organisation_id)
     with db_engine.connect() as connection:
         kinds = [row.kind for row in connection.execute(text("SELECT kind, detail FROM audit_entry ORDER BY seq"))]
     assert kinds[-2:] == ["tracing.granted", "tracing.withdrawn"]
+    assert kinds.count("tracing.granted") == 1
 
 
 @pytest.mark.parametrize(
