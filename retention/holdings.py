@@ -24,7 +24,7 @@ from service.keys.models import DataKeyRecord, VaultBase
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission
 from service.signals.models import BudgetSpend, Release, Tally
-from service.tracing.models import ExportFile, KeyUpload, RedeemFailures, UsedToken, VerificationCode
+from service.tracing.models import CodeQuota, ExportFile, KeyUpload, RedeemFailures, UsedToken, VerificationCode
 
 ANONYMISED_NAME = "(anonymised)"
 
@@ -125,6 +125,8 @@ def _holdings() -> tuple[Holding, ...]:
                 "the end of the batch's window", frozenset({Expiry.DELETE})),
         Holding("verification_codes", "main", VerificationCode.__table__, VerificationCode.__table__.c.expires_at,  # type: ignore[arg-type]
                 "the end of the code's validity", frozenset({Expiry.DELETE})),
+        Holding("code_quotas", "main", CodeQuota.__table__, CodeQuota.__table__.c.day,  # type: ignore[arg-type]
+                "the start of the UTC day counted", frozenset({Expiry.DELETE})),
         Holding("upload_token_ids", "main", UsedToken.__table__, UsedToken.__table__.c.expires_at,  # type: ignore[arg-type]
                 "the token's expiry", frozenset({Expiry.DELETE})),
         Holding("redeem_failure_counts", "main", RedeemFailures.__table__, RedeemFailures.__table__.c.hour,  # type: ignore[arg-type]

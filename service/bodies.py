@@ -88,14 +88,15 @@ def parse(kind: type[T]) -> T:
         if not _well_formed(data):
             fail(400)
         fail(422, errors={"json": field_errors(error)})
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        # Invalid UTF-8 inside a string and nesting past the decoder's depth are malformed too.
         fail(400)
 
 
 def _well_formed(data: bytes) -> bool:
     try:
         decode_raw(data, msgspec.Raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return False
     return True
 

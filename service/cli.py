@@ -555,7 +555,6 @@ def scheduler() -> None:
 
     try:
         _state().retention.signer  # it signs checkpoints: fail now, not at the first one
-        _state().tracing.export_signer()  # and export batches
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     serve(_state(), current_app.config)

@@ -81,14 +81,14 @@ DEFAULTS: dict[str, Any] = {
     "TRACING_TOKEN_KEY_FILE": None,
     "TRACING_EXPORT_KEY": None,
     "TRACING_EXPORT_KEY_FILE": None,
-    # Verification codes: minutes valid, codes per pharmacy in any 24 hours, and failed
+    # Verification codes: minutes valid, codes per pharmacy and UTC day, and failed
     # redemptions per hour (all callers together) before every redemption waits for the next hour.
     "TRACING_CODE_TTL_MINUTES": 60,
     "TRACING_CODES_PER_DAY": 100,
     "TRACING_REDEEM_FAILURES_PER_HOUR": 100,
-    # Code exchanges and uploads, real and fake, are answered after a random time of at least
-    # this many milliseconds (more when the slowest recent real request took longer).
-    "TRACING_RESPONSE_FLOOR_MS": 50,
+    # Code exchanges and uploads, real and fake, success or error, are answered after a random
+    # time between this many milliseconds and twice as many.
+    "TRACING_RESPONSE_FLOOR_MS": 100,
     # Upload tokens: minutes valid, and the audience they are bound to.
     "TRACING_TOKEN_TTL_MINUTES": 15,
     "TRACING_TOKEN_AUDIENCE": "safesignal-tracing-upload",
@@ -158,6 +158,14 @@ def check(config: dict[str, Any]) -> None:
             raise ConfigError(f"SAFESIGNAL_{key} must be a number above 0 and at most 1000")
     if isinstance(config["TRACING_EXPORT_PERIOD_HOURS"], int) and 24 % max(1, config["TRACING_EXPORT_PERIOD_HOURS"]):
         raise ConfigError("SAFESIGNAL_TRACING_EXPORT_PERIOD_HOURS must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24)")
+    for key, most in (("TRACING_CODE_TTL_MINUTES", 24 * 60), ("TRACING_TOKEN_TTL_MINUTES", 24 * 60),
+                      ("TRACING_RESPONSE_FLOOR_MS", 10_000), ("TRACING_EXPORT_MIN_KEYS", 1_000_000),
+                      ("TRACING_EXPORT_PADDING_RANGE", 1_000_000)):
+        if isinstance(config[key], int) and config[key] > most:
+            raise ConfigError(f"SAFESIGNAL_{key} must be at most {most}")
+    # Files are numbered in a SMALLINT: at 100 keys a file, 3 million keys in one window still fit.
+    if isinstance(config["TRACING_EXPORT_MAX_KEYS_PER_FILE"], int) and config["TRACING_EXPORT_MAX_KEYS_PER_FILE"] < 100:
+        raise ConfigError("SAFESIGNAL_TRACING_EXPORT_MAX_KEYS_PER_FILE must be at least 100")
     for key in ("TRACING_REGION", "TRACING_EXPORT_KEY_ID", "TRACING_EXPORT_KEY_VERSION", "TRACING_TOKEN_AUDIENCE"):
         # SAFESIGNAL_TRACING_EXPORT_KEY_ID=206 arrives as the number 206 (values are parsed as JSON).
         value = config[key]

@@ -12,7 +12,7 @@ from service.devices.models import EnrollmentCode
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission
 from service.signals.models import BudgetSpend, Release, Tally, Territory
-from service.tracing.models import ExportFile, KeyUpload, RedeemFailures, UsedToken, VerificationCode
+from service.tracing.models import CodeQuota, ExportFile, KeyUpload, RedeemFailures, UsedToken, VerificationCode
 
 metadata = Base.metadata
 
@@ -27,6 +27,7 @@ __all__ = [
     "Lease",
     "Organisation",
     "BudgetSpend",
+    "CodeQuota",
     "RedeemFailures",
     "Release",
     "Report",

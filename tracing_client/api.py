@@ -10,6 +10,7 @@ around Flask's test client.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import string
@@ -107,7 +108,13 @@ def exchange(transport: Transport, code: str, *, fake: bool = False) -> str:
 
 
 def upload(transport: Transport, token: str, keys: list[dict[str, object]], *, fake: bool = False) -> dict[str, Any]:
-    """Upload keys with a token; the answer says how many were stored and held back."""
+    """Upload keys with a token; the answer says how many were stored and held back.
+
+    A fake upload sends random key data in place of the phone's keys (same count and metadata):
+    a healthy person's keys never leave the phone.
+    """
+    if fake:
+        keys = [{**key, "key_data": base64.b64encode(secrets.token_bytes(16)).decode()} for key in keys]
     status, _, answer = transport.post(PREFIX + "/keys", padded_body({"token": token, "keys": keys}, UPLOAD_BYTES), _headers(fake))
     return _answer(status, answer)
 
@@ -127,11 +134,14 @@ class Downloader:
         return [line for line in body.decode().splitlines() if line]
 
     def files(self, names: list[str]) -> list[ExportFile]:
-        """Download and verify; a file that fails verification raises (crypto.exposure_export.ExportError)."""
+        """Download and verify; a file that fails verification raises (crypto.exposure_export.ExportError).
+        A file retention deleted since a cached index listed it (404) is skipped."""
         self.etags = self.etags if self.etags is not None else {}
         verified = []
         for name in names:
             status, headers, body = self.transport.get(f"{PREFIX}/exports/{name}", {})
+            if status == 404:
+                continue
             if status != 200:
                 raise TracingClientError(status, name)
             verified.append(read_export(body, self.public_key))

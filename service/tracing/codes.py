@@ -7,7 +7,7 @@ server counts an attempt. Only HMAC-SHA256 of the code under the pseudonym key i
 the stored hash is compared in constant time.
 
 Guessing: every failed redemption (unknown, used or expired code) counts against one limit per
-hour for all callers together (no caller can be told apart: no IP address is kept), and past it
+hour for all callers together, counted before the code is looked up (no caller can be told apart: no IP address is kept), and past it
 every redemption gets 429 until the hour ends. With F failures an hour and at most A live codes,
 an attacker's chance of redeeming any code in an hour is at most F * A / 10^11 (README).
 """
@@ -20,7 +20,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from stdnum import damm
@@ -28,7 +28,7 @@ from stdnum import damm
 from crypto.pseudonym import Pseudonymizer
 from service.partners.models import Organisation
 from service.partners.services import OrganisationKind
-from service.tracing.models import RedeemFailures, VerificationCode
+from service.tracing.models import CodeQuota, RedeemFailures, VerificationCode
 
 CODE_DOMAIN = "tracing-code"
 RANDOM_DIGITS = 11
@@ -47,7 +47,7 @@ class NotPermitted(TracingError):
 
 
 class QuotaExceeded(TracingError):
-    """The partner issued its quota of codes in the last 24 hours."""
+    """The partner issued its quota of codes for the day (UTC)."""
 
     def __init__(self, retry_after: int):
         super().__init__()
@@ -121,16 +121,32 @@ def check_onset(onset: Onset, now: dt.datetime) -> None:
         raise BadOnset("Lies more than 14 days back.")
 
 
+def _upsert(session: Session, table: type, values: dict[str, object], keys: list[str], column: str, step: int = 1) -> int:
+    """Add `step` to `column` of the row with these key values (creating it at `step`); the new value.
+
+    One statement, so concurrent callers queue on the row instead of reading the same count.
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    counter = getattr(table, column)
+    statement = insert(table).values(**values, **{column: step}).on_conflict_do_update(
+        index_elements=keys, set_={column: counter + step}
+    ).returning(counter)
+    return int(session.execute(statement).scalar_one())
+
+
+def _seconds_until(moment: dt.datetime, now: dt.datetime) -> int:
+    return max(1, int((moment - now).total_seconds()) + 1)
+
+
 def issue_code(
     session: Session, pseudonyms: Pseudonymizer, organisation_id: uuid.UUID, onset: Onset, *, now: dt.datetime, rules: CodeRules
 ) -> tuple[VerificationCode, str]:
-    """A new code for a positive test; return the record and the code as read out (shown once)."""
+    """A new code for a positive test; return the record and the code as read out (shown once).
+
+    QuotaExceeded leaves the day's count raised in the session: the caller rolls back.
+    """
     check_onset(onset, now)
-    # The row lock serialises a partner's issues (PostgreSQL), so the quota holds under concurrency;
-    # SQLite writers are serialised already.
-    organisation = session.scalars(
-        select(Organisation).where(Organisation.id == organisation_id).with_for_update()
-    ).first()
+    organisation = session.get(Organisation, organisation_id)
     if (
         organisation is None
         or organisation.revoked_at is not None
@@ -138,15 +154,11 @@ def issue_code(
         or organisation.tracing_granted_at is None
     ):
         raise NotPermitted()
-    since = now - dt.timedelta(days=1)
-    issued = session.execute(
-        select(func.count(), func.min(VerificationCode.issued_at)).where(
-            VerificationCode.organisation_id == organisation_id, VerificationCode.issued_at > since
-        )
-    ).one()
-    if issued[0] >= rules.per_day:
-        retry = issued[1] + dt.timedelta(days=1) - now
-        raise QuotaExceeded(max(1, int(retry.total_seconds()) + 1))
+    day = now.astimezone(dt.timezone.utc).date()
+    issued = _upsert(session, CodeQuota, {"organisation_id": organisation_id, "day": day}, ["organisation_id", "day"], "issued")
+    if issued > rules.per_day:
+        midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+        raise QuotaExceeded(_seconds_until(midnight, now))
     digits = new_code()
     record = VerificationCode(
         code_hash=pseudonyms.pseudonym(CODE_DOMAIN, digits),
@@ -155,7 +167,6 @@ def issue_code(
         onset_date=onset.date,
         issued_at=now,
         expires_at=now + rules.ttl,
-        used=False,
     )
     session.add(record)
     session.flush()
@@ -166,51 +177,46 @@ def _hour(now: dt.datetime) -> dt.datetime:
     return now.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
 
 
-def _seconds_to_next_hour(now: dt.datetime) -> int:
-    return max(1, int((_hour(now) + dt.timedelta(hours=1) - now).total_seconds()) + 1)
+def failures_exhausted(session: Session, *, now: dt.datetime, rules: CodeRules) -> int | None:
+    """Seconds until redemptions resume if this hour's failures reached the limit, else None."""
+    failures = session.scalar(select(RedeemFailures.failures).where(RedeemFailures.hour == _hour(now))) or 0
+    if failures >= rules.failures_per_hour:
+        return _seconds_until(_hour(now) + dt.timedelta(hours=1), now)
+    return None
 
 
 def redeem(session: Session, pseudonyms: Pseudonymizer, code: str, *, now: dt.datetime, rules: CodeRules) -> Onset:
-    """Use a code once; return what its partner entered.
+    """Use a code once; return what its partner entered. The code's row is deleted.
 
-    A failure is counted in the session before InvalidCode is raised: the caller commits it.
+    Every attempt is first counted as a failure, in one statement, so that concurrent guesses
+    cannot all read a count under the limit; a success takes its count back. On InvalidCode the
+    caller commits (the failure stays counted); on TooManyFailures it rolls back.
     """
     digits = normalise_code(code)
     if not well_formed(digits):
         raise MalformedCode()
     hour = _hour(now)
-    failures = session.scalar(select(RedeemFailures.failures).where(RedeemFailures.hour == hour)) or 0
-    if failures >= rules.failures_per_hour:
-        raise TooManyFailures(_seconds_to_next_hour(now))
+    attempts = _upsert(session, RedeemFailures, {"hour": hour}, ["hour"], "failures")
+    if attempts > rules.failures_per_hour:
+        raise TooManyFailures(_seconds_until(hour + dt.timedelta(hours=1), now))
     code_hash = pseudonyms.pseudonym(CODE_DOMAIN, digits)
-    record = session.scalars(select(VerificationCode).where(VerificationCode.code_hash == code_hash)).first()
-    if (
-        record is None
-        or not hmac.compare_digest(record.code_hash, code_hash)
-        or record.used
-        or record.expires_at <= now
-    ):
-        _count_failure(session, hour)
-        raise InvalidCode()
-    # A conditional update claims the code: of two apps racing with one code, one wins.
-    claimed = session.execute(
-        update(VerificationCode).where(VerificationCode.id == record.id, VerificationCode.used.is_(False)).values(used=True)
-    ).rowcount
-    if claimed != 1:
-        _count_failure(session, hour)
-        raise InvalidCode()
-    return Onset(record.onset_kind, record.onset_date)
-
-
-def _count_failure(session: Session, hour: dt.datetime) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(RedeemFailures).values(hour=hour, failures=1)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[RedeemFailures.hour], set_={"failures": RedeemFailures.failures + 1}
+    found = session.execute(
+        select(VerificationCode.id, VerificationCode.code_hash, VerificationCode.onset_kind, VerificationCode.onset_date)
+        .join(Organisation)
+        .where(
+            VerificationCode.code_hash == code_hash,
+            VerificationCode.expires_at > now,
+            Organisation.revoked_at.is_(None),  # a revoked pharmacy's codes stop working
         )
-    )
+    ).first()
+    if found is None or not hmac.compare_digest(bytes(found.code_hash), code_hash):
+        raise InvalidCode()
+    # Deleting the row claims the code (of two apps racing with one code, one deletes it) and
+    # leaves nothing that says which pharmacy's code became an upload.
+    if session.execute(delete(VerificationCode).where(VerificationCode.id == found.id)).rowcount != 1:
+        raise InvalidCode()
+    _upsert(session, RedeemFailures, {"hour": hour}, ["hour"], "failures", step=-1)
+    return Onset(found.onset_kind, found.onset_date)
 
 
 def grant(session: Session, organisation_id: uuid.UUID, *, now: dt.datetime) -> tuple[Organisation, bool]:

@@ -5,8 +5,8 @@ window is built once, after it has ended plus a margin that outlasts any upload 
 open. Every window gets a batch, with or without real keys: a batch is padded with random keys
 up to TRACING_EXPORT_MIN_KEYS plus a random number below TRACING_EXPORT_PADDING_RANGE, so neither
 its presence nor its size tells how few cases there were (the reference server's padding). The
-padding imitates real uploads: it copies the metadata of the window's real keys, or with none
-simulates phones uploading a day-by-day history from a symptom onset.
+padding imitates real uploads, drawn from one generator whatever the real keys are: simulated
+phones uploading a day-by-day history from an onset, with the transmission risk the server sets.
 
 Batch contents are public by design (every phone downloads them), so files are kept as built;
 the keys they came from stay encrypted in key_upload until retention shreds them.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import random
 from collections.abc import Sequence
@@ -26,12 +27,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crypto.envelope import associated_data
+from crypto.errors import CryptoError
 from crypto.exposure import INTERVAL_SECONDS, KEY_LENGTH, ROLLING_PERIOD
 from crypto.exposure_export import ExportKey, SignatureInfo, build_export
 from crypto.keyring import KeyRing, KeyStore
-from service.tracing.keys import CONFIRMED_TEST, MAX_AGE_DAYS, MAX_DAYS_FROM_ONSET, unpack
+from service.tracing.keys import CONFIRMED_TEST, EMBARGO, MAX_AGE_DAYS, MAX_DAYS_FROM_ONSET, transmission_risk, unpack
 from service.tracing.models import ExportFile, KeyUpload
 
+log = logging.getLogger(__name__)
+# Held-back keys expire at midnight (UTC) and are published two hours later.
+EMBARGO_HOUR = int(EMBARGO.total_seconds()) // 3600
 # An upload's transaction is milliseconds long; a window is built only this long after it ends,
 # so no key published inside it can still be committed after it was read.
 MARGIN = dt.timedelta(minutes=5)
@@ -77,46 +82,74 @@ def due_windows(session: Session, rules: ExportRules, now: dt.datetime) -> list[
 
 
 def window_keys(session: Session, keyring: KeyRing, keystore: KeyStore, start: dt.datetime, end: dt.datetime) -> list[ExportKey]:
-    """The real keys published in [start, end), decrypted."""
-    keys: list[ExportKey] = []
+    """The real keys published in [start, end), decrypted, each key once.
+
+    A row whose day key was destroyed already (an export that fell more than 14 days behind,
+    meeting retention halfway) is skipped, not fatal: its keys are too old to match anyway.
+    """
+    keys: dict[bytes, ExportKey] = {}
+    unreadable = 0
     rows = session.execute(
         select(KeyUpload.id, KeyUpload.payload).where(KeyUpload.publish_at >= start, KeyUpload.publish_at < end)
     )
     for row_id, payload in rows:
-        keys.extend(unpack(keyring.decrypt(keystore, payload, associated_data(KeyUpload.__tablename__, row_id.bytes))))
-    return keys
+        try:
+            plaintext = keyring.decrypt(keystore, payload, associated_data(KeyUpload.__tablename__, row_id.bytes))
+        except CryptoError:
+            unreadable += 1
+            continue
+        for key in unpack(plaintext):
+            keys.setdefault(key.key_data, key)  # a key uploaded twice (two codes) is published once
+    if unreadable:
+        log.warning("export window %s: %d uploads skipped, their data key is destroyed", start.isoformat(), unreadable)
+    return list(keys.values())
 
 
-def padding(real: Sequence[ExportKey], rules: ExportRules, end: dt.datetime, rng: random.Random) -> list[ExportKey]:
-    """Random keys to add: none once the batch reaches the minimum, else up to it plus a random few."""
+def padding(real: Sequence[ExportKey], rules: ExportRules, start: dt.datetime, rng: random.Random) -> list[ExportKey]:
+    """Random keys to add: none once the batch reaches the minimum, else up to it plus a random few.
+
+    Drawn from one generator whatever the real keys are (their number decides only how many):
+    padding that copied the real keys' metadata would show each case's onset in the file.
+    """
     if len(real) >= rules.min_keys:
         return []
     count = rules.min_keys - len(real) + rng.randrange(max(1, rules.padding_range))
     data = os.urandom(KEY_LENGTH * count)
-    fake = _metadata_like(real, count, end, rng)
+    fake = simulated_metadata(count, start, rules.period, rng)
     return [ExportKey(data[i * KEY_LENGTH:(i + 1) * KEY_LENGTH], *fake[i]) for i in range(count)]
 
 
-def _metadata_like(real: Sequence[ExportKey], count: int, end: dt.datetime, rng: random.Random) -> list[tuple[int, int, int, int, int | None]]:
-    if real:
-        return [
-            (key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level, key.report_type,
-             key.days_since_onset_of_symptoms)
-            for key in (rng.choice(real) for _ in range(count))
-        ]
-    # Simulated uploads: a phone shares the days from a few before onset until yesterday.
-    last_day = (end - dt.timedelta(days=1)).date()
+def simulated_metadata(count: int, start: dt.datetime, period: dt.timedelta, rng: random.Random) -> list[tuple[int, int, int, int, int | None]]:
+    """Metadata of `count` keys as phones uploading in the window starting at `start` give it.
+
+    Each simulated phone shares its keys of the days before the upload day (all 14 most often;
+    fewer if it was installed lately), with days since onset from an onset drawn anywhere a
+    pharmacy may enter it (tomorrow to 14 days back), and the transmission risk the server sets
+    from it. The window holding 02:00 also gets yesterday's keys one by one: the held-back keys
+    of the day before, which real uploads publish then (about a third of that window's keys).
+    """
+    upload_day = start.date()
     out: list[tuple[int, int, int, int, int | None]] = []
+
+    def add(day: dt.date, onset: dt.date) -> None:
+        since = (day - onset).days
+        if abs(since) <= MAX_DAYS_FROM_ONSET:
+            first = int(dt.datetime.combine(day, dt.time(), dt.timezone.utc).timestamp()) // INTERVAL_SECONDS
+            out.append((first, ROLLING_PERIOD, transmission_risk(since), CONFIRMED_TEST, since))
+
+    def onset(day: dt.date) -> dt.date:
+        return day - dt.timedelta(days=rng.randrange(-1, MAX_AGE_DAYS + 1))
+
+    if start.hour <= EMBARGO_HOUR < start.hour + period.total_seconds() / 3600:
+        yesterday = upload_day - dt.timedelta(days=1)
+        while len(out) < count // 3:
+            add(yesterday, onset(yesterday))
     while len(out) < count:
-        onset = last_day - dt.timedelta(days=rng.randrange(0, 10))
-        risk = rng.randrange(0, 9)
-        for back in range(rng.randrange(1, MAX_AGE_DAYS + 1)):
-            day = last_day - dt.timedelta(days=back)
-            since = (day - onset).days
-            if abs(since) > MAX_DAYS_FROM_ONSET:
-                continue
-            start = int(dt.datetime.combine(day, dt.time(), dt.timezone.utc).timestamp()) // INTERVAL_SECONDS
-            out.append((start, ROLLING_PERIOD, risk, CONFIRMED_TEST, since))
+        days = MAX_AGE_DAYS if rng.random() < 0.8 else rng.randrange(1, MAX_AGE_DAYS)
+        started = onset(upload_day)
+        for back in range(1, days + 1):
+            add(upload_day - dt.timedelta(days=back), started)
+    rng.shuffle(out)
     return out[:count]
 
 
@@ -148,7 +181,7 @@ def prepare_window(
     """One window's files, built and signed from what `session` reads (they are not added to it)."""
     rng = rng or random.SystemRandom()
     keys = window_keys(session, keyring, keystore, start, end)
-    keys.extend(padding(keys, rules, end, rng))
+    keys.extend(padding(keys, rules, start, rng))
     return [
         ExportFile(name=name, window_start=start, window_end=end, batch_num=number, batch_size=size, keys=count,
                    etag=hashlib.sha256(data).hexdigest(), data=data, created_at=now)

@@ -5,12 +5,15 @@ choice of ours: any invalid key rejects the whole upload with field-level errors
 drops single keys and reports partial success), so an app never believes it shared keys it did
 not, and can fix and retry with the same token (a rejected upload does not spend it).
 
-- 1 to 30 keys (14 days of history and today, twice over with the "future key" upload);
+- 1 to 30 keys (14 days of history and today, twice over with the "future key" upload), at most
+  3 with the same start (a phone that rotated its key early);
 - key data exactly 16 bytes; rolling period 1 to 144; transmission risk 0 to 8;
 - no key starting before the UTC day 14 days back, none starting in the future (clock skew
   allowed), no key twice;
 - days since onset come from the token (what the partner entered), not the app: a key further
-  than 14 days from onset is dropped, as the reference recommends;
+  than 14 days from onset is dropped, as the reference recommends; the transmission risk is set
+  from days since onset (`transmission_risk`) whatever the app sent, so that neither field can
+  set an upload apart from the padding of an export;
 - a key still valid at upload (today's) is held back until two hours after it expires, so it
   cannot be matched while its phone still broadcasts it (the reference's embargo).
 """
@@ -38,6 +41,7 @@ DATA_CLASS = "exposure_keys"
 MAX_KEYS = 30
 MAX_AGE_DAYS = 14
 MAX_DAYS_FROM_ONSET = 14
+MAX_SAME_START = 3
 EMBARGO = dt.timedelta(hours=2)
 CONFIRMED_TEST = 1
 # key data, rolling start, rolling period, transmission risk, report type, days since onset
@@ -118,14 +122,33 @@ def validate(keys: Sequence[UploadedKey], onset: Onset, *, now: dt.datetime, ske
         if abs(since_onset) > MAX_DAYS_FROM_ONSET:
             dropped += 1
             continue
-        exported = ExportKey(data, start, period, key.transmission_risk_level, CONFIRMED_TEST, since_onset)
+        exported = ExportKey(data, start, period, transmission_risk(since_onset), CONFIRMED_TEST, since_onset)
         (held if start + period > current else valid_now).append(exported)
+    starts: dict[int, int] = {}
+    for index, key in enumerate(keys):
+        starts[key.rolling_start_interval_number] = starts.get(key.rolling_start_interval_number, 0) + 1
+        if starts[key.rolling_start_interval_number] == MAX_SAME_START + 1:
+            errors.setdefault(f"keys.{index}.rolling_start_interval_number", []).append(
+                f"More than {MAX_SAME_START} keys with the same start."
+            )
     if errors:
         raise InvalidKeys(errors)
     return Accepted(valid_now, held, dropped)
 
 
-def _next_hour(moment: dt.datetime) -> dt.datetime:
+def transmission_risk(days_since_onset: int) -> int:
+    """The transmission risk level of a key, from its days since onset: highest around onset,
+    as infectiousness is (our own table, in the spirit of Corona-Warn-App's)."""
+    if -2 <= days_since_onset <= 2:
+        return 6
+    if -4 <= days_since_onset <= 5:
+        return 4
+    if -7 <= days_since_onset <= 9:
+        return 2
+    return 1
+
+
+def next_hour(moment: dt.datetime) -> dt.datetime:
     hour = moment.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
     return hour if hour == moment else hour + dt.timedelta(hours=1)
 
@@ -134,7 +157,7 @@ def publish_hour(key: ExportKey, received: dt.datetime) -> dt.datetime:
     """The first hour a key may be exported: the next whole hour, or (a key still valid) two
     hours after the hour it expires."""
     expires = dt.datetime.fromtimestamp((key.rolling_start_interval_number + key.rolling_period) * INTERVAL_SECONDS, dt.timezone.utc)
-    return max(_next_hour(received), _next_hour(expires) + EMBARGO)
+    return max(next_hour(received), next_hour(expires) + EMBARGO)
 
 
 def pack(keys: Sequence[ExportKey]) -> bytes:

@@ -1,8 +1,10 @@
 """Stored tracing data: verification codes, used token ids, uploaded keys, export batches.
 
-Nothing here says who uploaded: a code row knows its pharmacy but not which upload it became
-(the upload token carries no code or pharmacy), an upload keeps only the hour it may be
-published from, and its keys are encrypted under the day's data key like reports.
+Nothing here links an upload to a pharmacy: a code's row is deleted when it is redeemed (the
+quota counts codes per pharmacy and day, apart from the codes), the upload token names no code
+or pharmacy, a used token's id is kept with its expiry rounded up to the hour, and an upload
+keeps only the day and the hour it may be published from, its keys encrypted under the day's
+data key like reports. tests/service/tracing/test_unlinkability.py tries the joins.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime
@@ -25,15 +27,26 @@ class VerificationCode(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     # HMAC-SHA256 of the code under the pseudonym key: a database dump cannot be redeemed.
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    # The issuing partner, for its quota; the upload the code became is not recorded.
+    # The issuing partner: a revoked pharmacy's codes stop working. The row goes when redeemed.
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"), index=True)
     # What the partner entered: "test" (date of the positive test) or "symptoms" (onset).
     onset_kind: Mapped[str] = mapped_column(String(8))
     onset_date: Mapped[dt.date] = mapped_column(Date)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    # Whether it was redeemed, not when: a time would point at the upload that followed.
-    used: Mapped[bool] = mapped_column(default=False)
+
+
+class CodeQuota(Base):
+    """How many codes a pharmacy issued on a UTC day: its quota, kept apart from the codes."""
+
+    __tablename__ = "code_quota"
+    __table_args__ = (UniqueConstraint("organisation_id", "day"),)
+    __data_class__ = "code_quotas"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    issued: Mapped[int] = mapped_column(Integer)
 
 
 class RedeemFailures(Base):
@@ -54,6 +67,7 @@ class UsedToken(Base):
 
     # SHA-256 of the token's `jti`: the id itself is not kept.
     jti_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    # The token's expiry rounded up to the hour: the second would date the exchange.
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crypto.keyring import KeyRing, KeyStore
@@ -59,11 +59,17 @@ def upload(
     """
     claims = tracing.tokens.verify(token, now)
     accepted = keys.validate(uploaded, claims.onset, now=now, skew=tracing.clock_skew)
-    session.add(UsedToken(jti_hash=claims.jti_hash, expires_at=claims.expires_at))
-    try:
-        session.flush()
-    except IntegrityError:
-        raise ReplayedToken() from None
+    # ON CONFLICT DO NOTHING rather than a failed insert: a replay leaves no constraint error
+    # (with the id's hash in it) in the database server's log.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    claimed = session.execute(
+        insert(UsedToken)
+        .values(jti_hash=claims.jti_hash, expires_at=keys.next_hour(claims.expires_at))
+        .on_conflict_do_nothing(index_elements=[UsedToken.jti_hash])
+        .returning(UsedToken.jti_hash)  # a row back only if inserted (rowcount differs by driver)
+    ).first()
+    if claimed is None:
+        raise ReplayedToken()
     keys.store(session, tracing.keyring, tracing.keystore, accepted, now=now)
     return accepted
 

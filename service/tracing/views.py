@@ -13,7 +13,7 @@ import re
 import time
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -42,10 +42,6 @@ _FAKE_PARAMETER = {
 
 def _state():  # type: ignore[no-untyped-def]
     return current_app.extensions["safesignal"]
-
-
-def _padded(body: dict[str, Any]) -> Response:
-    return Response(padded(body), status=200, mimetype="application/json", headers={"Cache-Control": "no-store"})
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -89,14 +85,38 @@ def issue_code():  # type: ignore[no-untyped-def]
     )
 
 
+def _begin(clock: Any) -> None:
+    """Mark this request for `_pad_and_hold`: its answer, whatever it is, goes out padded and held."""
+    g.tracing_hold = (clock, time.perf_counter())
+
+
+@blp.after_request
+def _pad_and_hold(response: Response) -> Response:
+    """Every answer of /verify and /keys, success or error, real or fake: padded to one size,
+    not cacheable, and sent at a deadline drawn from one distribution (service.tracing.chaff)."""
+    hold = g.pop("tracing_hold", None)
+    if hold is None:
+        return response
+    body = response.get_json(silent=True) if response.mimetype == "application/json" else None
+    if isinstance(body, dict):
+        response.set_data(padded(body))
+    response.headers["Cache-Control"] = "no-store"
+    clock, started = hold
+    clock.hold(started)
+    return response
+
+
+_PADDED = "Padded: every answer of this endpoint, success or error, is 1024 bytes (more only for a long list of field errors)."
+
+
 @blp.route("/verify", methods=["POST"])
 @blp.doc(
     operationId="exchangeVerificationCode",
     parameters=[_FAKE_PARAMETER],
     requestBody=body_doc(ExchangeIn),
     responses={
-        "200": response_doc(ExchangeOut, f"An upload token. Padded: every 200 of this endpoint is {1024} bytes."),
-        **error_responses(400, 403, 415, 422, 429),
+        "200": response_doc(ExchangeOut, "An upload token. " + _PADDED),
+        **error_responses(400, 403, 413, 415, 422, 429),
     },
 )
 def exchange():  # type: ignore[no-untyped-def]
@@ -104,39 +124,38 @@ def exchange():  # type: ignore[no-untyped-def]
 
     No credential: the code is the credential. An unknown, used or expired code gets 403 (one
     answer for all three) and counts against SAFESIGNAL_TRACING_REDEEM_FAILURES_PER_HOUR, past
-    which every exchange gets 429 until the hour ends. A code with a wrong check digit is a typo:
-    422, not counted.
+    which every exchange, real or fake, gets 429 until the hour ends. A code with a wrong check
+    digit is a typo: 422, not counted.
     """
-    started = time.perf_counter()
+    state = _state()
+    tracing = state.tracing
+    _begin(tracing.exchange_clock)
     fake = is_fake(request.headers)
     body = parse(ExchangeIn)
     if not codes.well_formed(codes.normalise_code(body.code)):  # a fake's code is checked alike
         fail(422, errors={"json": {"code": ["Not a valid code: twelve digits, the last a check digit. Check for a typo."]}})
-    state = _state()
-    tracing = state.tracing
     now = state.clock()
     if fake:
+        with db.read_session() as reading:
+            exhausted = codes.failures_exhausted(reading, now=now, rules=tracing.code_rules)
+        if exhausted is not None:  # as a real exchange would be answered now
+            _too_many(exhausted)
         token, expires = tracing.tokens.decoy(now)
-        response = _padded({"token": token, "expires_at": _iso(expires)})
-        tracing.exchange_clock.hold(started)
-        return response
+        return respond({"token": token, "expires_at": _iso(expires)})
     session = db.session()
     try:
         token, expires = services.exchange(session, tracing, body.code, now=now)
         session.commit()
-        # Closed here, not at teardown, so that its cost is inside the duration fakes imitate.
-        db.close_session()
-    except codes.MalformedCode:
-        fail(422, errors={"json": {"code": ["Not a valid code: twelve digits, the last a check digit. Check for a typo."]}})
     except codes.TooManyFailures as error:
-        fail(429, "Too many wrong codes were tried this hour; try again later.", headers={"Retry-After": str(error.retry_after)})
+        _too_many(error.retry_after)
     except codes.InvalidCode:
         session.commit()  # the failure counts
         fail(403, "Unknown, used or expired code: ask the pharmacy for a new one.")
-    response = _padded({"token": token, "expires_at": _iso(expires)})
-    tracing.exchange_clock.record(time.perf_counter() - started)
-    tracing.exchange_clock.hold(started)
-    return response
+    return respond({"token": token, "expires_at": _iso(expires)})
+
+
+def _too_many(retry_after: int) -> None:
+    fail(429, "Too many wrong codes were tried this hour; try again later.", headers={"Retry-After": str(retry_after)})
 
 
 @blp.route("/keys", methods=["POST"])
@@ -145,55 +164,50 @@ def exchange():  # type: ignore[no-untyped-def]
     parameters=[_FAKE_PARAMETER],
     requestBody=body_doc(UploadIn),
     responses={
-        "200": response_doc(UploadOut, "Stored. Padded: every 200 of this endpoint is 1024 bytes."),
-        **error_responses(400, 403, 409, 415, 422),
+        "200": response_doc(UploadOut, "Stored. " + _PADDED),
+        **error_responses(400, 403, 409, 413, 415, 422),
     },
 )
 def upload_keys():  # type: ignore[no-untyped-def]
     """Upload one's own temporary exposure keys, spending an upload token.
 
-    1 to 30 keys, none starting before the UTC day 14 days back or in the future, none twice
-    (422 names each broken rule and leaves the token unspent). A key still valid is held back
-    until two hours after it expires. An invalid or expired token gets 403, a used one 409.
+    1 to 30 keys, none starting before the UTC day 14 days back or in the future, none twice,
+    at most 3 with the same start (422 names each broken rule and leaves the token unspent). A
+    key still valid is held back until two hours after it expires. An invalid or expired token
+    gets 403, a used one 409.
     """
-    started = time.perf_counter()
+    state = _state()
+    tracing = state.tracing
+    _begin(tracing.upload_clock)
     fake = is_fake(request.headers)
     body = parse(UploadIn)
     uploaded = [
         keys.UploadedKey(key.key_data, key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level)
         for key in body.keys
     ]
-    state = _state()
-    tracing = state.tracing
     now = state.clock()
     if fake:
         try:
             accepted = services.check_fake_upload(tracing, uploaded, now=now)
         except keys.InvalidKeys as error:
             fail(422, errors={"json": error.errors})
-        response = _upload_response(accepted)
-        tracing.upload_clock.hold(started)
-        return response
+        return _upload_response(accepted)
     session = db.session()
     try:
         accepted = services.upload(session, tracing, body.token, uploaded, now=now)
         session.commit()
-        db.close_session()
     except InvalidToken:
         fail(403, "Invalid or expired upload token: exchange a new code.")
     except keys.InvalidKeys as error:
         fail(422, errors={"json": error.errors})
     except services.ReplayedToken:
         fail(409, "This upload token was used already.")
-    response = _upload_response(accepted)
-    tracing.upload_clock.record(time.perf_counter() - started)
-    tracing.upload_clock.hold(started)
-    return response
+    return _upload_response(accepted)
 
 
 def _upload_response(accepted: keys.Accepted) -> Response:
     stored = len(accepted.now) + len(accepted.held)
-    return _padded({"inserted": stored, "held_back": len(accepted.held), "dropped": accepted.dropped})
+    return respond({"inserted": stored, "held_back": len(accepted.held), "dropped": accepted.dropped})
 
 
 @blp.route("/exports/index.txt", methods=["GET"])

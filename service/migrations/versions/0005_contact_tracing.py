@@ -1,4 +1,4 @@
-"""contact tracing: verification codes, used token ids, key uploads, export files
+"""contact tracing: verification codes and quotas, failed redemptions, used token ids, key uploads, export files
 
 Revision ID: 0005
 Revises: 0004
@@ -61,6 +61,15 @@ def upgrade() -> None:
     with op.batch_alter_table('used_upload_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_used_upload_token_expires_at'), ['expires_at'], unique=False)
 
+    op.create_table('code_quota',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('organisation_id', sa.Uuid(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('issued', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_code_quota_organisation_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_code_quota')),
+    sa.UniqueConstraint('organisation_id', 'day', name=op.f('uq_code_quota_organisation_id'))
+    )
     op.create_table('verification_code',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('code_hash', sa.LargeBinary(length=32), nullable=False),
@@ -69,7 +78,6 @@ def upgrade() -> None:
     sa.Column('onset_date', sa.Date(), nullable=False),
     sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('used', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_verification_code_organisation_id_organisation')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_verification_code')),
     sa.UniqueConstraint('code_hash', name=op.f('uq_verification_code_code_hash'))
@@ -92,6 +100,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_verification_code_expires_at'))
 
     op.drop_table('verification_code')
+    op.drop_table('code_quota')
     with op.batch_alter_table('used_upload_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_used_upload_token_expires_at'))
 

@@ -50,7 +50,7 @@ def test_nothing_is_built_before_a_window_has_ended_plus_the_margin(client, part
     assert "nothing due" in export(partners)  # built once
 
 
-def test_a_batch_is_padded_with_keys_that_look_like_the_real_ones(client, partners, clock, app):
+def test_a_batch_is_padded_to_the_minimum_and_the_real_keys_are_in_it(client, partners, clock, app):
     real = _history()
     _upload(client, partners, real)
     clock.now = dt.datetime(2026, 11, 29, 12, 10, tzinfo=UTC)
@@ -63,10 +63,69 @@ def test_a_batch_is_padded_with_keys_that_look_like_the_real_ones(client, partne
     real_data = {base64.b64decode(str(key["key_data"])) for key in real}
     assert len(real_data & {key.key_data for key in file.keys}) == 14
     assert [key.key_data for key in file.keys] == sorted(key.key_data for key in file.keys)
-    # Padding copies the real keys' metadata, so no field sets it apart.
-    starts = {key.rolling_start_interval_number for key in file.keys}
-    assert starts == {day_start(TODAY - dt.timedelta(days=back)) for back in range(1, 15)}
-    assert {key.transmission_risk_level for key in file.keys} == {5}
+
+
+def _implied_onset(key) -> int:  # type: ignore[no-untyped-def]
+    return key.rolling_start_interval_number // 144 - key.days_since_onset_of_symptoms
+
+
+def test_the_real_keys_hide_among_padding_that_does_not_copy_them(client, partners, clock, app):
+    """Padding that copied the real keys' metadata would show every case's onset (the only
+    onset many keys share) and its transmission risk; padding drawn whatever the real keys are
+    gives each real key company with the very same metadata. The generator is seeded here, so
+    that the test is exact; the seed changes which keys, not the property."""
+    import random
+
+    from service.tracing import exports
+    from service.tracing.keys import transmission_risk
+
+    real = _history()
+    _upload(client, partners, real)  # onset: the test date, 2026-11-28
+    state = app.extensions["safesignal"]
+    tracing = state.tracing
+    start, end = dt.datetime(2026, 11, 29, 8, tzinfo=UTC), dt.datetime(2026, 11, 29, 12, tzinfo=UTC)
+    with state.sessions() as session:
+        files = exports.prepare_window(session, tracing.keyring, tracing.keystore, tracing.export_signer(),
+                                       tracing.export_rules, start, end, clock.now, rng=random.Random(5))
+    (file,) = [read_export(row.data, export_public_key(app)) for row in files]
+    real_data = {base64.b64decode(str(key["key_data"])) for key in real}
+    published = [key for key in file.keys if key.key_data in real_data]
+    padding = [key for key in file.keys if key.key_data not in real_data]
+    assert len(published) == 14
+    metadata = lambda key: (key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level,  # noqa: E731
+                            key.report_type, key.days_since_onset_of_symptoms)
+    padding_metadata = {metadata(key) for key in padding}
+    assert all(metadata(key) in padding_metadata for key in published)
+    # The server sets the risk from days since onset, for real keys and padding alike.
+    assert all(key.transmission_risk_level == transmission_risk(key.days_since_onset_of_symptoms) for key in file.keys)
+    assert len({_implied_onset(key) for key in padding}) >= 10
+    # The same generator, with no real key at all, draws the same spread of onsets.
+    with state.sessions() as session:
+        empty = exports.padding([], tracing.export_rules, start, random.Random(5))
+    assert len({_implied_onset(key) for key in empty}) == len({_implied_onset(key) for key in padding})
+
+
+def test_a_key_uploaded_twice_is_published_once(client, partners, clock, app):
+    keys = _history()
+    _upload(client, partners, keys)
+    _upload(client, partners, keys)  # the same phone, two positive tests, two codes
+    clock.now = dt.datetime(2026, 11, 29, 12, 10, tzinfo=UTC)
+    export(partners)
+    (file,) = _files(client, app)
+    data = [key.key_data for key in file.keys]
+    assert len(data) == len(set(data))
+
+
+def test_an_upload_whose_day_key_was_destroyed_is_skipped_not_fatal(client, partners, clock, app, db_engine):
+    _upload(client, partners, _history())
+    state = app.extensions["safesignal"]
+    wrapped = state.retention.keystore.by_epoch("exposure_keys", TODAY)
+    state.retention.keystore.destroy([wrapped.key_id], clock.now)
+    state.tracing.keyring.forget(wrapped.key_id)
+    clock.now = dt.datetime(2026, 11, 29, 12, 10, tzinfo=UTC)
+    export(partners)
+    (file,) = _files(client, app)
+    assert 1000 <= len(file.keys) < 1100  # padding only; the window was built
 
 
 def test_every_window_gets_a_padded_batch_even_without_cases(client, partners, clock, app):
@@ -170,3 +229,19 @@ def test_a_numeric_key_id_from_the_environment_is_carried_as_text(app_with, cloc
     data = app.test_client().get(f"/v1/tracing/exports/{name}").get_data()
     info = read_export(data, export_public_key(app)).info
     assert (info.key_id, info.key_version) == ("206", "2")
+
+
+def test_the_scheduler_job_builds_due_windows_and_without_its_key_leaves_the_rest_alone(app, app_with, clock, caplog, db_engine):
+    from retention.scheduler import tracing_job
+
+    clock.now = dt.datetime(2026, 11, 29, 12, 10, tzinfo=UTC)
+    keyless = app_with(ENV="production", TRACING_EXPORT_KEY=None, DATABASE_URL=app.config["DATABASE_URL"],
+                       KEYS_DATABASE_URL=app.config["KEYS_DATABASE_URL"])
+    tracing_job(keyless.extensions["safesignal"])
+    assert "tracing exports not built: signing or publishing exports in production mode needs" in caplog.text
+    with db_engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(ExportFile)) == 0
+    tracing_job(app.extensions["safesignal"])
+    tracing_job(app.extensions["safesignal"])  # once per window
+    with db_engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(ExportFile)) == 1

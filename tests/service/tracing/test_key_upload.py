@@ -113,9 +113,39 @@ def test_the_limits_are_inclusive(client, partners):
     token = _token(client, partners)
     oldest = _key(TODAY - dt.timedelta(days=14))
     newest = _key(rolling_start_interval_number=interval_number(dt.datetime(2026, 11, 29, 10, 20, tzinfo=dt.timezone.utc)))
-    keys = [oldest, newest, *[_key() | {"rolling_period": 1} for _ in range(28)]]
+    # Half-day keys of the 14 days before: 28 keys, with at most 3 sharing a start (with the oldest).
+    halves = [
+        _key(rolling_start_interval_number=day_start(TODAY - dt.timedelta(days=back)) + half * 72, rolling_period=72)
+        for back in range(1, 15) for half in (0, 1)
+    ]
+    halves[-2] = _key(TODAY - dt.timedelta(days=14), rolling_period=72)
+    keys = [oldest, newest, *halves]
     assert len(keys) == 30
     assert _upload(client, token, keys).status_code == 200
+
+
+def test_more_than_three_keys_with_one_start_are_refused(client, partners):
+    token = _token(client, partners)
+    keys = [_key(rolling_period=36) for _ in range(4)]
+    errors = _upload(client, token, keys).get_json()["errors"]["json"]
+    assert errors == {"keys.3.rolling_start_interval_number": ["More than 3 keys with the same start."]}
+
+
+def test_the_server_sets_the_transmission_risk_from_days_since_onset(client, partners, db_engine, app):
+    from crypto.envelope import associated_data
+    from service.tracing.keys import transmission_risk, unpack
+
+    token = _token(client, partners, symptom_onset=(TODAY - dt.timedelta(days=4)).isoformat())
+    keys = [_key(TODAY - dt.timedelta(days=back), transmission_risk_level=8) for back in range(1, 15)]
+    assert _upload(client, token, keys).status_code == 200
+    tracing = app.extensions["safesignal"].tracing
+    with db_engine.connect() as connection:
+        (row,) = connection.execute(select(KeyUpload.id, KeyUpload.payload)).all()
+    stored = unpack(tracing.keyring.decrypt(tracing.keystore, row.payload, associated_data("key_upload", row.id.bytes)))
+    assert {(key.days_since_onset_of_symptoms, key.transmission_risk_level) for key in stored} == {
+        (since, transmission_risk(since)) for since in range(-10, 4)
+    }
+    assert {key.transmission_risk_level for key in stored} == {1, 2, 4, 6}
 
 
 def test_days_since_onset_come_from_the_token_and_keys_too_far_from_onset_are_dropped(client, partners, db_engine, app):
@@ -141,8 +171,21 @@ def test_a_key_further_than_14_days_from_onset_is_dropped(client, partners):
     assert (body["inserted"], body["dropped"]) == (2, 1)
 
 
-@pytest.mark.parametrize("body", [b"{", b"[]", b'{"token": 1, "keys": []}'])
-def test_malformed_bodies_get_the_error_shape(client, body):
-    response = client.post("/v1/tracing/keys", data=body, content_type="application/json")
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"[]",
+        b'{"token": 1, "keys": []}',
+        b'{"token": "\xff", "keys": []}',  # not UTF-8
+        b'{"token": "x", "keys": [{"key_data": "\xc3"}]}',  # a truncated UTF-8 sequence
+        b"[" * 5000 + b"]" * 5000,
+        b'{"token": "x", "keys": ' + b"[" * 3000 + b"]" * 3000 + b"}",
+    ],
+)
+@pytest.mark.parametrize("path", ["/v1/tracing/keys", "/v1/tracing/verify"])
+def test_malformed_bodies_get_the_error_shape_never_a_500(client, body, path):
+    response = client.post(path, data=body, content_type="application/json")
     assert response.status_code in (400, 422)
     assert set(response.get_json()) >= {"code", "status", "message"}
+    assert len(response.get_data()) == 1024

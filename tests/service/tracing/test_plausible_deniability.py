@@ -55,7 +55,7 @@ def test_fake_exchanges_and_uploads_match_real_ones_in_status_size_and_timing(ap
     uniform, so a single round at 0.05 fails one run in twenty with nothing wrong: a round may be
     repeated, up to three independent rounds (a false alarm then comes once in 8,000 runs). A
     real difference (fakes answered at once, or after a fixed mean) gives p < 1e-6 in every round."""
-    app = app_with(TRACING_CODES_PER_DAY=1000, TRACING_REDEEM_FAILURES_PER_HOUR=1000, TRACING_RESPONSE_FLOOR_MS=10)
+    app = app_with(TRACING_CODES_PER_DAY=1000, TRACING_REDEEM_FAILURES_PER_HOUR=1000, TRACING_RESPONSE_FLOOR_MS=20)
     client = app.test_client()
     transport = FlaskTransport(client)
     _, pharmacy = granted_pharmacy(partners)
@@ -100,13 +100,32 @@ def test_fake_exchanges_and_uploads_match_real_ones_in_status_size_and_timing(ap
     assert outcomes[-1][0] > 0.05 and outcomes[-1][1] > 0.05, outcomes
 
 
+def test_real_failures_are_padded_like_successes(client, partners):
+    transport = FlaskTransport(client)
+    _, pharmacy = granted_pharmacy(partners)
+    token = api.exchange(transport, api.issue_code(transport, pharmacy, test_date="2026-11-28"))
+    body = api.padded_body({"token": token, "keys": _keys()}, api.UPLOAD_BYTES)
+    answers = [
+        _post(client, "/v1/tracing/verify", api.padded_body({"code": new_code()}, api.EXCHANGE_BYTES), False)[1],  # 403
+        _post(client, "/v1/tracing/keys", body, False)[1],  # 200
+        _post(client, "/v1/tracing/keys", body, False)[1],  # 409: a replay
+        _post(client, "/v1/tracing/keys", api.padded_body({"token": "x", "keys": _keys()}, api.UPLOAD_BYTES), False)[1],  # 403
+        _post(client, "/v1/tracing/keys", b"{", False)[1],  # 400
+    ]
+    assert [answer.status_code for answer in answers] == [403, 200, 409, 403, 400]
+    assert {len(answer.get_data()) for answer in answers} == {1024}
+    assert {answer.headers["Cache-Control"] for answer in answers} == {"no-store"}
+    assert all(set(answer.get_json()) >= {"padding"} for answer in answers)
+
+
 def test_a_fake_exchange_with_a_typo_gets_the_same_422_as_a_real_one(client):
     answers = [
         _post(client, "/v1/tracing/verify", api.padded_body({"code": "1234 5678 9012"[:-1] + "x"}, api.EXCHANGE_BYTES), fake)[1]
         for fake in (False, True)
     ]
     assert [answer.status_code for answer in answers] == [422, 422]
-    assert answers[0].get_data() == answers[1].get_data()
+    assert [len(answer.get_data()) for answer in answers] == [1024, 1024]
+    assert answers[0].get_json()["errors"] == answers[1].get_json()["errors"]
 
 
 def test_a_fake_exchange_gets_a_token_that_uploads_nothing(client, partners, db_engine):

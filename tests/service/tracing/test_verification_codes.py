@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import bearer
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from stdnum import damm
 from tracing_support import granted_pharmacy
 
 from service.tracing.codes import format_code, new_code, well_formed
-from service.tracing.models import RedeemFailures, VerificationCode
+from service.tracing.models import CodeQuota, RedeemFailures, VerificationCode
 
 
 def _issue(client, token, **body):  # type: ignore[no-untyped-def]
@@ -133,20 +135,25 @@ def test_a_code_expires_after_its_hour_to_the_microsecond(client, partners, cloc
     assert _redeem(client, late).status_code == 403
 
 
-def test_the_quota_per_pharmacy_holds_for_24_hours(app_with, partners, clock):
+def test_the_quota_per_pharmacy_holds_for_the_utc_day(app_with, partners, clock, db_engine):
     app = app_with(TRACING_CODES_PER_DAY=3)
     client = app.test_client()
     _, token = granted_pharmacy(partners)
     for _ in range(3):
         assert _issue(client, token).status_code == 201
         clock.advance(hours=1)
-    refused = _issue(client, token)
+    refused = _issue(client, token)  # at 13:17:30.123456
     assert refused.status_code == 429
-    # The first code leaves the 24-hour window 21 hours from now.
-    assert int(refused.headers["Retry-After"]) == 21 * 3600 + 1
+    assert int(refused.headers["Retry-After"]) == 10 * 3600 + 42 * 60 + 30  # until midnight
+    assert _issue(client, token).status_code == 429  # a refusal does not count
+    with db_engine.connect() as connection:
+        assert connection.scalar(select(CodeQuota.issued)) == 3
+        assert connection.scalar(select(func.count()).select_from(VerificationCode)) == 3
     _, other = granted_pharmacy(partners, "Apotheek Twee")
     assert _issue(client, other).status_code == 201  # a quota per pharmacy
-    clock.advance(hours=21)
+    clock.now = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.timezone.utc) - dt.timedelta(microseconds=1)
+    assert _issue(client, token).status_code == 429
+    clock.advance(microseconds=1)
     assert _issue(client, token).status_code == 201
 
 
@@ -173,14 +180,51 @@ def test_guessing_stops_at_the_hourly_limit_for_everyone_until_the_next_hour(app
     blocked = _redeem(client, real)  # past the limit even a right code waits
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) == 42 * 60 + 30  # 10:17:30.123456 -> 11:00
+    fake = client.post("/v1/tracing/verify", json={"code": new_code()}, headers={"SafeSignal-Fake": "1"})
+    assert fake.status_code == 429 and len(fake.get_data()) == len(blocked.get_data())  # answered alike
     with db_engine.connect() as connection:
-        assert connection.execute(select(VerificationCode.used)).scalar() is False
+        assert connection.scalar(select(func.count()).select_from(VerificationCode)) == 1  # not spent
+        assert connection.scalar(select(RedeemFailures.failures)) == 5
     clock.now = clock.now.replace(hour=11, minute=0, second=0, microsecond=0)
     assert _redeem(client, real).status_code == 200
+    with db_engine.connect() as connection:  # a success takes back its count
+        assert connection.scalar(select(RedeemFailures.failures).where(RedeemFailures.hour == clock.now)) == 0
 
 
-def test_two_apps_racing_with_one_code_get_one_token(client, partners, app):
+def test_apps_racing_with_one_code_get_one_token(client, partners, app):
     _, token = granted_pharmacy(partners)
     code = _issue(client, token).get_json()["code"]
-    statuses = sorted(_redeem(app.test_client(), code).status_code for _ in range(2))
-    assert statuses == [200, 403]
+    barrier = threading.Barrier(4)
+
+    def redeem() -> int:
+        barrier.wait()
+        return _redeem(app.test_client(), code).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(lambda _: redeem(), range(4)))
+    assert statuses == [200, 403, 403, 403]
+
+
+def test_concurrent_guesses_cannot_pass_the_limit_together(app_with, partners, db_engine):
+    app = app_with(TRACING_REDEEM_FAILURES_PER_HOUR=3)
+    barrier = threading.Barrier(8)
+
+    def guess() -> int:
+        barrier.wait()
+        return _redeem(app.test_client(), new_code()).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: guess(), range(8)))
+    assert statuses == [403, 403, 403, 429, 429, 429, 429, 429]
+    with db_engine.connect() as connection:
+        assert connection.scalar(select(RedeemFailures.failures)) == 3
+
+
+def test_a_redeemed_code_leaves_no_row_and_a_revoked_pharmacy_s_codes_stop(client, partners, db_engine):
+    organisation_id, token = granted_pharmacy(partners)
+    used, kept = (_issue(client, token).get_json()["code"] for _ in range(2))
+    assert _redeem(client, used).status_code == 200
+    with db_engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(VerificationCode)) == 1
+    partners.run("partners", "revoke", organisation_id)
+    assert _redeem(client, kept).status_code == 403
