@@ -61,7 +61,7 @@ def issue_code():  # type: ignore[no-untyped-def]
 
     Only pharmacies the operator has granted tracing (`safesignal tracing grant`). The code
     expires after SAFESIGNAL_TRACING_CODE_TTL_MINUTES; each pharmacy may issue
-    SAFESIGNAL_TRACING_CODES_PER_DAY codes in any 24 hours (429 with Retry-After past it).
+    SAFESIGNAL_TRACING_CODES_PER_DAY codes per UTC day (429 with Retry-After past it).
     """
     body = parse(IssueCodeIn)
     if (body.test_date is None) == (body.symptom_onset is None):
@@ -79,7 +79,7 @@ def issue_code():  # type: ignore[no-untyped-def]
     except codes.NotPermitted:
         fail(403, "This pharmacy may not issue verification codes: the operator grants it (safesignal tracing grant).")
     except codes.QuotaExceeded as error:
-        fail(429, "This pharmacy has issued its quota of codes for the last 24 hours.", headers={"Retry-After": str(error.retry_after)})
+        fail(429, "This pharmacy has issued its quota of codes for today (UTC).", headers={"Retry-After": str(error.retry_after)})
     return respond(
         IssuedCode(code, _iso(record.expires_at), onset.kind, onset.date.isoformat()), 201, headers={"Cache-Control": "no-store"}
     )
