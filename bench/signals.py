@@ -258,19 +258,23 @@ def tallies_of(week: WeekReports, people: Population) -> list[tuple[int, int, in
 
 
 class Databases:
-    """Where a deployment's two databases live: SQLite files in a scratch folder, or PostgreSQL
-    databases named bench_signals_* on the --postgres server (created and dropped here)."""
+    """Where a deployment's databases live: SQLite files in a scratch folder, or PostgreSQL
+    databases named <prefix>_* on the --postgres server (created and dropped here). bench/tracing.py
+    uses it too, with its own prefix."""
 
-    def __init__(self, kind: str, admin_url: str):
-        self.kind, self.admin_url = kind, admin_url
-        self.folder = Path(tempfile.mkdtemp(prefix="bench-signals-"))
+    def __init__(self, kind: str, admin_url: str, prefix: str = PG_PREFIX):
+        self.kind, self.admin_url, self.prefix = kind, admin_url, prefix
+        self.folder = Path(tempfile.mkdtemp(prefix=prefix.replace("_", "-") + "-"))
         self.created: set[str] = set()
+
+    def _database(self, name: str) -> str:
+        return f"{self.prefix}_{name.lower()}"
 
     def url(self, name: str) -> str:
         if self.kind == "sqlite":
             return f"sqlite:///{self.folder / name}.db"
         base = self.admin_url.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)[0]
-        return f"{base}/{PG_PREFIX}_{name.lower()}"
+        return f"{base}/{self._database(name)}"
 
     def _admin(self, *statements: str) -> None:
         import psycopg
@@ -283,7 +287,7 @@ class Databases:
         """An empty database `name` (dropped first if a previous run left it)."""
         self.drop(name)
         if self.kind == "postgresql":
-            self._admin(f"CREATE DATABASE {PG_PREFIX}_{name.lower()}")
+            self._admin(f"CREATE DATABASE {self._database(name)}")
         self.created.add(name)
         return self.url(name)
 
@@ -292,7 +296,7 @@ class Databases:
             for suffix in (".db", ".db-wal", ".db-shm", ".db-writer.lock"):
                 (self.folder / f"{name}{suffix}").unlink(missing_ok=True)
         else:
-            self._admin(f"DROP DATABASE IF EXISTS {PG_PREFIX}_{name.lower()} WITH (FORCE)")
+            self._admin(f"DROP DATABASE IF EXISTS {self._database(name)} WITH (FORCE)")
         self.created.discard(name)
 
     def size(self, name: str) -> int:
@@ -302,17 +306,17 @@ class Databases:
         import psycopg
 
         with psycopg.connect(self.admin_url) as connection:
-            return connection.execute("SELECT pg_database_size(%s)", (f"{PG_PREFIX}_{name.lower()}",)).fetchone()[0]
+            return connection.execute("SELECT pg_database_size(%s)", (self._database(name),)).fetchone()[0]
 
-    def settle(self, name: str) -> None:
-        """SQLite: fold the log into the file. PostgreSQL: what autovacuum would have done to
-        tables filled over a year (visibility map, statistics), then a checkpoint."""
+    def settle(self, name: str, table: str | None = None) -> None:
+        """SQLite: fold the log into the file. PostgreSQL: what autovacuum would have done (to one
+        table, or to all tables with statistics), then a checkpoint. So every timed run starts alike."""
         connection = raw_connection(self.url(name))
         if self.kind == "sqlite":
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
             connection.autocommit = True
-            connection.execute("VACUUM (ANALYZE)")
+            connection.execute(f"VACUUM {table}" if table else "VACUUM (ANALYZE)")
             connection.execute("CHECKPOINT")
         connection.close()
 
@@ -400,7 +404,8 @@ def count_rows(url: str, table: str) -> int:
 
 @dataclass
 class Clock:
-    """The in-process app's clock: set to each week's release time while releases are computed."""
+    """An in-process app's clock, set by the bench (here to each week's release time; in
+    bench/tracing.py just after an export window)."""
 
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
@@ -418,7 +423,7 @@ class Deployment:
         self.settings: dict[str, Any] = {
             "ENV": "production", "LOG_LEVEL": "WARNING",
             **{name: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-               for name in ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY")},
+               for name in ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "TRACING_TOKEN_KEY")},
             "DATABASE_URL": databases.url(self.name), "KEYS_DATABASE_URL": databases.url(self.name + "_keys"),
             "AREAS_MODE": "polygons", "AREAS_FILE": str(area_file),
             # Every round opens every week for a fresh organisation; 52 weeks are 5 quarters.
@@ -869,6 +874,30 @@ def table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def run_databases(name: str, bench_database: Callable[[str, argparse.Namespace], dict[str, Any]],
+                  summary: Callable[[dict[str, Any]], list[str]], table: Callable[[list[dict[str, Any]]], list[str]],
+                  args: argparse.Namespace) -> None:
+    """Bench each of --databases in turn (PostgreSQL when reachable), keep each result in
+    bench/out/<name>-<database>.json with the commit, and print the summaries and the table."""
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    results, lines = [], []
+    for kind in args.databases.split(","):
+        if kind == "postgresql" and not postgres_reachable(args.postgres):
+            print(f"PostgreSQL not reachable at {args.postgres}: skipped")
+            continue
+        result = bench_database(kind, args)
+        result["commit"] = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                                          text=True).stdout.strip() or "unknown"
+        (out / f"{name}-{kind}.json").write_text(json.dumps(result, indent=2, default=str))
+        results.append(result)
+        lines += summary(result)
+        print("\n".join(summary(result)), flush=True)
+    print("\n" + "\n".join(lines) + "\n\n" + "\n".join(table(results)))
+    print(f"\n(total {time.perf_counter() - started:.0f} s) command: .venv/bin/python bench/{name}.py {' '.join(sys.argv[1:])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20k and 2M reports, fewer requests, 2 rounds")
@@ -889,23 +918,7 @@ def main() -> None:
             args.reports = "20000,2000000"
         args.repeat, args.compute_repeat, args.counts, args.alerts, args.calendar = 2, 1, 104, 24, 20
     args.reports = [int(n) for n in args.reports.split(",")]
-    out = HERE / "out"
-    out.mkdir(exist_ok=True)
-    started = time.perf_counter()
-    results, lines = [], []
-    for kind in args.databases.split(","):
-        if kind == "postgresql" and not postgres_reachable(args.postgres):
-            print(f"PostgreSQL not reachable at {args.postgres}: skipped")
-            continue
-        result = bench_database(kind, args)
-        result["commit"] = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                                          text=True).stdout.strip() or "unknown"
-        (out / f"signals-{kind}.json").write_text(json.dumps(result, indent=2, default=str))
-        results.append(result)
-        lines += summary(result)
-        print("\n".join(summary(result)), flush=True)
-    print("\n" + "\n".join(lines) + "\n\n" + "\n".join(table(results)))
-    print(f"\n(total {time.perf_counter() - started:.0f} s) command: .venv/bin/python bench/signals.py {' '.join(sys.argv[1:])}")
+    run_databases("signals", bench_database, summary, table, args)
 
 
 if __name__ == "__main__":

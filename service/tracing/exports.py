@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import operator
 import os
 import random
 from collections.abc import Sequence
@@ -31,7 +32,9 @@ from crypto.errors import CryptoError
 from crypto.exposure import INTERVAL_SECONDS, KEY_LENGTH, ROLLING_PERIOD
 from crypto.exposure_export import ExportKey, SignatureInfo, build_export
 from crypto.keyring import KeyRing, KeyStore
-from service.tracing.keys import CONFIRMED_TEST, EMBARGO, MAX_AGE_DAYS, MAX_DAYS_FROM_ONSET, transmission_risk, unpack
+from service.tracing.keys import (
+    CONFIRMED_TEST, EMBARGO, MAX_AGE_DAYS, MAX_DAYS_FROM_ONSET, StoredKey, transmission_risk, unpack,
+)
 from service.tracing.models import ExportFile, KeyUpload
 
 log = logging.getLogger(__name__)
@@ -81,13 +84,13 @@ def due_windows(session: Session, rules: ExportRules, now: dt.datetime) -> list[
     return windows
 
 
-def window_keys(session: Session, keyring: KeyRing, keystore: KeyStore, start: dt.datetime, end: dt.datetime) -> list[ExportKey]:
+def window_keys(session: Session, keyring: KeyRing, keystore: KeyStore, start: dt.datetime, end: dt.datetime) -> list[StoredKey]:
     """The real keys published in [start, end), decrypted, each key once.
 
     A row whose day key was destroyed already (an export that fell more than 14 days behind,
     meeting retention halfway) is skipped, not fatal: its keys are too old to match anyway.
     """
-    keys: dict[bytes, ExportKey] = {}
+    keys: list[StoredKey] = []
     unreadable = 0
     rows = session.execute(
         select(KeyUpload.id, KeyUpload.payload).where(KeyUpload.publish_at >= start, KeyUpload.publish_at < end)
@@ -98,14 +101,14 @@ def window_keys(session: Session, keyring: KeyRing, keystore: KeyStore, start: d
         except CryptoError:
             unreadable += 1
             continue
-        for key in unpack(plaintext):
-            keys.setdefault(key.key_data, key)  # a key uploaded twice (two codes) is published once
+        keys.extend(unpack(plaintext))
     if unreadable:
         log.warning("export window %s: %d uploads skipped, their data key is destroyed", start.isoformat(), unreadable)
-    return list(keys.values())
+    # A key uploaded twice (one phone, two codes) is published once: its first upload wins.
+    return list({key.key_data: key for key in reversed(keys)}.values())
 
 
-def padding(real: Sequence[ExportKey], rules: ExportRules, start: dt.datetime, rng: random.Random) -> list[ExportKey]:
+def padding(real: Sequence[StoredKey], rules: ExportRules, start: dt.datetime, rng: random.Random) -> list[ExportKey]:
     """Random keys to add: none once the batch reaches the minimum, else up to it plus a random few.
 
     Drawn from one generator whatever the real keys are (their number decides only how many):
@@ -158,10 +161,12 @@ def file_name(start: dt.datetime, end: dt.datetime, batch_num: int) -> str:
 
 
 def build_files(
-    keys: list[ExportKey], start: dt.datetime, end: dt.datetime, rules: ExportRules, private_key: ec.EllipticCurvePrivateKey,
+    keys: list[ExportKey | StoredKey], start: dt.datetime, end: dt.datetime, rules: ExportRules,
+    private_key: ec.EllipticCurvePrivateKey,
 ) -> list[tuple[str, int, int, int, bytes]]:
-    """(name, batch_num, batch_size, keys, zip) of each file of a window's batch."""
-    keys.sort(key=lambda key: key.key_data)
+    """(name, batch_num, batch_size, keys, zip) of each file of a window's batch. Sorted once
+    here so that each file holds a run of the order (build_export's own sort then finds it done)."""
+    keys.sort(key=operator.attrgetter("key_data"))
     size = max(1, -(-len(keys) // rules.max_keys_per_file))
     files = []
     for number in range(1, size + 1):
