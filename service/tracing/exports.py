@@ -14,13 +14,15 @@ the keys they came from stay encrypted in key_upload until retention shreds them
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import logging
 import operator
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -185,13 +187,29 @@ def prepare_window(
 ) -> list[ExportFile]:
     """One window's files, built and signed from what `session` reads (they are not added to it)."""
     rng = rng or random.SystemRandom()
-    keys = window_keys(session, keyring, keystore, start, end)
-    keys.extend(padding(keys, rules, start, rng))
+    with _cycle_collector_paused():
+        keys: list[ExportKey | StoredKey] = list(window_keys(session, keyring, keystore, start, end))
+        keys.extend(padding(keys, rules, start, rng))
+        files = build_files(keys, start, end, rules, private_key)
     return [
         ExportFile(name=name, window_start=start, window_end=end, batch_num=number, batch_size=size, keys=count,
                    etag=hashlib.sha256(data).hexdigest(), data=data, created_at=now)
-        for name, number, size, count, data in build_files(keys, start, end, rules, private_key)
+        for name, number, size, count, data in files
     ]
+
+
+@contextlib.contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """A million keys are a million small objects that hold no cycles: each allocation burst set
+    off Python's cycle collector again (0.9 of 1.7 s unpacking a 1M-key window, measured).
+    Reference counting frees them all the same; the collector is back on afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def index(session: Session) -> list[tuple[str, dt.datetime]]:
