@@ -67,6 +67,11 @@ READ_ONLY = "safesignal_read_only"
 ACCUMULATE = "accumulate"
 
 
+def upsert_insert(dialect_name: str) -> Callable[..., Any]:
+    """The INSERT construct of a dialect, the one with ON CONFLICT: PostgreSQL's or SQLite's."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+
+
 class _QueuedWriterConnection(sqlite3.Connection):
     """A SQLite connection whose write transactions queue on an OS file lock.
 
@@ -248,7 +253,7 @@ class _PreparedInsert:
         accumulate = table.info.get(ACCUMULATE)
         if accumulate is not None:
             keys, sums = accumulate
-            upsert = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+            upsert = upsert_insert(dialect.name)(table)
             statement = upsert.on_conflict_do_update(
                 index_elements=list(keys), set_={name: table.c[name] + upsert.excluded[name] for name in sums}
             )

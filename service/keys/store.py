@@ -13,10 +13,9 @@ import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from crypto.keyring import WrappedKey
-from service.db import READ_ONLY, checkpoint_wal
+from service.db import READ_ONLY, checkpoint_wal, upsert_insert
 from service.keys.models import DataKeyRecord
 
 
@@ -37,7 +36,7 @@ class SqlKeyStore:
     def __init__(self, engine: Engine, clock: Callable[[], dt.datetime]):
         self._engine = engine
         self._clock = clock
-        self._insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
+        self._insert = upsert_insert(engine.dialect.name)
 
     def by_id(self, key_id: bytes) -> WrappedKey | None:
         with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:

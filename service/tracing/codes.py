@@ -21,11 +21,11 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from stdnum import damm
 
 from crypto.pseudonym import Pseudonymizer
+from service.db import upsert_insert
 from service.partners.models import Organisation
 from service.partners.services import OrganisationKind
 from service.tracing.models import CodeQuota, RedeemFailures, VerificationCode
@@ -126,9 +126,8 @@ def _upsert(session: Session, table: type, values: dict[str, object], keys: list
 
     One statement, so concurrent callers queue on the row instead of reading the same count.
     """
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     counter = getattr(table, column)
-    statement = insert(table).values(**values, **{column: step}).on_conflict_do_update(
+    statement = upsert_insert(session.get_bind().dialect.name)(table).values(**values, **{column: step}).on_conflict_do_update(
         index_elements=keys, set_={column: counter + step}
     ).returning(counter)
     return int(session.execute(statement).scalar_one())

@@ -212,9 +212,6 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def index(session: Session) -> list[tuple[str, dt.datetime]]:
-    """Names of the files kept, oldest window first, with their window's end."""
-    return [
-        (row.name, row.window_end)
-        for row in session.execute(select(ExportFile.name, ExportFile.window_end).order_by(ExportFile.window_end, ExportFile.batch_num))
-    ]
+def index(session: Session) -> list[str]:
+    """Names of the files kept, oldest window first."""
+    return list(session.scalars(select(ExportFile.name).order_by(ExportFile.window_end, ExportFile.batch_num)))

@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crypto.keyring import KeyRing, KeyStore
 from crypto.pseudonym import Pseudonymizer
+from service.db import upsert_insert
 from service.tracing import codes, keys
 from service.tracing.chaff import ResponseClock
 from service.tracing.exports import ExportRules
@@ -61,9 +61,8 @@ def upload(
     accepted = keys.validate(uploaded, claims.onset, now=now, skew=tracing.clock_skew)
     # ON CONFLICT DO NOTHING rather than a failed insert: a replay leaves no constraint error
     # (with the id's hash in it) in the database server's log.
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     claimed = session.execute(
-        insert(UsedToken)
+        upsert_insert(session.get_bind().dialect.name)(UsedToken)
         .values(jti_hash=claims.jti_hash, expires_at=keys.next_hour(claims.expires_at))
         .on_conflict_do_nothing(index_elements=[UsedToken.jti_hash])
         .returning(UsedToken.jti_hash)  # a row back only if inserted (rowcount differs by driver)

@@ -222,7 +222,7 @@ def _upload_response(accepted: keys.Accepted) -> Response:
 def export_index():  # type: ignore[no-untyped-def]
     """The index of export files. Cacheable (ETag; Cache-Control public, 5 minutes)."""
     with db.read_session() as session:
-        names = [name for name, _ in exports.index(session)]
+        names = exports.index(session)
     body = "".join(name + "\n" for name in names).encode()
     response = Response(body, mimetype="text/plain")
     response.set_etag(hashlib.sha256(body).hexdigest())
