@@ -54,11 +54,19 @@ def _check_detail(detail: dict[str, Any]) -> None:
 
 
 def append(connection: Connection, *, kind: str, actor: str, detail: dict[str, Any], at: dt.datetime) -> int:
-    """Add an entry after the current head; return its sequence number."""
+    """Add an entry after the current head; return its sequence number.
+
+    An entry's time is never before the previous entry's: two writers (the scheduler's jobs run
+    side by side) read their clocks before one of them gets the head's lock, and the log's order
+    is the order of that lock. So `at` is raised to the previous entry's time where it lies before.
+    """
     _check_detail(detail)
     head = connection.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
     ).one()
+    previous = connection.execute(select(AuditEntry.at).where(AuditEntry.seq == head.seq)).scalar()
+    if previous is not None and at < previous:
+        at = previous
     seq = head.seq + 1
     text = canonical_json(detail)
     digest = entry_hash(head.hash, seq, at, kind, actor, text)

@@ -792,3 +792,18 @@ def test_a_dry_run_counts_what_the_prune_drops(app, partners, clock, db_engine):
     dry = next(c for c in _state(app).retention.run(dry_run=True).classes if c.data_class == "audit_log")
     done = next(c for c in _state(app).retention.run().classes if c.data_class == "audit_log")
     assert dry.rows == done.rows == 2  # entries 1 and 2; entry 3 stays as the anchor
+
+
+def test_an_entry_whose_clock_was_read_before_the_last_one_s_keeps_the_log_in_order(app, db_engine):
+    """Two writers read their clocks, then queue on the head: the later append of an earlier
+    time (the scheduler's jobs run side by side) must not break the chain's order."""
+    late = dt.datetime(2026, 11, 29, 10, 0, 1, tzinfo=dt.timezone.utc)
+    early = late - dt.timedelta(milliseconds=3)
+    with db_engine.begin() as connection:
+        audit_log.append(connection, kind="test.first", actor="test", detail={"count": 1}, at=late)
+        seq = audit_log.append(connection, kind="test.second", actor="test", detail={"count": 2}, at=early)
+    with db_engine.connect() as connection:
+        stored = connection.execute(select(AuditEntry.at).where(AuditEntry.seq == seq)).scalar_one()
+    assert stored == late
+    verification = app.extensions["safesignal"].retention.verify_audit()
+    assert verification.valid, verification.problems
