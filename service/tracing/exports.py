@@ -166,16 +166,23 @@ def build_files(
     keys: list[ExportKey | StoredKey], start: dt.datetime, end: dt.datetime, rules: ExportRules,
     private_key: ec.EllipticCurvePrivateKey,
 ) -> list[tuple[str, int, int, int, bytes]]:
-    """(name, batch_num, batch_size, keys, zip) of each file of a window's batch. Sorted once
-    here so that each file holds a run of the order (build_export's own sort then finds it done)."""
+    """(name, number, files, keys, zip) of each file of a window's batch. Sorted once here so
+    that each file holds a run of the order (build_export's own sort then finds it done).
+
+    Every file says batch 1 of 1: the format's batch_num/batch_size are "not yet supported on
+    iOS, use values of 1 for both", and the reference server writes 1/1 since 2020. A window
+    split into n files instead gives file i the end timestamp end + i seconds (as the
+    reference does), so each file is a distinct export whose end orders it; the window's own
+    end stays in the file name, and `number` orders the index.
+    """
     keys.sort(key=operator.attrgetter("key_data"))
     size = max(1, -(-len(keys) // rules.max_keys_per_file))
     files = []
     for number in range(1, size + 1):
         part = keys[(number - 1) * rules.max_keys_per_file:number * rules.max_keys_per_file]
         data = build_export(
-            part, start=int(start.timestamp()), end=int(end.timestamp()), region=rules.region,
-            batch_num=number, batch_size=size, private_key=private_key, info=rules.info,
+            part, start=int(start.timestamp()), end=int(end.timestamp()) + (number if size > 1 else 0),
+            region=rules.region, batch_num=1, batch_size=1, private_key=private_key, info=rules.info,
         )
         files.append((file_name(start, end, number), number, size, len(part), data))
     return files

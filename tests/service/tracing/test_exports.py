@@ -166,10 +166,15 @@ def test_a_large_window_is_split_into_signed_files_of_one_batch(app_with, partne
     names = [name for name, _ in export_due(app.extensions["safesignal"], "test")]
     start, end = (int(dt.datetime(2026, 11, 29, hour, tzinfo=UTC).timestamp()) for hour in (8, 12))
     assert names == [f"{start}-{end}-0000{number}.zip" for number in (1, 2, 3)]
+    assert client.get("/v1/tracing/exports/index.txt").get_data(as_text=True).split() == names
     files = _files(client, app)
-    assert [file.batch_num for file in files] == [1, 2, 3]
-    assert {file.batch_size for file in files} == {3}
+    # "Not yet supported on iOS. Use values of 1 for both": each file is batch 1 of 1, and the
+    # files of one window differ (and are ordered) by their end timestamp, as the reference writes them.
+    assert [(file.batch_num, file.batch_size) for file in files] == [(1, 1)] * 3
+    assert [(file.start, file.end) for file in files] == [(start, end + number) for number in (1, 2, 3)]
     assert sum(len(file.keys) for file in files) >= 1000
+    etags = {client.get(f"/v1/tracing/exports/{name}").headers["ETag"] for name in names}
+    assert len(etags) == 3
 
 
 def test_the_index_and_files_are_cacheable_and_a_repeat_is_answered_from_the_etag(client, partners, clock, app):
