@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -42,6 +42,12 @@ class ExchangeOut(msgspec.Struct):
     padding: str
 
 
+# The key file format's ReportType, as its number or its name (protobuf's JSON form).
+ReportType = Annotated[int, Meta(ge=0, le=5)] | Literal[
+    "UNKNOWN", "CONFIRMED_TEST", "CONFIRMED_CLINICAL_DIAGNOSIS", "SELF_REPORT", "RECURSIVE", "REVOKED"
+]
+
+
 class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
     """A temporary exposure key in the standard format."""
 
@@ -51,6 +57,10 @@ class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
     transmission_risk_level: Annotated[int, Meta(description="0 to 8.")] = 0
     days_since_onset_of_symptoms: Annotated[
         int | None, Meta(description="Ignored: the server computes it from what the pharmacy entered, which the token carries.")
+    ] = None
+    report_type: Annotated[
+        ReportType | None,
+        Meta(description="Ignored (GAEN v1.5 apps send it): the server sets CONFIRMED_TEST, as the token comes from a positive test."),
     ] = None
 
 

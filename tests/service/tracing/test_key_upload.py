@@ -92,6 +92,8 @@ def test_a_key_that_ends_before_the_upload_is_not_held_back(client, partners, db
         ([_key(transmission_risk_level=-1)], "keys.0.transmission_risk_level", "0 and 8"),
         ([_key(rolling_start_interval_number="2942640")], "keys.0.rolling_start_interval_number", "Expected `int`"),
         ([_key(extra="field")], "keys.0.extra", "Unknown field"),
+        ([_key(report_type=6)], "keys.0.report_type", "<= 5"),
+        ([_key(report_type="POSITIVE")], "keys.0.report_type", "Invalid enum value"),
     ],
 )
 def test_each_rule_gets_a_field_error_and_leaves_the_token_unspent(client, partners, db_engine, keys, field, message):
@@ -162,6 +164,22 @@ def test_days_since_onset_come_from_the_token_and_keys_too_far_from_onset_are_dr
     stored = unpack(tracing.keyring.decrypt(tracing.keystore, row.payload, associated_data("key_upload", row.id.bytes)))
     assert sorted(key.days_since_onset_of_symptoms for key in stored) == list(range(-13, 1))
     assert {key.report_type for key in stored} == {1}
+
+
+@pytest.mark.parametrize("report_type", [1, 3, 5, "CONFIRMED_TEST", "SELF_REPORT", "REVOKED"])
+def test_a_report_type_sent_by_the_app_is_accepted_and_overridden(client, partners, db_engine, app, report_type):
+    from crypto.envelope import associated_data
+    from service.tracing.keys import unpack
+
+    token = _token(client, partners)
+    keys = [_key(TODAY - dt.timedelta(days=back), report_type=report_type, days_since_onset_of_symptoms=3) for back in (1, 2)]
+    response = _upload(client, token, keys)
+    assert response.status_code == 200, response.get_json()
+    tracing = app.extensions["safesignal"].tracing
+    with db_engine.connect() as connection:
+        (row,) = connection.execute(select(KeyUpload.id, KeyUpload.payload)).all()
+    stored = unpack(tracing.keyring.decrypt(tracing.keystore, row.payload, associated_data("key_upload", row.id.bytes)))
+    assert {key.report_type for key in stored} == {1}  # CONFIRMED_TEST: the token comes from a positive test
 
 
 def test_a_key_further_than_14_days_from_onset_is_dropped(client, partners):
