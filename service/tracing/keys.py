@@ -1,20 +1,31 @@
 """Uploaded temporary exposure keys: validated as the reference server does, packed, encrypted, held back.
 
-Validation follows google/exposure-notifications-server's docs/tek_validation.md, with one
-choice of ours: any invalid key rejects the whole upload with field-level errors (the reference
-drops single keys and reports partial success), so an app never believes it shared keys it did
-not, and can fix and retry with the same token (a rejected upload does not spend it).
+Validation follows google/exposure-notifications-server's docs/tek_validation.md and its
+TransformPublish, with one choice of ours: any invalid key rejects the whole upload with
+field-level errors (the reference drops single keys and reports partial success), so an app
+never believes it shared keys it did not, and can fix and retry with the same token (a rejected
+upload does not spend it).
 
-- 1 to 30 keys (14 days of history and today, twice over with the "future key" upload), at most
-  3 with the same start (a phone that rotated its key early);
-- key data exactly 16 bytes; rolling period 1 to 144; transmission risk 0 to 8;
-- no key starting before the UTC day 14 days back, none starting in the future (clock skew
-  allowed), no key twice;
+- 1 to 30 keys; key data exactly 16 bytes; rolling period 1 to 144; transmission risk 0 to 8;
+  no key twice;
+- no key of a UTC day before the one 15 days back (the reference's maximum age, 360 hours: a
+  phone keeps 14 local days, which span 15 UTC days), none starting in the future (clock skew
+  allowed);
+- overlapping keys as the reference allows them: keys with the same start may coexist, at most 3
+  (GAEN v1.5 reissues the day's key when it is shared); a key with another start must not begin
+  before the keys of the previous start have all ended. So at most 3 keys are valid at any
+  moment, and one code cannot publish 30 devices' keys for the same hours;
+- a key ends by the UTC midnight after its start, as every phone's daily key does (the
+  specification aligns keys to the day);
 - days since onset come from the token (what the partner entered), not the app: a key further
   than 14 days from onset is dropped, as the reference recommends; the transmission risk is set
-  from days since onset (`transmission_risk`) whatever the app sent, so that neither field can
-  set an upload apart from the padding of an export;
-- a key still valid at upload (today's) is held back until two hours after it expires, so it
+  from days since onset (`transmission_risk`) and the report type to CONFIRMED_TEST, whatever the
+  app sent, so that no field can set an upload apart from the padding of an export;
+- a key is published as its whole UTC day (start at midnight, rolling period 144): a phone that
+  rotated early, reissued its key or started mid-day would otherwise stand out among the padding.
+  Matching loses nothing: identifiers depend on the interval, and the added intervals are ones
+  this key never broadcast;
+- a key still valid at upload is held back until two hours after the hour it expires, so it
   cannot be matched while its phone still broadcasts it (the reference's embargo).
 """
 
@@ -40,7 +51,9 @@ from service.tracing.models import KeyUpload
 
 DATA_CLASS = "exposure_keys"
 MAX_KEYS = 30
+# Exports and padding look back 14 days; an upload takes keys of the UTC day 15 days back too.
 MAX_AGE_DAYS = 14
+MAX_KEY_AGE_DAYS = 15
 MAX_DAYS_FROM_ONSET = 14
 MAX_SAME_START = 3
 EMBARGO = dt.timedelta(hours=2)
@@ -68,12 +81,19 @@ class InvalidKeys(Exception):
         self.errors = errors
 
 
+class Publishable(NamedTuple):
+    """A key as it will be published, and the first hour it may be."""
+
+    key: ExportKey
+    hour: dt.datetime
+
+
 @dataclass(frozen=True)
 class Accepted:
     """Validated keys, split by when they may be published; `dropped` were too far from onset."""
 
-    now: list[ExportKey]
-    held: list[ExportKey]
+    now: list[Publishable]
+    held: list[Publishable]
     dropped: int
 
 
@@ -88,12 +108,12 @@ def validate(keys: Sequence[UploadedKey], onset: Onset, *, now: dt.datetime, ske
     """The keys to store, or InvalidKeys naming each broken rule."""
     errors: dict[str, list[str]] = {}
     today = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    oldest = interval_number(today - dt.timedelta(days=MAX_AGE_DAYS))
+    oldest = interval_number(today - dt.timedelta(days=MAX_KEY_AGE_DAYS))
     newest = interval_number(now + skew)
     current = interval_number(now)
     seen: set[bytes] = set()
-    valid_now: list[ExportKey] = []
-    held: list[ExportKey] = []
+    valid_now: list[Publishable] = []
+    held: list[Publishable] = []
     dropped = 0
     if not 1 <= len(keys) <= MAX_KEYS:
         raise InvalidKeys({"keys": [f"Between 1 and {MAX_KEYS} keys."]})
@@ -107,10 +127,13 @@ def validate(keys: Sequence[UploadedKey], onset: Onset, *, now: dt.datetime, ske
         else:
             seen.add(data)
         start, period = key.rolling_start_interval_number, key.rolling_period
+        day_first = start - start % ROLLING_PERIOD  # the UTC midnight the key's day starts at
         if not 1 <= period <= ROLLING_PERIOD:
             errors[f"{where}.rolling_period"] = [f"Between 1 and {ROLLING_PERIOD}."]
+        elif start + period > day_first + ROLLING_PERIOD:
+            errors[f"{where}.rolling_period"] = ["Must end by the UTC midnight after the key's start."]
         if start < oldest:
-            errors[f"{where}.rolling_start_interval_number"] = [f"Older than {MAX_AGE_DAYS} days."]
+            errors[f"{where}.rolling_start_interval_number"] = [f"Older than the UTC day {MAX_KEY_AGE_DAYS} days back."]
         elif start > newest:
             errors[f"{where}.rolling_start_interval_number"] = ["Starts in the future."]
         if not 0 <= key.transmission_risk_level <= 8:
@@ -123,18 +146,36 @@ def validate(keys: Sequence[UploadedKey], onset: Onset, *, now: dt.datetime, ske
         if abs(since_onset) > MAX_DAYS_FROM_ONSET:
             dropped += 1
             continue
-        exported = ExportKey(data, start, period, transmission_risk(since_onset), CONFIRMED_TEST, since_onset)
-        (held if start + period > current else valid_now).append(exported)
-    starts: dict[int, int] = {}
-    for index, key in enumerate(keys):
-        starts[key.rolling_start_interval_number] = starts.get(key.rolling_start_interval_number, 0) + 1
-        if starts[key.rolling_start_interval_number] == MAX_SAME_START + 1:
-            errors.setdefault(f"keys.{index}.rolling_start_interval_number", []).append(
-                f"More than {MAX_SAME_START} keys with the same start."
-            )
+        # Published as the whole day: see the module's docstring.
+        exported = ExportKey(data, day_first, ROLLING_PERIOD, transmission_risk(since_onset), CONFIRMED_TEST, since_onset)
+        publishable = Publishable(exported, publish_hour(start + period, now))
+        (held if start + period > current else valid_now).append(publishable)
+    for index, message in _overlaps(keys).items():
+        errors.setdefault(f"keys.{index}.rolling_start_interval_number", []).append(message)
     if errors:
         raise InvalidKeys(errors)
     return Accepted(valid_now, held, dropped)
+
+
+def _overlaps(keys: Sequence[UploadedKey]) -> dict[int, str]:
+    """The keys (by index) that break the reference's overlap rules: more than 3 with one start,
+    or one starting before the keys of the previous start have all ended."""
+    found: dict[int, str] = {}
+    order = sorted(range(len(keys)), key=lambda i: (keys[i].rolling_start_interval_number, keys[i].rolling_period))
+    start, end, count = -1, -1, 0
+    for index in order:
+        key = keys[index]
+        key_end = key.rolling_start_interval_number + key.rolling_period
+        if key.rolling_start_interval_number == start:
+            count += 1
+            if count > MAX_SAME_START:
+                found[index] = f"More than {MAX_SAME_START} keys with the same start."
+            end = max(end, key_end)
+            continue
+        if key.rolling_start_interval_number < end:
+            found[index] = "Overlaps a key with another start."
+        start, end, count = key.rolling_start_interval_number, max(end, key_end), 1
+    return found
 
 
 def transmission_risk(days_since_onset: int) -> int:
@@ -154,10 +195,10 @@ def next_hour(moment: dt.datetime) -> dt.datetime:
     return hour if hour == moment else hour + dt.timedelta(hours=1)
 
 
-def publish_hour(key: ExportKey, received: dt.datetime) -> dt.datetime:
-    """The first hour a key may be exported: the next whole hour, or (a key still valid) two
-    hours after the hour it expires."""
-    expires = dt.datetime.fromtimestamp((key.rolling_start_interval_number + key.rolling_period) * INTERVAL_SECONDS, dt.timezone.utc)
+def publish_hour(end_interval: int, received: dt.datetime) -> dt.datetime:
+    """The first hour a key ending at `end_interval` may be exported: the next whole hour, or
+    (a key still valid) two hours after the hour it expires."""
+    expires = dt.datetime.fromtimestamp(end_interval * INTERVAL_SECONDS, dt.timezone.utc)
     return max(next_hour(received), next_hour(expires) + EMBARGO)
 
 
@@ -199,8 +240,8 @@ def store(session: Session, keyring: KeyRing, keystore: KeyStore, accepted: Acce
     epoch = now.astimezone(dt.timezone.utc).date()
     data_key = keyring.key_for_epoch(keystore, DATA_CLASS, epoch)
     groups: dict[dt.datetime, list[ExportKey]] = {}
-    for key in (*accepted.now, *accepted.held):
-        groups.setdefault(publish_hour(key, now), []).append(key)
+    for key, hour in (*accepted.now, *accepted.held):
+        groups.setdefault(hour, []).append(key)
     for hour, keys in groups.items():
         row_id = uuid.uuid4()
         payload = encrypt(data_key, pack(keys), associated_data(KeyUpload.__tablename__, row_id.bytes))

@@ -83,7 +83,10 @@ def test_a_key_that_ends_before_the_upload_is_not_held_back(client, partners, db
         ([_key(key_data=base64.b64encode(bytes(17)).decode())], "keys.0.key_data", "16 bytes"),
         ([_key(), _key(key_data=base64.b64encode(bytes(16)).decode()), _key(key_data=base64.b64encode(bytes(16)).decode())],
          "keys.2.key_data", "twice"),
-        ([_key(TODAY - dt.timedelta(days=15))], "keys.0.rolling_start_interval_number", "14 days"),
+        ([_key(TODAY - dt.timedelta(days=16))], "keys.0.rolling_start_interval_number", "15 days back"),
+        ([_key(rolling_start_interval_number=day_start(TODAY - dt.timedelta(days=1)) + 1)], "keys.0.rolling_period", "midnight"),
+        ([_key(), _key(rolling_start_interval_number=day_start(TODAY - dt.timedelta(days=1)) + 1, rolling_period=143)],
+         "keys.1.rolling_start_interval_number", "Overlaps"),
         ([_key(rolling_start_interval_number=interval_number(dt.datetime(2026, 11, 29, 10, 30, tzinfo=dt.timezone.utc)))],
          "keys.0.rolling_start_interval_number", "future"),
         ([_key(rolling_period=0)], "keys.0.rolling_period", "1 and 144"),
@@ -113,17 +116,64 @@ def test_each_rule_gets_a_field_error_and_leaves_the_token_unspent(client, partn
 
 def test_the_limits_are_inclusive(client, partners):
     token = _token(client, partners)
-    oldest = _key(TODAY - dt.timedelta(days=14))
-    newest = _key(rolling_start_interval_number=interval_number(dt.datetime(2026, 11, 29, 10, 20, tzinfo=dt.timezone.utc)))
-    # Half-day keys of the 14 days before: 28 keys, with at most 3 sharing a start (with the oldest).
+    oldest = _key(TODAY - dt.timedelta(days=15))
+    # The next interval (within the clock skew), valid until midnight.
+    newest = _key(rolling_start_interval_number=interval_number(dt.datetime(2026, 11, 29, 10, 20, tzinfo=dt.timezone.utc)),
+                  rolling_period=82)
+    # Half-day keys of the 14 days before, but yesterday's three keys share a start (a reissued key).
     halves = [
         _key(rolling_start_interval_number=day_start(TODAY - dt.timedelta(days=back)) + half * 72, rolling_period=72)
-        for back in range(1, 15) for half in (0, 1)
+        for back in range(3, 15) for half in (0, 1)
     ]
-    halves[-2] = _key(TODAY - dt.timedelta(days=14), rolling_period=72)
-    keys = [oldest, newest, *halves]
+    reissued = [_key(TODAY - dt.timedelta(days=1), rolling_period=period) for period in (50, 100, 144)]
+    keys = [oldest, newest, *halves, *reissued, _key(TODAY - dt.timedelta(days=2))]
     assert len(keys) == 30
     assert _upload(client, token, keys).status_code == 200
+
+
+def test_keys_valid_at_the_same_time_with_different_starts_are_refused(client, partners):
+    """One code must not publish the keys of 30 phones broadcasting at once: keys with different
+    starts may not overlap (the reference's rule), so at most 3 keys are valid at any moment."""
+    token = _token(client, partners)
+    first = day_start(TODAY - dt.timedelta(days=2))
+    staggered = [_key(rolling_start_interval_number=first + i) for i in range(30)]
+    assert _upload(client, token, staggered).status_code == 422
+    # The same within one day (each key valid until midnight, so none crosses it).
+    within_day = [_key(rolling_start_interval_number=first + i, rolling_period=144 - i) for i in range(30)]
+    response = _upload(client, token, within_day)
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]["json"]
+    assert set(errors) == {f"keys.{i}.rolling_start_interval_number" for i in range(1, 30)}
+    assert errors["keys.1.rolling_start_interval_number"] == ["Overlaps a key with another start."]
+    # A key that starts when the previous one ends is fine.
+    assert _upload(client, token, [_key(rolling_start_interval_number=first, rolling_period=60),
+                                   _key(rolling_start_interval_number=first + 60, rolling_period=84)]).status_code == 200
+
+
+def test_a_key_of_the_utc_day_15_days_back_is_accepted_as_the_reference_does(client, partners, db_engine, app):
+    token = _token(client, partners)
+    body = _upload(client, token, [_key(TODAY - dt.timedelta(days=15)), _key(TODAY - dt.timedelta(days=14))]).get_json()
+    assert (body["inserted"], body["dropped"]) == (2, 0), body
+
+
+def test_keys_are_published_as_whole_days(client, partners, db_engine, app):
+    """A key rotated early or started mid-day is stored as its whole UTC day (what padding imitates);
+    its validity decides only when it is published."""
+    from crypto.envelope import associated_data
+    from service.tracing.keys import unpack
+
+    token = _token(client, partners)
+    yesterday = day_start(TODAY - dt.timedelta(days=1))
+    keys = [_key(rolling_start_interval_number=yesterday, rolling_period=60),
+            _key(rolling_start_interval_number=yesterday + 60, rolling_period=84),
+            _key(rolling_start_interval_number=day_start(TODAY) + 12, rolling_period=30)]  # today, ended 07:00
+    assert _upload(client, token, keys).get_json()["held_back"] == 0
+    tracing = app.extensions["safesignal"].tracing
+    with db_engine.connect() as connection:
+        (row,) = connection.execute(select(KeyUpload.id, KeyUpload.payload)).all()
+    stored = unpack(tracing.keyring.decrypt(tracing.keystore, row.payload, associated_data("key_upload", row.id.bytes)))
+    assert sorted((key.rolling_start_interval_number, key.rolling_period) for key in stored) == [
+        (yesterday, 144), (yesterday, 144), (day_start(TODAY), 144)]
 
 
 def test_more_than_three_keys_with_one_start_are_refused(client, partners):
