@@ -35,7 +35,7 @@ from crypto.exposure import INTERVAL_SECONDS, KEY_LENGTH, ROLLING_PERIOD
 from crypto.exposure_export import ExportKey, SignatureInfo, build_export
 from crypto.keyring import KeyRing, KeyStore
 from service.tracing.keys import (
-    CONFIRMED_TEST, EMBARGO, MAX_AGE_DAYS, MAX_DAYS_FROM_ONSET, StoredKey, transmission_risk, unpack,
+    CONFIRMED_TEST, EMBARGO, MAX_AGE_DAYS, MAX_DAYS_FROM_ONSET, MAX_KEY_AGE_DAYS, StoredKey, transmission_risk, unpack,
 )
 from service.tracing.models import ExportFile, KeyUpload
 
@@ -46,6 +46,15 @@ EMBARGO_HOUR = int(EMBARGO.total_seconds()) // 3600
 # so no key published inside it can still be committed after it was read.
 MARGIN = dt.timedelta(minutes=5)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+# Padding keys of every shape a real key of the window can have (`window_shapes`), each this many times.
+LOOKALIKES = 2
+# The earliest onset a token can carry, in days before its upload's day: 14 days before the day
+# the code was issued, which the code's and the token's lifetimes (at most a day each) can put two
+# days before the upload. The latest is tomorrow (check_onset).
+_ONSET_BEFORE_UPLOAD = MAX_AGE_DAYS + 2
+_ONSET_AFTER_UPLOAD = 1
+_HOUR = dt.timedelta(hours=1)
+_TICK = dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -114,14 +123,56 @@ def padding(real: Sequence[StoredKey], rules: ExportRules, start: dt.datetime, r
     """Random keys to add: none once the batch reaches the minimum, else up to it plus a random few.
 
     Drawn from one generator whatever the real keys are (their number decides only how many):
-    padding that copied the real keys' metadata would show each case's onset in the file.
+    padding that copied the real keys' metadata would show each case's onset in the file. It
+    holds LOOKALIKES keys of every shape a real key of this window can have (`window_shapes`),
+    so that no real key is the only one of its kind, and simulated uploads for the rest (the
+    batch holds more than the minimum if the shapes need it).
     """
     if len(real) >= rules.min_keys:
         return []
     count = rules.min_keys - len(real) + rng.randrange(max(1, rules.padding_range))
-    data = os.urandom(KEY_LENGTH * count)
-    fake = simulated_metadata(count, start, rules.period, rng)
-    return [ExportKey(data[i * KEY_LENGTH:(i + 1) * KEY_LENGTH], *fake[i]) for i in range(count)]
+    fake = [shape for shape in sorted(window_shapes(start, start + rules.period)) for _ in range(LOOKALIKES)]
+    fake.extend(simulated_metadata(max(0, count - len(fake)), start, rules.period, rng))
+    data = os.urandom(KEY_LENGTH * len(fake))
+    return [ExportKey(data[i * KEY_LENGTH:(i + 1) * KEY_LENGTH], *fake[i]) for i in range(len(fake))]
+
+
+Shape = tuple[int, int, int, int, int | None]
+
+
+def window_shapes(start: dt.datetime, end: dt.datetime) -> set[Shape]:
+    """Every metadata (start, rolling period, risk, report type, days since onset) a real key
+    published in [start, end) can have, under the rules of service.tracing.keys.
+
+    A key is published as its whole UTC day, so its shape is its day and days since onset. For
+    each hour h of the window:
+    - keys not held back were uploaded in (h - 1 h, h]: on one or (h at midnight) two UTC days
+      U, each key of a day from U - 15 to U (today's, when it ended before the upload);
+    - a held-back key expired in (h - 3 h, h - 2 h], so it is the key of that day k (or of the day
+      before, one that expired at midnight), uploaded on k or, within the clock skew before
+      midnight, on k - 1;
+    days since onset then range over every onset a token of that upload day can carry.
+    """
+    shapes: set[Shape] = set()
+
+    def add(key_day: dt.date, upload_day: dt.date) -> None:
+        first = int(dt.datetime.combine(key_day, dt.time(), dt.timezone.utc).timestamp()) // INTERVAL_SECONDS
+        for back in range(-_ONSET_AFTER_UPLOAD, _ONSET_BEFORE_UPLOAD + 1):
+            since = (key_day - (upload_day - dt.timedelta(days=back))).days
+            if abs(since) <= MAX_DAYS_FROM_ONSET:
+                shapes.add((first, ROLLING_PERIOD, transmission_risk(since), CONFIRMED_TEST, since))
+
+    hour = start
+    while hour < end:
+        for upload_day in {(hour - _HOUR + _TICK).date(), hour.date()}:
+            for age in range(MAX_KEY_AGE_DAYS + 1):
+                add(upload_day - dt.timedelta(days=age), upload_day)
+        expired = hour - EMBARGO
+        for key_day in {(expired - _HOUR).date(), (expired - _TICK).date()}:
+            for upload_day in (key_day - dt.timedelta(days=1), key_day):
+                add(key_day, upload_day)
+        hour += _HOUR
+    return shapes
 
 
 def simulated_metadata(count: int, start: dt.datetime, period: dt.timedelta, rng: random.Random) -> list[tuple[int, int, int, int, int | None]]:
