@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import collections
 import datetime as dt
 import secrets
 import statistics
@@ -250,3 +251,72 @@ def test_the_scheduler_job_builds_due_windows_and_without_its_key_leaves_the_res
     tracing_job(app.extensions["safesignal"])  # once per window
     with db_engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(ExportFile)) == 1
+
+
+def _metadata(key):  # type: ignore[no-untyped-def]
+    return (key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level, key.report_type,
+            key.days_since_onset_of_symptoms)
+
+
+def test_an_upload_just_before_midnight_has_padding_look_alikes_in_the_next_day_s_window(client, partners, clock, app):
+    """An upload at 23:30 is published in the next day's first window, its oldest key 16 days
+    before that day and today's key held back until 02:00: each has padding keys of its very shape."""
+    clock.now = dt.datetime(2026, 11, 29, 23, 30, tzinfo=UTC)
+    real = _history(16)  # today and the 15 UTC days before
+    assert _upload(client, partners, real)["inserted"] == 16
+    clock.now = dt.datetime(2026, 11, 30, 4, 10, tzinfo=UTC)
+    export(partners)
+    (file,) = [file for file in _files(client, app) if file.start == int(dt.datetime(2026, 11, 30, tzinfo=UTC).timestamp())]
+    real_data = {base64.b64decode(str(key["key_data"])) for key in real}
+    published = [key for key in file.keys if key.key_data in real_data]
+    assert len(published) == 16
+    padding = collections.Counter(_metadata(key) for key in file.keys if key.key_data not in real_data)
+    assert {_metadata(key): padding[_metadata(key)] for key in published if padding[_metadata(key)] < 2} == {}
+
+
+def test_every_shape_an_accepted_upload_can_publish_has_padding_look_alikes_at_every_hour(app):
+    """Uploads at every hour of a day (on the hour, just after it, mid-hour, within the clock skew
+    of the next interval, the last second), with every onset a token can carry (codes issued that
+    day or the day before, tomorrow to 14 days back), of every key an upload accepts: whole days
+    from tomorrow to 16 days back, early-rotated and reissued keys, today's key rotated at upload,
+    keys starting now or in the next interval. Each accepted key's published shape must have
+    padding look-alikes in its window. Runs keys.validate, what the upload endpoint runs (through
+    HTTP this would be tens of thousands of uploads)."""
+    import random
+
+    from crypto.exposure import interval_number
+    from service.tracing import codes, exports, keys
+
+    tracing = app.extensions["safesignal"].tracing
+    rules, skew = tracing.export_rules, tracing.clock_skew
+    data = base64.b64encode(bytes(16)).decode()
+    padded: dict[dt.datetime, collections.Counter] = {}
+    missing = set()
+    published_windows = set()
+    for hour in range(24):
+        for minute, second in ((0, 0), (0, 1), (30, 0), (56, 0), (59, 59)):
+            now = dt.datetime(2026, 11, 29, hour, minute, second, tzinfo=UTC)
+            upload_day, current = now.date(), interval_number(now)
+            candidates = [(current, 1), (current + 1, 1), (day_start(upload_day), current - day_start(upload_day))]
+            for back in range(-1, 17):
+                first = day_start(upload_day - dt.timedelta(days=back))
+                candidates += [(first, 144), (first, 1), (first + 60, 84)]
+            onsets = {issued - dt.timedelta(days=back) for issued in (upload_day - dt.timedelta(days=1), upload_day)
+                      for back in range(-1, 15)}
+            for onset in onsets:
+                for start, period in candidates:
+                    try:
+                        accepted = keys.validate([keys.UploadedKey(data, start, period, 0)], codes.Onset("symptoms", onset),
+                                                 now=now, skew=skew)
+                    except keys.InvalidKeys:
+                        continue
+                    for key, hour_published in (*accepted.now, *accepted.held):
+                        window = exports.window_of(hour_published, rules.period)
+                        published_windows.add(window)
+                        if window not in padded:
+                            padding = exports.padding([], rules, window, random.Random(7))
+                            padded[window] = collections.Counter(_metadata(fake) for fake in padding)
+                        if padded[window][_metadata(key)] < exports.LOOKALIKES:
+                            missing.add((window.isoformat(), now.time().isoformat(), _metadata(key)))
+    assert len(published_windows) == 8  # the day's six; the next day's first (23:xx uploads, held keys); a day later (tomorrow's key)
+    assert sorted(missing)[:10] == []
