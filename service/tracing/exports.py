@@ -5,8 +5,9 @@ window is built once, after it has ended plus a margin that outlasts any upload 
 open. Every window gets a batch, with or without real keys: a batch is padded with random keys
 up to TRACING_EXPORT_MIN_KEYS plus a random number below TRACING_EXPORT_PADDING_RANGE, so neither
 its presence nor its size tells how few cases there were (the reference server's padding). The
-padding imitates real uploads, drawn from one generator whatever the real keys are: simulated
-phones uploading a day-by-day history from an onset, with the transmission risk the server sets.
+padding imitates real uploads, drawn from one generator whatever the real keys are: look-alikes
+of every shape a real key of the window can have (`window_shapes`), then simulated phones
+uploading a day-by-day history from an onset, with the transmission risk the server sets.
 
 Batch contents are public by design (every phone downloads them), so files are kept as built;
 the keys they came from stay encrypted in key_upload until retention shreds them.
