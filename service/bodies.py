@@ -78,7 +78,9 @@ def decode_raw(data: bytes, kind: type[T]) -> T:
 
 def parse(kind: type[T]) -> T:
     """The request body as `kind`: 415 unless JSON, 400 if malformed, 422 with field errors."""
-    if not request.is_json:
+    # Exactly application/json (a charset parameter aside): `request.is_json` would also take
+    # any application/*+json, such as json-patch+json, which is not what these bodies are.
+    if request.mimetype != "application/json":
         fail(415)
     data = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH: 413 past it
     try:

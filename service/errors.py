@@ -72,4 +72,9 @@ class Api(flask_smorest.Api):
     def handle_http_exception(self, error: HTTPException) -> Any:
         payload, code, headers = super().handle_http_exception(error)
         payload.setdefault("message", MESSAGES.get(code or 500, error.name))
+        # flask-smorest drops Werkzeug's own headers, among them the Allow of a 405 (RFC 9110
+        # requires it) and the Retry-After of a 429 or 503.
+        for name, value in error.get_headers():
+            if name.lower() in ("allow", "retry-after"):
+                headers = {**(headers or {}), name: value}
         return payload, code, headers
