@@ -9,6 +9,7 @@ import io
 import json
 import threading
 
+import jsonschema
 import pytest
 from conftest import bearer
 from sqlalchemy import func, select
@@ -131,3 +132,28 @@ def test_every_answer_says_nosniff_and_public_exports_stay_cacheable(client):
         assert client.get(path).headers.get("X-Content-Type-Options") == "nosniff", path
     index = client.get("/v1/tracing/exports/index.txt")
     assert index.headers["Cache-Control"] == "public, max-age=300" and index.headers["ETag"]
+
+
+def _documented_schema(app, path: str, status: int) -> dict:  # type: ignore[no-untyped-def]
+    """The JSON Schema the served document gives for this answer of POST `path`."""
+    document = app.test_client().get("/openapi.json").get_json()
+    responses = document["paths"][path]["post"]["responses"]
+    response = responses.get(str(status), responses["default"])
+    while "$ref" in response:
+        response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    schema = response["content"]["application/json"]["schema"]
+    return {**schema, "components": document["components"]}
+
+
+def test_padded_tracing_errors_are_what_the_document_says(app, client):
+    answers = [
+        ("/v1/tracing/verify", client.post("/v1/tracing/verify", json={"code": "1"}, headers={"SafeSignal-Fake": "0"})),
+        ("/v1/tracing/verify", client.post("/v1/tracing/verify", data="{", content_type="application/json")),
+        ("/v1/tracing/keys", client.post("/v1/tracing/keys", json={"token": "x", "keys": []}, headers={"SafeSignal-Fake": "0"})),
+        ("/v1/tracing/keys", client.post("/v1/tracing/keys", data="x", content_type="text/plain")),
+    ]
+    for path, response in answers:
+        assert 400 <= response.status_code < 500 and len(response.get_data()) == 1024
+        body = response.get_json()
+        assert body["padding"]
+        jsonschema.validate(body, _documented_schema(app, path, response.status_code))
