@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crypto.pseudonym import Pseudonymizer
     from service import config as settings
     from service import db
+    from service import http
     from service.areas import load_areas
     from retention.purge import Retention
     from service.keys.material import default_database_url, load_audit_public_key, load_audit_signer, load_keks, load_pseudonym_key
@@ -146,6 +147,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(db.close_session)
 
     _register_api(app)
+    http.register(app)
     from service.cli import register_commands
 
     register_commands(app)

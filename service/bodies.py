@@ -27,6 +27,7 @@ T = TypeVar("T")
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _FIELD = re.compile(r"field `(?P<name>[^`]*)`")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+INVALID_TEXT = "Not valid UTF-8 text."
 
 _decoders: dict[type, msgspec.json.Decoder[Any]] = {}
 _encoder = msgspec.json.Encoder()
@@ -77,11 +78,18 @@ def decode_raw(data: bytes, kind: type[T]) -> T:
 
 def parse(kind: type[T]) -> T:
     """The request body as `kind`: 415 unless JSON, 400 if malformed, 422 with field errors."""
-    if not request.is_json:
+    # Exactly application/json (a charset parameter aside): `request.is_json` would also take
+    # any application/*+json, such as json-patch+json, which is not what these bodies are.
+    if request.mimetype != "application/json":
         fail(415)
     data = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH: 413 past it
     try:
-        return decode_raw(data, kind)
+        value = decode_raw(data, kind)
+        if kind is msgspec.Raw:
+            # Raw checks the JSON grammar but not the bytes inside strings: invalid UTF-8 would
+            # surface only where the report is decoded, after the body was taken as JSON.
+            data.decode()
+        return value
     except msgspec.ValidationError as error:
         # msgspec validates while it parses, so malformed JSON can surface as a schema error
         # first; malformed is malformed, whatever else is wrong with it.
@@ -91,6 +99,20 @@ def parse(kind: type[T]) -> T:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         # Invalid UTF-8 inside a string and nesting past the decoder's depth are malformed too.
         fail(400)
+
+
+def text_errors(data: bytes) -> dict[str, list[str]]:
+    """Field errors of a JSON object with invalid UTF-8 in it: the member that holds it."""
+    try:
+        members = decode_raw(data, dict[str, msgspec.Raw])
+    except (msgspec.DecodeError, UnicodeDecodeError):  # in a member's name, or not an object
+        return {"_schema": [INVALID_TEXT]}
+    for name, value in members.items():
+        try:
+            decode_raw(value, Any)  # type: ignore[arg-type]
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return {_safe_name(name): [INVALID_TEXT]}
+    return {"_schema": [INVALID_TEXT]}
 
 
 def _well_formed(data: bytes) -> bool:

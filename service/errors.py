@@ -41,18 +41,46 @@ RESPONSE_NAMES = {
 }
 
 
-def error_responses(*statuses: int) -> dict[str, Any]:
-    """OpenAPI `responses` entries for these statuses, pointing at the shared error responses."""
-    return {str(status): {"$ref": f"#/components/responses/{RESPONSE_NAMES[status]}"} for status in statuses}
+# The one error shape with `padding`: the answers of the contact-tracing exchange and upload are
+# padded to one size, errors included (service.tracing.chaff), and the document says so.
+PADDED = "PADDED_"
+PADDED_ERROR = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "The error shape, padded: `padding` is random text that brings every answer of the "
+                   "operation to one size.",
+    "properties": {
+        "code": {"type": "integer", "description": "Error code"},
+        "status": {"type": "string", "description": "Error name"},
+        "message": {"type": "string", "description": "Error message"},
+        "errors": {"type": "object", "additionalProperties": {}, "description": "Errors"},
+        "padding": {"type": "string", "description": "Random text; ignore it."},
+    },
+    "required": ["code", "status", "message", "padding"],
+}
+
+
+def error_responses(*statuses: int, padded: bool = False) -> dict[str, Any]:
+    """OpenAPI `responses` entries for these statuses, pointing at the shared error responses
+    (the padded ones, and a padded `default`, for an operation whose answers are padded)."""
+    prefix = PADDED if padded else ""
+    responses = {str(status): {"$ref": f"#/components/responses/{prefix}{RESPONSE_NAMES[status]}"} for status in statuses}
+    if padded:
+        responses["default"] = {"$ref": f"#/components/responses/{PADDED}DEFAULT_ERROR"}
+    return responses
 
 
 def register_error_responses(spec: Any) -> None:
-    """Add one response component per error status, each in the one error shape."""
+    """Add one response component per error status, each in the one error shape, and its padded twin."""
+    spec.components.schema("PaddedError", PADDED_ERROR)
+    padded = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaddedError"}}}}
     for status, name in RESPONSE_NAMES.items():
         spec.components.response(
             name,
             {"description": MESSAGES[status], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         )
+        spec.components.response(PADDED + name, {"description": MESSAGES[status] + " Padded.", **padded})
+    spec.components.response(PADDED + "DEFAULT_ERROR", {"description": "Default error response, padded.", **padded})
 
 
 def fail(status: int, message: str | None = None, errors: Any = None, headers: Any = None) -> NoReturn:
@@ -72,4 +100,9 @@ class Api(flask_smorest.Api):
     def handle_http_exception(self, error: HTTPException) -> Any:
         payload, code, headers = super().handle_http_exception(error)
         payload.setdefault("message", MESSAGES.get(code or 500, error.name))
+        # flask-smorest drops Werkzeug's own headers, among them the Allow of a 405 (RFC 9110
+        # requires it) and the Retry-After of a 429 or 503.
+        for name, value in error.get_headers():
+            if name.lower() in ("allow", "retry-after"):
+                headers = {**(headers or {}), name: value}
         return payload, code, headers

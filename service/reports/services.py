@@ -29,7 +29,7 @@ from crypto.envelope import DataKey, associated_data, encrypt
 from crypto.keyring import KeyRing, KeyStore
 from crypto.pseudonym import Pseudonymizer
 from service.areas import AreaResolver
-from service.bodies import decode_raw, field_errors
+from service.bodies import decode_raw, field_errors, text_errors
 from service.reports.models import Report
 from service.reports.schemas import ClientId, EncryptedPayload, FieldReportIn, PharmacyReportIn, ReportResult
 from service.screening import screen
@@ -213,6 +213,11 @@ def _submit(
         except msgspec.DecodeError:
             results[index] = ReportResult(index, "rejected", errors={"_schema": ["Not a JSON object."]})
             continue
+        except UnicodeDecodeError:
+            # A batch holds its reports as raw JSON whose strings are not checked yet: one report
+            # with invalid UTF-8 is refused on its own, or a device would resend its queue forever.
+            results[index] = ReportResult(index, "rejected", _client_id_of(raw), errors=text_errors(raw))
+            continue
         area, payload, errors = _check(intake, channel, report, reporter, now)
         key_hash = digest = None
         if report.client_id is not None:
@@ -288,7 +293,7 @@ def _client_id_of(raw: bytes) -> str | None:
     offline app can match the refusal to its queue."""
     try:
         return decode_raw(raw, _ClientIdOnly).client_id
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
 
 

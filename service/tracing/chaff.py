@@ -64,7 +64,7 @@ class ResponseClock:
 
 def padded(body: dict[str, Any]) -> bytes:
     """`body` as JSON with a `padding` field of random text, RESPONSE_BYTES long in all (errors
-    too: the one error shape with a `padding` member)."""
+    too: the one error shape with a `padding` member, documented as the schema PaddedError)."""
     bare = _encoder.encode({**body, "padding": ""})
     room = -len(bare) % RESPONSE_BYTES  # a long list of field errors takes the next multiple
     # Random base64url, so that a compressing proxy cannot shrink padding more than a token.

@@ -116,7 +116,7 @@ _PADDED = "Padded: every answer of this endpoint, success or error, is 1024 byte
     requestBody=body_doc(ExchangeIn),
     responses={
         "200": response_doc(ExchangeOut, "An upload token. " + _PADDED),
-        **error_responses(400, 403, 413, 415, 422, 429),
+        **error_responses(400, 403, 413, 415, 422, 429, padded=True),
     },
 )
 def exchange():  # type: ignore[no-untyped-def]
@@ -165,7 +165,7 @@ def _too_many(retry_after: int) -> None:
     requestBody=body_doc(UploadIn),
     responses={
         "200": response_doc(UploadOut, "Stored. " + _PADDED),
-        **error_responses(400, 403, 409, 413, 415, 422),
+        **error_responses(400, 403, 409, 413, 415, 422, padded=True),
     },
 )
 def upload_keys():  # type: ignore[no-untyped-def]

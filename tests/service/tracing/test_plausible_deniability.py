@@ -93,7 +93,7 @@ def test_fake_exchanges_and_uploads_match_real_ones_in_status_size_and_timing(ap
         assert exchange_sizes == [1024] and upload_sizes == [1024]
         assert exchange_statuses == [200] and upload_statuses == [200]
         for _, response in real_exchanges + fake_exchanges + real_uploads + fake_uploads:
-            assert sorted(response.headers.keys()) == ["Cache-Control", "Content-Length", "Content-Type"]
+            assert sorted(response.headers.keys()) == ["Cache-Control", "Content-Length", "Content-Type", "X-Content-Type-Options"]
         outcomes.append((exchange_p, upload_p))
         if exchange_p > 0.05 and upload_p > 0.05:
             break

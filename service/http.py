@@ -1,0 +1,67 @@
+"""HTTP behaviour every endpoint shares, registered once by `create_app`.
+
+- The body limit holds whatever the transfer encoding. Werkzeug enforces MAX_CONTENT_LENGTH
+  against a Content-Length header; a chunked body has none, and Werkzeug then reads it through a
+  stream that stops at the limit without an error, so a report followed by megabytes of
+  whitespace was cut at the limit, parsed and stored. `BodyLimit` reads such a body itself, at
+  most one byte past the limit, and hands the app a body with a Content-Length: past the limit,
+  Werkzeug answers 413 as for any other body.
+- An answer to a request that carried credentials is never stored by a cache (`no-store`): it is
+  about, or for, that credential. Views that chose a `private` policy for data that is the same
+  for every caller (the taxonomy, the areas: ETag and revalidation) keep it; a `public` one is
+  overruled. The public tracing exports, fetched without credentials, keep theirs.
+- No answer is sniffed for another media type than the one it declares (`nosniff`).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, Response, request
+
+
+class BodyLimit:
+    """WSGI middleware: a body without Content-Length (chunked) is read here, up to one byte
+    past `limit`, and passed on with its length, so that Werkzeug's 413 applies to it too."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], limit: int):
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # A server sets wsgi.input_terminated when it ends the stream itself (chunked bodies);
+        # without it and without a length, Werkzeug reads no body at all.
+        if not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
+            body = _read_at_most(environ["wsgi.input"], self.limit + 1)
+            environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+            del environ["wsgi.input_terminated"]
+            # Werkzeug ignores Content-Length beside chunked; the body is no longer chunked here.
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.app(environ, start_response)
+
+
+def _read_at_most(stream: Any, size: int) -> bytes:
+    # A raw stream (Werkzeug's dechunking one) may return fewer bytes than asked before its end.
+    parts, remaining = [], size
+    while remaining > 0:
+        part = stream.read(min(remaining, 65536))
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def _headers(response: Response) -> Response:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if "Authorization" in request.headers and not response.cache_control.private:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def register(app: Flask) -> None:
+    """Install the body limit and the shared response headers on `app`."""
+    app.wsgi_app = BodyLimit(app.wsgi_app, app.config["MAX_BODY_BYTES"])  # type: ignore[method-assign]
+    app.after_request(_headers)
