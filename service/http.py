@@ -7,9 +7,10 @@
   most one byte past the limit, and hands the app a body with a Content-Length: past the limit,
   Werkzeug answers 413 as for any other body.
 - An answer to a request that carried credentials is never stored by a cache (`no-store`): it is
-  about, or for, that credential. Views that chose a `private` policy for data that is the same
-  for every caller (the taxonomy, the areas: ETag and revalidation) keep it; a `public` one is
-  overruled. The public tracing exports, fetched without credentials, keep theirs.
+  about, or for, that credential, and "any cache" includes the browser's and the device's HTTP cache.
+  Whatever policy a view chose is overruled. Clients that keep a document (the taxonomy, the areas)
+  keep it themselves and revalidate it with its ETag. The public tracing exports, fetched without
+  credentials, keep their own policy.
 - No answer is sniffed for another media type than the one it declares (`nosniff`).
 """
 
@@ -56,7 +57,7 @@ def _read_at_most(stream: Any, size: int) -> bytes:
 
 def _headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if "Authorization" in request.headers and not response.cache_control.private:
+    if "Authorization" in request.headers:
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -16,7 +16,8 @@ EVERY_ROLE = tuple(Role)
 def _document(body: bytes, etag: str) -> Response:
     response = Response(body, mimetype="application/json")
     response.set_etag(etag.strip('"'))
-    response.headers["Cache-Control"] = "private, max-age=300, must-revalidate"
+    # No Cache-Control here: as every answer to a request with credentials, service.http marks it
+    # no-store. Clients keep the document themselves and revalidate it with If-None-Match.
     # Werkzeug answers 304 when If-None-Match matches, weak tags (W/"...") from proxies included.
     return response.make_conditional(request)
 

@@ -125,6 +125,13 @@ def test_authenticated_answers_are_not_stored_and_nothing_is_sniffed(app, client
     # Refused credentials too: the answer is about a credential.
     refused = client.get("/v1/signals/calendar", headers=bearer("ss_wrong"))
     assert refused.status_code == 401 and refused.headers.get("Cache-Control") == "no-store"
+    # The reference documents too, the same for every caller: the app keeps them itself and
+    # revalidates with the ETag, which still answers 304.
+    for path in ("/v1/taxonomy", "/v1/areas"):
+        first = client.get(path, headers=bearer(analyst))
+        assert first.status_code == 200 and first.headers.get("Cache-Control") == "no-store", path
+        again = client.get(path, headers={**bearer(analyst), "If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.headers.get("Cache-Control") == "no-store", path
 
 
 def test_every_answer_says_nosniff_and_public_exports_stay_cacheable(client):
