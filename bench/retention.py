@@ -278,7 +278,7 @@ def fill_epochs(state: Any, url: str, plan: list[tuple[dt.date, int]]) -> None:
 
 def build_template(deployment: Deployment, name: str, plan: list[tuple[dt.date, int]], *, pharmacy: bool = False) -> float:
     """Migrated databases `name` and `name`_keys holding `plan` (and the bench pharmacy); seconds taken."""
-    from service.db import make_engine
+    from database.engines import make_engine
     from service.migrations import upgrade
 
     started = time.perf_counter()
@@ -405,7 +405,7 @@ def delete_trial(deployment: Deployment, last_expired: dt.date, expected: int) -
     """The ceiling: one DELETE statement, one transaction, through the service's engine settings."""
     from sqlalchemy import text
 
-    from service.db import make_engine
+    from database.engines import make_engine
 
     deployment.copy("purge", "trial")
     engine = make_engine(deployment.databases.url("trial"))

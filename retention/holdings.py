@@ -156,7 +156,7 @@ def _declared(mappers: Any) -> Iterator[tuple[str, str]]:
 
 def stored_data_classes() -> set[str]:
     """Every data class a model of either database declares."""
-    from service.db import Base
+    from database.base import Base
 
     return {name for _, name in _declared((*Base.registry.mappers, *VaultBase.registry.mappers))}
 

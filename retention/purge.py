@@ -35,7 +35,8 @@ from retention.policy import Expiry, Policies
 from service.audit import log as audit
 from service.audit.models import AuditEntry
 from service.config import ConfigError
-from service.db import READ_ONLY, checkpoint_wal
+from database.base import READ_ONLY
+from database.engines import checkpoint_wal
 from service.keys.store import SqlKeyStore
 
 log = logging.getLogger(__name__)

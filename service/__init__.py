@@ -51,7 +51,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crypto.keyring import KeyRing
     from crypto.pseudonym import Pseudonymizer
     from service import config as settings
-    from service import db
+    from database.engines import make_engine, new_sessionmaker
+    from database.group_commit import GroupCommit
+    from service import per_request
     from service.areas import load_areas
     from retention.purge import Retention
     from service.keys.material import default_database_url, load_audit_public_key, load_audit_signer, load_keks, load_pseudonym_key
@@ -87,13 +89,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     clock = app.config.get("CLOCK") or utc_now
     policies = _load_policies(app.config)
-    engine = db.make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
-    keys_engine = db.make_engine(app.config["KEYS_DATABASE_URL"] or default_database_url(app.instance_path, "keys.db"))
+    engine = make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
+    keys_engine = make_engine(app.config["KEYS_DATABASE_URL"] or default_database_url(app.instance_path, "keys.db"))
     pseudonyms = Pseudonymizer(load_pseudonym_key(app.config, app.instance_path))
     keyring = KeyRing(load_keks(app.config, app.instance_path))
     keystore = SqlKeyStore(keys_engine, clock)
     intake = Intake(
-        store=SqlIntakeStore(engine, db.GroupCommit(engine)),
+        store=SqlIntakeStore(engine, GroupCommit(engine)),
         keyring=keyring,
         keystore=keystore,
         pseudonyms=pseudonyms,
@@ -139,11 +141,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     tracing = _tracing(app, pseudonyms, keyring, keystore, policies)
     app.extensions["safesignal"] = State(
-        engine, keys_engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock, signals, tracing
+        engine, keys_engine, new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock, signals, tracing
     )
     # Per request (an app context can outlive requests, as in tests) and per CLI command.
-    app.teardown_request(db.close_session)
-    app.teardown_appcontext(db.close_session)
+    app.teardown_request(per_request.close_session)
+    app.teardown_appcontext(per_request.close_session)
 
     _register_api(app)
     from service.cli import register_commands

@@ -395,11 +395,11 @@ def test_a_changed_area_file_never_releases_a_week_twice(app, app_with, reportin
     later = Reporting(changed.test_client(), reporting.partners, clock)
     # The first app's CLI does not know east: register the analyst through the changed app.
     with changed.app_context():
-        from service import db as service_db
+        from service import per_request
         from service.partners.services import OrganisationKind, add_organisation, issue_credential
         from service.signals.services import set_territory
 
-        session = service_db.session()
+        session = per_request.session()
         organisation = add_organisation(session, kind=OrganisationKind.PREVENTION_SERVICE, name="Oost", area=None, now=clock.now)
         set_territory(session, changed.extensions["safesignal"].signals, organisation, ["east"], changed.extensions["safesignal"].audit, "test")
         _, east = issue_credential(session, organisation, label="t", now=clock.now)
