@@ -9,11 +9,15 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    # Imported where the app is built: a store, a model or a retention job that imports a
+    # service module must not load Flask with it (the core imports no Flask).
+    from flask import Flask
 
 API_TITLE = "safesignal"
 API_VERSION = "1"
@@ -48,6 +52,8 @@ class State:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from defaults, SAFESIGNAL_* variables and `config` (tests)."""
+    from flask import Flask
+
     from crypto.keyring import KeyRing
     from crypto.pseudonym import Pseudonymizer
     from service import config as settings
