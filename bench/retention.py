@@ -429,12 +429,13 @@ def shred_times(deployment: Deployment, plan: list[tuple[dt.date, int]], repeat:
     """Retention._shred of one epoch at a time, each epoch's key made live again before it is timed."""
     from sqlalchemy import select, update
 
-    from retention.holdings import BY_CLASS, epoch_start
+    from retention.holdings import epoch_start
     from retention.purge import ClassOutcome
+    from service.holdings import holdings
     from service.keys.models import DataKeyRecord
 
     table = DataKeyRecord.__table__
-    holding = BY_CLASS[DATA_CLASS]
+    holding = holdings()[DATA_CLASS]
     cutoff = epoch_start(max(epoch for epoch, _ in plan) + dt.timedelta(days=1))  # every planned epoch expired
     times: dict[int, list[float]] = {count: [] for _, count in plan}
     destroy: dict[int, list[float]] = {count: [] for _, count in plan}

@@ -61,6 +61,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from database.group_commit import GroupCommit
     from service import per_request
     from service.areas import load_areas
+    from service.audit import log as audit_log
+    from service.holdings import holdings as held
     from retention.purge import Retention
     from service.keys.material import default_database_url, load_audit_public_key, load_audit_signer, load_keks, load_pseudonym_key
     from service.keys.store import SqlKeyStore
@@ -94,7 +96,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     clock = app.config.get("CLOCK") or utc_now
-    policies = _load_policies(app.config)
+    holdings = held()
+    policies = _load_policies(app.config, holdings)
     engine = make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
     keys_engine = make_engine(app.config["KEYS_DATABASE_URL"] or default_database_url(app.instance_path, "keys.db"))
     pseudonyms = Pseudonymizer(load_pseudonym_key(app.config, app.instance_path))
@@ -122,9 +125,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         keystore=keystore,
         keyring=keyring,
         policies=policies,
+        holdings=holdings,
+        audit_log=audit_log,
         # With SAFESIGNAL_AUDIT_PUBLIC_KEY set, the private key is read only by a process that
         # signs (the scheduler, the CLI), never by the API, which only verifies.
-        signer=functools.partial(load_audit_signer, app.config, app.instance_path) if audit_public_key
+        signer=functools.partial(_matching_audit_signer, app.config, app.instance_path, audit_public_key) if audit_public_key
         else load_audit_signer(app.config, app.instance_path),
         public_key=audit_public_key,
         clock=clock,
@@ -201,15 +206,26 @@ def _tracing(app: Flask, pseudonyms: Any, keyring: Any, keystore: Any, policies:
     )
 
 
-def _load_policies(config: Mapping[str, Any]) -> Any:
+def _matching_audit_signer(config: Mapping[str, Any], instance_path: str, public_key: bytes) -> Any:
+    """The audit signing key, refused unless it is the configured public key's (read on first signature)."""
+    from service.config import ConfigError
+    from service.keys.material import load_audit_signer
+
+    signer = load_audit_signer(config, instance_path)  # type: ignore[arg-type]
+    if signer.public_key != public_key:
+        raise ConfigError("the audit signing key does not match SAFESIGNAL_AUDIT_PUBLIC_KEY")
+    return signer
+
+
+def _load_policies(config: Mapping[str, Any], holdings: Any) -> Any:
     """The retention policies, checked against what the service stores: fail closed."""
     from retention import policy as retention_policy
-    from retention.holdings import stored_data_classes, supported_actions
     from service.config import ConfigError
+    from service.holdings import stored_data_classes
 
     try:
         policies = retention_policy.load(config["RETENTION_POLICY_FILE"])
-        retention_policy.check_coverage(policies, stored_data_classes(), supported_actions())
+        retention_policy.check_coverage(policies, stored_data_classes(), holdings.supported_actions())
     except retention_policy.PolicyError as error:
         raise ConfigError(str(error)) from None
     # A replay inside the intake window must still find its record, or it is stored twice.

@@ -398,7 +398,7 @@ def dpo_record(fmt: str) -> None:
 
     from retention.record import markdown, record
 
-    data = record(_state().retention.policies)
+    data = record(_state().retention.policies, _state().retention.holdings)
     click.echo(json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else markdown(data), nl=fmt == "json")
 
 
@@ -551,7 +551,7 @@ def tracing_public_key() -> None:
 @with_appcontext
 def scheduler() -> None:
     """Run the retention and checkpoint jobs until stopped (one such process per deployment)."""
-    from retention.scheduler import serve
+    from service.scheduler import serve
 
     try:
         _state().retention.signer  # it signs checkpoints: fail now, not at the first one
