@@ -153,7 +153,7 @@ def _field_body(template: str, prefix: str) -> bytes:
 
 def fresh_database(kind: str, workdir: Path) -> tuple[str, str]:
     """An empty, migrated database and key vault; return their SQLAlchemy URLs."""
-    from service.db import make_engine
+    from database.engines import make_engine
     from service.migrations import upgrade
 
     if kind == "sqlite":

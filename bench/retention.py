@@ -278,7 +278,7 @@ def fill_epochs(state: Any, url: str, plan: list[tuple[dt.date, int]]) -> None:
 
 def build_template(deployment: Deployment, name: str, plan: list[tuple[dt.date, int]], *, pharmacy: bool = False) -> float:
     """Migrated databases `name` and `name`_keys holding `plan` (and the bench pharmacy); seconds taken."""
-    from service.db import make_engine
+    from database.engines import make_engine
     from service.migrations import upgrade
 
     started = time.perf_counter()
@@ -405,7 +405,7 @@ def delete_trial(deployment: Deployment, last_expired: dt.date, expected: int) -
     """The ceiling: one DELETE statement, one transaction, through the service's engine settings."""
     from sqlalchemy import text
 
-    from service.db import make_engine
+    from database.engines import make_engine
 
     deployment.copy("purge", "trial")
     engine = make_engine(deployment.databases.url("trial"))
@@ -429,12 +429,13 @@ def shred_times(deployment: Deployment, plan: list[tuple[dt.date, int]], repeat:
     """Retention._shred of one epoch at a time, each epoch's key made live again before it is timed."""
     from sqlalchemy import select, update
 
-    from retention.holdings import BY_CLASS, epoch_start
+    from retention.holdings import epoch_start
     from retention.purge import ClassOutcome
+    from service.holdings import holdings
     from service.keys.models import DataKeyRecord
 
     table = DataKeyRecord.__table__
-    holding = BY_CLASS[DATA_CLASS]
+    holding = holdings()[DATA_CLASS]
     cutoff = epoch_start(max(epoch for epoch, _ in plan) + dt.timedelta(days=1))  # every planned epoch expired
     times: dict[int, list[float]] = {count: [] for _, count in plan}
     destroy: dict[int, list[float]] = {count: [] for _, count in plan}

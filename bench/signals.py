@@ -441,7 +441,7 @@ class Deployment:
 
     def build(self, people: Population, weeks: list[dt.date], seed: int, say: Callable[[str], None]) -> None:
         """Migrated databases, filled with `reports` reports over `weeks` and their tallies."""
-        from service.db import make_engine
+        from database.engines import make_engine
         from service.migrations import upgrade
 
         started = time.perf_counter()
@@ -512,7 +512,7 @@ def aggregation(state: Any, week: dt.date) -> Any:
 @contextmanager
 def reading(state: Any) -> Iterator[Any]:
     """A session on a read-only connection, as the scheduler computes releases on."""
-    from service.db import READ_ONLY
+    from database.base import READ_ONLY
 
     with state.engine.connect().execution_options(**{READ_ONLY: True}) as connection, state.sessions(bind=connection) as session:
         yield session

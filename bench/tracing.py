@@ -157,7 +157,7 @@ class Deployment:
 
     def create(self) -> None:
         """Empty, migrated databases."""
-        from service.db import make_engine
+        from database.engines import make_engine
         from service.migrations import upgrade
 
         for database, target in ((self.name, "main"), (self.name + "_keys", "keys")):

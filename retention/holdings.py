@@ -2,31 +2,23 @@
 
 The policy file says how long; this module says where: the table, the column a record's age is
 counted from, and the actions its storage supports (only encrypted classes can be shredded, only
-classes with identifying fields to overwrite can be anonymised). Every stored table names its
-data class in `__data_class__`; `stored_data_classes()` walks the models, so a new table without
-a policy stops the service at start (retention.policy.check_coverage) and fails CI.
+classes with identifying fields to overwrite can be anonymised). Each domain declares its own
+holdings beside its models; `Holdings` is the ordered collection a deployment builds at start.
+Every stored table names its data class in `__data_class__`; `stored_data_classes()` walks the
+models, so a new table without a policy stops the service at start
+(retention.policy.check_coverage) and fails CI.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Date, Table, and_, or_, select, true
+from sqlalchemy import Column, ColumnElement, Date, Table, and_, true
 
-from retention.models import Lease
 from retention.policy import Expiry
-from service.audit.models import AuditEntry, AuditHead
-from service.devices.models import EnrollmentCode
-from service.keys.models import DataKeyRecord, VaultBase
-from service.partners.models import Credential, Organisation
-from service.reports.models import Report, Submission
-from service.signals.models import BudgetSpend, Release, Tally
-from service.tracing.models import CodeQuota, ExportFile, KeyUpload, RedeemFailures, UsedToken, VerificationCode
-
-ANONYMISED_NAME = "(anonymised)"
 
 
 def last_expired_epoch(cutoff: dt.datetime) -> dt.date:
@@ -80,70 +72,38 @@ class Holding:
         return now - start  # type: ignore[operator]
 
 
-def _report(data_class: str) -> Holding:
-    return Holding(
-        data_class, "main", Report.__table__, Report.__table__.c.epoch,  # type: ignore[arg-type]
-        "the start of the UTC day the report was received",
-        frozenset({Expiry.SHRED, Expiry.DELETE}), where=Report.__table__.c.data_class == data_class,
-    )
+class Holdings:
+    """Every data class a deployment stores, in the order a retention run handles them.
 
+    Built once at start from what each domain declares beside its models (in the service:
+    service/<domain>/holdings.py, collected by service.holdings) and handed to Retention: this
+    package knows no domain. The order is behaviour: a run purges in it (a used enrollment code
+    points at the credential it became, so codes go before credentials).
+    """
 
-def _not_the_anchor() -> ColumnElement[bool]:
-    """Audit entries other than the anchor a prune keeps as the log's first entry (which is
-    past the period by design, until the next prune moves the start on)."""
-    head = AuditHead.__table__
-    anchor = select(head.c.base_seq + 1).where(head.c.base_seq > 0).scalar_subquery()
-    return or_(anchor.is_(None), AuditEntry.__table__.c.seq != anchor)
+    def __init__(self, holdings: Iterable[Holding]):
+        self._holdings = tuple(holdings)
+        self._by_class: dict[str, Holding] = {}
+        for holding in self._holdings:
+            if holding.data_class in self._by_class:
+                raise ValueError(f"data class {holding.data_class} is declared twice")
+            self._by_class[holding.data_class] = holding
 
+    def __iter__(self) -> Iterator[Holding]:
+        return iter(self._holdings)
 
-def _holdings() -> tuple[Holding, ...]:
-    organisation = Organisation.__table__.c
-    return (
-        _report("pharmacy_reports"),
-        _report("field_reports"),
-        Holding("idempotency_records", "main", Submission.__table__, Submission.__table__.c.epoch,  # type: ignore[arg-type]
-                "the start of the UTC day the report was received", frozenset({Expiry.DELETE})),
-        # Codes go before credentials: a used code points at the credential it became.
-        Holding("enrollment_codes", "main", EnrollmentCode.__table__, EnrollmentCode.__table__.c.expires_at,  # type: ignore[arg-type]
-                "the end of the code's validity", frozenset({Expiry.DELETE})),
-        Holding("credentials", "main", Credential.__table__, Credential.__table__.c.revoked_at,  # type: ignore[arg-type]
-                "revocation (a credential in use is kept)", frozenset({Expiry.DELETE}),
-                where=Credential.__table__.c.revoked_at.is_not(None)),
-        Holding("organisations", "main", Organisation.__table__, organisation.revoked_at,  # type: ignore[arg-type]
-                "revocation (a partner in activity is kept)", frozenset({Expiry.ANONYMISE}),
-                where=organisation.revoked_at.is_not(None),
-                anonymise={"name": ANONYMISED_NAME, "area": None}, anonymised=organisation.name == ANONYMISED_NAME),
-        Holding("signal_tallies", "main", Tally.__table__, Tally.__table__.c.week,  # type: ignore[arg-type]
-                "the start of the ISO week observed (Monday, UTC)", frozenset({Expiry.DELETE})),
-        Holding("signal_releases", "main", Release.__table__, Release.__table__.c.week,  # type: ignore[arg-type]
-                "the start of the ISO week released (Monday, UTC)", frozenset({Expiry.DELETE})),
-        Holding("privacy_budget_ledger", "main", BudgetSpend.__table__, BudgetSpend.__table__.c.week,  # type: ignore[arg-type]
-                "the start of the ISO week opened (Monday, UTC)", frozenset({Expiry.DELETE})),
-        Holding("exposure_keys", "main", KeyUpload.__table__, KeyUpload.__table__.c.epoch,  # type: ignore[arg-type]
-                "the start of the UTC day the keys were uploaded", frozenset({Expiry.SHRED, Expiry.DELETE})),
-        Holding("export_batches", "main", ExportFile.__table__, ExportFile.__table__.c.window_end,  # type: ignore[arg-type]
-                "the end of the batch's window", frozenset({Expiry.DELETE})),
-        Holding("verification_codes", "main", VerificationCode.__table__, VerificationCode.__table__.c.expires_at,  # type: ignore[arg-type]
-                "the end of the code's validity", frozenset({Expiry.DELETE})),
-        Holding("code_quotas", "main", CodeQuota.__table__, CodeQuota.__table__.c.day,  # type: ignore[arg-type]
-                "the start of the UTC day counted", frozenset({Expiry.DELETE})),
-        Holding("upload_token_ids", "main", UsedToken.__table__, UsedToken.__table__.c.expires_at,  # type: ignore[arg-type]
-                "the token's expiry", frozenset({Expiry.DELETE})),
-        Holding("redeem_failure_counts", "main", RedeemFailures.__table__, RedeemFailures.__table__.c.hour,  # type: ignore[arg-type]
-                "the start of the hour counted", frozenset({Expiry.DELETE})),
-        Holding("data_keys", "keys", DataKeyRecord.__table__, DataKeyRecord.__table__.c.destroyed_at,  # type: ignore[arg-type]
-                "the key's destruction (a live key expires with the class it protects)", frozenset({Expiry.DELETE}),
-                where=DataKeyRecord.__table__.c.destroyed_at.is_not(None)),
-        Holding("audit_log", "main", AuditEntry.__table__, AuditEntry.__table__.c.at,  # type: ignore[arg-type]
-                "the entry's time (pruning keeps the rest verifiable)", frozenset({Expiry.DELETE}),
-                where=_not_the_anchor()),
-        Holding("leases", "main", Lease.__table__, Lease.__table__.c.expires_at,  # type: ignore[arg-type]
-                "the lease's expiry", frozenset({Expiry.DELETE})),
-    )
+    def __len__(self) -> int:
+        return len(self._holdings)
 
+    def __contains__(self, data_class: object) -> bool:
+        return data_class in self._by_class
 
-HOLDINGS: tuple[Holding, ...] = _holdings()
-BY_CLASS = {holding.data_class: holding for holding in HOLDINGS}
+    def __getitem__(self, data_class: str) -> Holding:
+        return self._by_class[data_class]
+
+    def supported_actions(self) -> dict[str, frozenset[Expiry]]:
+        """What can be done at expiry, per data class (for retention.policy.check_coverage)."""
+        return {holding.data_class: holding.actions for holding in self._holdings}
 
 
 def _declared(mappers: Any) -> Iterator[tuple[str, str]]:
@@ -154,12 +114,6 @@ def _declared(mappers: Any) -> Iterator[tuple[str, str]]:
             yield mapper.class_.__name__, name
 
 
-def stored_data_classes() -> set[str]:
-    """Every data class a model of either database declares."""
-    from service.db import Base
-
-    return {name for _, name in _declared((*Base.registry.mappers, *VaultBase.registry.mappers))}
-
-
-def supported_actions() -> dict[str, frozenset[Expiry]]:
-    return {holding.data_class: holding.actions for holding in HOLDINGS}
+def stored_data_classes(*bases: Any) -> set[str]:
+    """Every data class a model of these declarative bases declares (every base of every database)."""
+    return {name for _, name in _declared(mapper for base in bases for mapper in base.registry.mappers)}

@@ -21,10 +21,19 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, insert, or_, text, update
 from sqlalchemy.exc import IntegrityError
 
+from retention.errors import RetentionError
+from retention.holdings import Holding
 from retention.models import Lease
+from retention.policy import Expiry
+
+# Retention's own data class: the lease rows, deleted once expired (last in a run's order).
+HOLDINGS: tuple[Holding, ...] = (
+    Holding("leases", "main", Lease.__table__, Lease.__table__.c.expires_at,  # type: ignore[arg-type]
+            "the lease's expiry", frozenset({Expiry.DELETE})),
+)
 
 
-class LeaseLost(Exception):
+class LeaseLost(RetentionError):
     """Another process took the lease (ours had expired): stop working at once."""
 
 

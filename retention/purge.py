@@ -1,6 +1,6 @@
 """The retention run: shred, delete and anonymise what is past its period, and audit it.
 
-One run handles every data class in the order of retention.holdings.HOLDINGS. For a class that
+One run handles every data class in the order of the deployment's holdings (retention.holdings). For a class that
 is shredded, the epochs' data keys are destroyed first (in the key vault: a few rows whatever the
 number of reports, so shredding takes the same time for any volume), and only then are the rows
 deleted. Rows go in batches of `batch_size`, each batch its own short transaction, and after each
@@ -29,18 +29,19 @@ from sqlalchemy import Connection, Engine, and_, delete, func, select, update
 
 from crypto.audit import CheckpointSigner
 from crypto.keyring import KeyRing
-from retention.holdings import BY_CLASS, HOLDINGS, Holding, epoch_start, last_expired_epoch
+from database.base import READ_ONLY
+from database.engines import checkpoint_wal
+from retention.collaborators import AuditLog, KeyVault
+from retention.errors import RetentionError
+from retention.holdings import Holding, Holdings, epoch_start, last_expired_epoch
 from retention.lease import Heartbeat, JobLease, LeaseLost, lease_for
 from retention.policy import Expiry, Policies
-from service.audit import log as audit
-from service.audit.models import AuditEntry
-from service.config import ConfigError
-from service.db import READ_ONLY, checkpoint_wal
-from service.keys.store import SqlKeyStore
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "retention"
+# The audit log is pruned by the log itself (it keeps an anchor and stays verifiable), not deleted.
+AUDIT_LOG = "audit_log"
 
 
 @dataclass
@@ -88,16 +89,23 @@ class ClassStatus:
 
 
 class Retention:
-    """Runs retention for one deployment: the two databases, its keys, policies and clock."""
+    """Runs retention for one deployment: the two databases, its keys, policies and clock.
+
+    What the deployment stores (`holdings`), its audit log and its key vault are handed in, so
+    retention knows no domain. A `signer` given as a loader is called on first use; the loader
+    checks the key against the configured public key (the service's, raising its ConfigError).
+    """
 
     def __init__(
         self,
         *,
         engine: Engine,
         keys_engine: Engine,
-        keystore: SqlKeyStore,
+        keystore: KeyVault,
         keyring: KeyRing,
         policies: Policies,
+        holdings: Holdings,
+        audit_log: AuditLog,
         signer: CheckpointSigner | Callable[[], CheckpointSigner],
         public_key: bytes | None = None,
         clock: Callable[[], dt.datetime],
@@ -110,6 +118,8 @@ class Retention:
         self.keystore = keystore
         self.keyring = keyring
         self.policies = policies
+        self.holdings = holdings
+        self.audit_log = audit_log
         self._signer = signer if isinstance(signer, CheckpointSigner) else None
         self._load_signer = None if isinstance(signer, CheckpointSigner) else signer
         self._public_key = public_key
@@ -122,10 +132,7 @@ class Retention:
     def signer(self) -> CheckpointSigner:
         """The checkpoint signing key, loaded on first use: only processes that sign need it."""
         if self._signer is None:
-            signer = self._load_signer()  # type: ignore[misc]
-            if self._public_key is not None and signer.public_key != self._public_key:
-                raise ConfigError("the audit signing key does not match SAFESIGNAL_AUDIT_PUBLIC_KEY")
-            self._signer = signer
+            self._signer = self._load_signer()  # type: ignore[misc]
         return self._signer
 
     @property
@@ -151,7 +158,7 @@ class Retention:
         now = self.clock()
         outcome = RunOutcome(run_id=uuid.uuid4().hex[:16], started_at=now.isoformat(), dry_run=dry_run)
         if dry_run:
-            outcome.classes = [self._dry(holding, now) for holding in HOLDINGS]
+            outcome.classes = [self._dry(holding, now) for holding in self.holdings]
             return outcome
         lease = self.lease()
         if not lease.acquire():
@@ -161,7 +168,7 @@ class Retention:
         heartbeat = Heartbeat(lease, self.lease_ttl.total_seconds() / 3)
         try:
             self._log_destroyed_keys(actor)
-            for holding in HOLDINGS:
+            for holding in self.holdings:
                 heartbeat.beat()
                 result = self._purge_class(holding, now, heartbeat, actor, outcome.run_id)
                 outcome.classes.append(result)
@@ -173,7 +180,7 @@ class Retention:
                     "outcome": result.outcome, "error": result.error,
                 })
             with self.engine.begin() as connection:
-                outcome.checkpoint = audit.checkpoint(connection, self.signer, self.clock())
+                outcome.checkpoint = self.audit_log.checkpoint(connection, self.signer, self.clock())
         except LeaseLost:
             # Another run took over (ours expired); stop at once and say so. What was deleted
             # is in the log batch by batch.
@@ -189,7 +196,7 @@ class Retention:
 
     def _audit(self, actor: str, kind: str, detail: dict[str, Any]) -> None:
         with self.engine.begin() as connection:
-            audit.append(connection, kind=kind, actor=actor, detail=detail, at=self.clock())
+            self.audit_log.append(connection, kind=kind, actor=actor, detail=detail, at=self.clock())
 
     def _purge_class(self, holding: Holding, now: dt.datetime, lease: Heartbeat, actor: str, run_id: str) -> ClassOutcome:
         policy = self.policies[holding.data_class]
@@ -199,8 +206,8 @@ class Retention:
         try:
             if policy.on_expiry is Expiry.SHRED:
                 self._shred(holding, cutoff, result, actor)
-            if holding.data_class == "audit_log":
-                self._prune_audit(cutoff, result, actor)
+            if holding.data_class == AUDIT_LOG:
+                self._prune_audit(holding, cutoff, result, actor)
             elif policy.on_expiry is Expiry.ANONYMISE:
                 self._batches(holding, cutoff, result, lease, actor, run_id, anonymise=True)
             else:
@@ -251,7 +258,7 @@ class Retention:
             with engine.begin() as connection:
                 count = connection.execute(statement).rowcount
                 if count and holding.database == "main":
-                    audit.append(connection, kind="retention.batch", actor=actor, at=self.clock(),
+                    self.audit_log.append(connection, kind="retention.batch", actor=actor, at=self.clock(),
                                  detail={"run_id": run_id, "data_class": holding.data_class, "rows": count})
             took = time.perf_counter() - started
             result.longest_transaction_ms = max(result.longest_transaction_ms, took * 1000)
@@ -268,9 +275,9 @@ class Retention:
             # for a while: bench/retention.py, intake p99 during a purge.
             time.sleep(max(0.0, took * self.pause_ratio - (time.perf_counter() - paused)))
 
-    def _prune_audit(self, cutoff: dt.datetime, result: ClassOutcome, actor: str) -> None:
+    def _prune_audit(self, holding: Holding, cutoff: dt.datetime, result: ClassOutcome, actor: str) -> None:
         with self._read(self.engine) as connection:
-            oldest = connection.execute(select(func.min(AuditEntry.at)).where(BY_CLASS["audit_log"].where)).scalar()
+            oldest = connection.execute(select(func.min(holding.age)).where(holding.where)).scalar()
         if oldest is None or oldest >= cutoff:
             return
         check = self.verify_audit()
@@ -279,7 +286,7 @@ class Retention:
             raise AuditChainBroken(f"entry {check.broken_at}")
         started = time.perf_counter()
         with self.engine.begin() as connection:
-            result.rows = audit.prune(connection, self.signer, before=cutoff, at=self.clock(), actor=actor,
+            result.rows = self.audit_log.prune(connection, self.signer, before=cutoff, at=self.clock(), actor=actor,
                                       period_days=self.policies["audit_log"].period_days)
         result.longest_transaction_ms = (time.perf_counter() - started) * 1000
 
@@ -288,8 +295,8 @@ class Retention:
         cutoff = now - policy.period
         result = ClassOutcome(holding.data_class, policy.on_expiry.value, cutoff.isoformat(), policy.period_days, outcome="dry-run")
         with self._read(self._engine_of(holding)) as connection:
-            if holding.data_class == "audit_log":  # the prune keeps its new anchor
-                result.rows = audit.prunable(connection, cutoff)
+            if holding.data_class == AUDIT_LOG:  # the prune keeps its new anchor
+                result.rows = self.audit_log.prunable(connection, cutoff)
             else:
                 result.rows = connection.execute(
                     select(func.count()).select_from(holding.table).where(holding.expired(cutoff))
@@ -302,16 +309,16 @@ class Retention:
 
     # -- what the DPO sees ---------------------------------------------------------------------
 
-    def verify_audit(self, kept: Iterable[audit.Checkpoint] = ()) -> audit.Verification:
+    def verify_audit(self, kept: Iterable[Any] = ()) -> Any:
         """Verify the audit log with this deployment's key, audit-log period and clock."""
         with self._read(self.engine) as connection:
-            return audit.verify(connection, self.public_key, kept, self.policies["audit_log"].period, self.clock())
+            return self.audit_log.verify(connection, self.public_key, kept, self.policies["audit_log"].period, self.clock())
 
     def status(self) -> list[ClassStatus]:
         """Compliance per data class, now."""
         now = self.clock()
         statuses = []
-        for holding in HOLDINGS:
+        for holding in self.holdings:
             policy = self.policies[holding.data_class]
             cutoff = now - policy.period
             with self._read(self._engine_of(holding)) as connection:
@@ -337,7 +344,7 @@ class Retention:
         one whose key was destroyed and whose rows the run is still deleting)."""
         now = self.clock()
         rows: list[dict[str, Any]] = []
-        for holding in HOLDINGS:
+        for holding in self.holdings:
             if not holding.by_epoch:
                 continue
             with self._read(self._engine_of(holding)) as connection:
@@ -357,10 +364,7 @@ class Retention:
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest retention outcomes per class, from the audit log, newest first."""
         with self._read(self.engine) as connection:
-            entries = connection.execute(
-                select(AuditEntry.seq, AuditEntry.at, AuditEntry.detail)
-                .where(AuditEntry.kind == "retention.purged").order_by(AuditEntry.seq.desc()).limit(limit)
-            ).all()
+            entries = self.audit_log.latest(connection, "retention.purged", limit)
         runs = []
         for seq, at, detail in entries:
             try:
@@ -370,5 +374,5 @@ class Retention:
         return runs
 
 
-class AuditChainBroken(Exception):
+class AuditChainBroken(RetentionError):
     """The audit log does not verify; it is not pruned until someone has looked."""

@@ -3,7 +3,7 @@
 Art. 30(1) asks for the controller and DPO contacts, the purposes, the categories of data
 subjects and of personal data, the recipients, the envisaged time limits for erasure and a
 general description of the security measures. All of it comes from the one policy file the
-retention jobs follow (and, for when a period starts, from retention.holdings), so the record
+retention jobs follow (and, for when a period starts, from the deployment's holdings), so the record
 and the schedule cannot disagree.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from retention.holdings import BY_CLASS
+from retention.holdings import Holdings
 from retention.policy import Expiry, Policies
 
 EXPIRY_TEXT = {
@@ -21,7 +21,7 @@ EXPIRY_TEXT = {
 }
 
 
-def record(policies: Policies) -> dict[str, Any]:
+def record(policies: Policies, holdings: Holdings) -> dict[str, Any]:
     """The record as a JSON-ready dict."""
     document = policies.document
     activities = []
@@ -36,7 +36,7 @@ def record(policies: Policies) -> dict[str, Any]:
             "recipients": list(policy.recipients),
             "time_limit_for_erasure": {
                 "period_days": policy.period_days,
-                "counted_from": BY_CLASS[name].counted_from,
+                "counted_from": holdings[name].counted_from,
                 "at_expiry": EXPIRY_TEXT[policy.on_expiry],
                 "on_expiry": policy.on_expiry.value,
             },

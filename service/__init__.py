@@ -9,11 +9,15 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    # Imported where the app is built: a store, a model or a retention job that imports a
+    # service module must not load Flask with it (the core imports no Flask).
+    from flask import Flask
 
 API_TITLE = "safesignal"
 API_VERSION = "1"
@@ -48,12 +52,18 @@ class State:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from defaults, SAFESIGNAL_* variables and `config` (tests)."""
+    from flask import Flask
+
     from crypto.keyring import KeyRing
     from crypto.pseudonym import Pseudonymizer
     from service import config as settings
-    from service import db
+    from database.engines import make_engine, new_sessionmaker
+    from database.group_commit import GroupCommit
+    from service import per_request
     from service import http
     from service.areas import load_areas
+    from service.audit import log as audit_log
+    from service.holdings import holdings as held
     from retention.purge import Retention
     from service.keys.material import default_database_url, load_audit_public_key, load_audit_signer, load_keks, load_pseudonym_key
     from service.keys.store import SqlKeyStore
@@ -87,14 +97,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     clock = app.config.get("CLOCK") or utc_now
-    policies = _load_policies(app.config)
-    engine = db.make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
-    keys_engine = db.make_engine(app.config["KEYS_DATABASE_URL"] or default_database_url(app.instance_path, "keys.db"))
+    holdings = held()
+    policies = _load_policies(app.config, holdings)
+    engine = make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
+    keys_engine = make_engine(app.config["KEYS_DATABASE_URL"] or default_database_url(app.instance_path, "keys.db"))
     pseudonyms = Pseudonymizer(load_pseudonym_key(app.config, app.instance_path))
     keyring = KeyRing(load_keks(app.config, app.instance_path))
     keystore = SqlKeyStore(keys_engine, clock)
     intake = Intake(
-        store=SqlIntakeStore(engine, db.GroupCommit(engine)),
+        store=SqlIntakeStore(engine, GroupCommit(engine)),
         keyring=keyring,
         keystore=keystore,
         pseudonyms=pseudonyms,
@@ -115,9 +126,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         keystore=keystore,
         keyring=keyring,
         policies=policies,
+        holdings=holdings,
+        audit_log=audit_log,
         # With SAFESIGNAL_AUDIT_PUBLIC_KEY set, the private key is read only by a process that
         # signs (the scheduler, the CLI), never by the API, which only verifies.
-        signer=functools.partial(load_audit_signer, app.config, app.instance_path) if audit_public_key
+        signer=functools.partial(_matching_audit_signer, app.config, app.instance_path, audit_public_key) if audit_public_key
         else load_audit_signer(app.config, app.instance_path),
         public_key=audit_public_key,
         clock=clock,
@@ -140,11 +153,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     tracing = _tracing(app, pseudonyms, keyring, keystore, policies)
     app.extensions["safesignal"] = State(
-        engine, keys_engine, db.new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock, signals, tracing
+        engine, keys_engine, new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock, signals, tracing
     )
     # Per request (an app context can outlive requests, as in tests) and per CLI command.
-    app.teardown_request(db.close_session)
-    app.teardown_appcontext(db.close_session)
+    app.teardown_request(per_request.close_session)
+    app.teardown_appcontext(per_request.close_session)
 
     _register_api(app)
     http.register(app)
@@ -195,15 +208,26 @@ def _tracing(app: Flask, pseudonyms: Any, keyring: Any, keystore: Any, policies:
     )
 
 
-def _load_policies(config: Mapping[str, Any]) -> Any:
+def _matching_audit_signer(config: Mapping[str, Any], instance_path: str, public_key: bytes) -> Any:
+    """The audit signing key, refused unless it is the configured public key's (read on first signature)."""
+    from service.config import ConfigError
+    from service.keys.material import load_audit_signer
+
+    signer = load_audit_signer(config, instance_path)  # type: ignore[arg-type]
+    if signer.public_key != public_key:
+        raise ConfigError("the audit signing key does not match SAFESIGNAL_AUDIT_PUBLIC_KEY")
+    return signer
+
+
+def _load_policies(config: Mapping[str, Any], holdings: Any) -> Any:
     """The retention policies, checked against what the service stores: fail closed."""
     from retention import policy as retention_policy
-    from retention.holdings import stored_data_classes, supported_actions
     from service.config import ConfigError
+    from service.holdings import stored_data_classes
 
     try:
         policies = retention_policy.load(config["RETENTION_POLICY_FILE"])
-        retention_policy.check_coverage(policies, stored_data_classes(), supported_actions())
+        retention_policy.check_coverage(policies, stored_data_classes(), holdings.supported_actions())
     except retention_policy.PolicyError as error:
         raise ConfigError(str(error)) from None
     # A replay inside the intake window must still find its record, or it is stored twice.

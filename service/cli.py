@@ -15,7 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from service import db
+from service import per_request
 from service.config import ConfigError
 
 
@@ -86,7 +86,7 @@ def partners_add(kind: str, name: str, area: str | None, municipalities: tuple[s
         raise click.BadParameter("not an area of this deployment", param_hint="--area")
     if municipalities and kind != OrganisationKind.PREVENTION_SERVICE:
         raise click.BadParameter("only a prevention service has a territory", param_hint="--municipality")
-    session = db.session()
+    session = per_request.session()
     try:
         organisation = add_organisation(session, kind=OrganisationKind(kind), name=name, area=area, now=_now())
         if municipalities:
@@ -115,7 +115,7 @@ def partners_token(organisation_id: str, label: str) -> None:
     from service.partners.models import Organisation
     from service.partners.services import OrganisationKind, PartnerError, issue_credential
 
-    session = db.session()
+    session = per_request.session()
     organisation = session.get(Organisation, _uuid(organisation_id))
     if organisation is None or organisation.kind == OrganisationKind.FIELD_SERVICE:
         raise click.ClickException("no such organisation (field services enroll devices instead)")
@@ -133,7 +133,7 @@ def partners_list() -> None:
     """List organisations and their credentials (never a token)."""
     from service.partners.services import list_organisations
 
-    for organisation in list_organisations(db.session()):
+    for organisation in list_organisations(per_request.session()):
         state = "revoked" if organisation.revoked_at else "active"
         tracing = "  (issues tracing codes)" if organisation.tracing_granted_at else ""
         click.echo(f"{organisation.id}  {organisation.kind:<18} {state:<7} {organisation.area or '-':<24} {organisation.name}{tracing}")
@@ -149,7 +149,7 @@ def partners_revoke(ident: str) -> None:
     """Revoke an organisation (all its credentials) or a single credential, by id."""
     from service.partners.services import PartnerError, revoke
 
-    session = db.session()
+    session = per_request.session()
     try:
         what = revoke(session, _uuid(ident), now=_now())
     except PartnerError as error:
@@ -174,7 +174,7 @@ def devices_enroll_code(organisation_id: str, label: str, ttl_hours: int | None)
     from service.partners.services import PartnerError
 
     ttl = dt.timedelta(hours=ttl_hours or current_app.config["ENROLLMENT_CODE_TTL_HOURS"])
-    session = db.session()
+    session = per_request.session()
     try:
         record, code = issue_code(session, _state().pseudonyms, _uuid(organisation_id), label=label, now=_now(), ttl=ttl)
     except PartnerError as error:
@@ -190,7 +190,7 @@ def devices_list(organisation_id: str | None) -> None:
     """List device credentials."""
     from service.devices.services import list_devices
 
-    for credential in list_devices(db.session(), _uuid(organisation_id) if organisation_id else None):
+    for credential in list_devices(per_request.session(), _uuid(organisation_id) if organisation_id else None):
         state = "revoked" if credential.revoked_at else "active"
         click.echo(f"{credential.id}  {state:<7} {credential.created_at:%Y-%m-%d}  {credential.label}")
 
@@ -203,7 +203,7 @@ def devices_revoke(device_id: str) -> None:
     from service.partners.models import Credential
     from service.partners.services import revoke
 
-    session = db.session()
+    session = per_request.session()
     credential = session.get(Credential, _uuid(device_id))
     if credential is None or credential.role != "field_device":
         raise click.ClickException("no device with that id")
@@ -276,7 +276,7 @@ def demo() -> None:
 
     if current_app.config["ENV"] != "development":
         raise click.ClickException("demo partners are for development mode only")
-    for line in setup_demo(db.session(), _state(), _now()):
+    for line in setup_demo(per_request.session(), _state(), _now()):
         click.echo(line)
 
 
@@ -398,7 +398,7 @@ def dpo_record(fmt: str) -> None:
 
     from retention.record import markdown, record
 
-    data = record(_state().retention.policies)
+    data = record(_state().retention.policies, _state().retention.holdings)
     click.echo(json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else markdown(data), nl=fmt == "json")
 
 
@@ -435,7 +435,7 @@ def signals_territory(organisation_id: str, municipalities: tuple[str, ...]) -> 
     from service.partners.models import Organisation
     from service.signals.services import BadTerritory, set_territory
 
-    session = db.session()
+    session = per_request.session()
     organisation = session.get(Organisation, _uuid(organisation_id))
     if organisation is None:
         raise click.ClickException("no such organisation")
@@ -466,7 +466,7 @@ def signals_calendar() -> None:
     from service.signals.services import calendar
 
     state = _state()
-    with db.read_session() as reading:
+    with per_request.read_session() as reading:
         weeks = calendar(reading, state.signals, None, state.clock())
     for week in weeks:
         click.echo(f"{week_label(week.week)}  {week.release_at.isoformat()}  {week.status}")
@@ -478,7 +478,7 @@ tracing_group = click.Group("tracing", help="Contact tracing: pharmacies that is
 def _set_tracing(organisation_id: str, allowed: bool) -> None:
     from service.tracing import codes
 
-    session = db.session()
+    session = per_request.session()
     try:
         if allowed:
             organisation, changed = codes.grant(session, _uuid(organisation_id), now=_now())
@@ -551,7 +551,7 @@ def tracing_public_key() -> None:
 @with_appcontext
 def scheduler() -> None:
     """Run the retention and checkpoint jobs until stopped (one such process per deployment)."""
-    from retention.scheduler import serve
+    from service.scheduler import serve
 
     try:
         _state().retention.signer  # it signs checkpoints: fail now, not at the first one

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from retention.models import Lease
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from service.db import Base
+from database.base import Base
 from service.devices.models import EnrollmentCode
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission

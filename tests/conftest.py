@@ -24,7 +24,7 @@ from sqlalchemy import Engine, MetaData, insert, text
 from service import create_app
 from service.audit.log import genesis_row
 from service.audit.models import AuditHead
-from service.db import make_engine
+from database.engines import make_engine
 from service.keys.models import VaultBase
 from service.migrations import upgrade
 from service.models import metadata

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.db import Base
+from database.base import Base
 from service.keys.models import VaultBase
 from service.reports.services import Channel
 

@@ -320,3 +320,12 @@ def entries_page(connection: Connection, *, after: int, limit: int) -> tuple[lis
         for r in rows[:limit]
     ]
     return page, (page[-1]["seq"] if len(rows) > limit else None)
+
+
+def latest(connection: Connection, kind: str, limit: int) -> list[tuple[int, dt.datetime, str]]:
+    """The newest entries of one kind, newest first: (seq, at, detail as stored)."""
+    rows = connection.execute(
+        select(AuditEntry.seq, AuditEntry.at, AuditEntry.detail)
+        .where(AuditEntry.kind == kind).order_by(AuditEntry.seq.desc()).limit(limit)
+    ).all()
+    return [(row.seq, row.at, row.detail) for row in rows]

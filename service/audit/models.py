@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, UTCDateTime
+from database.base import Base, UTCDateTime
 
 
 class AuditEntry(Base):

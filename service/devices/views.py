@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 
-from service import db
+from service import per_request
 from service.bodies import body_doc, parse, respond, response_doc
 from service.devices import services
 from service.devices.schemas import EnrollIn, EnrollOut
@@ -23,7 +23,7 @@ blp = Blueprint("devices", __name__, url_prefix="/v1/devices", description="Fiel
         **error_responses(400, 403, 415, 422),
     },
 )
-@db.transactional
+@per_request.transactional
 def enroll():  # type: ignore[no-untyped-def]
     """Exchange a one-time enrollment code for a device credential.
 
@@ -33,7 +33,7 @@ def enroll():  # type: ignore[no-untyped-def]
     body = parse(EnrollIn)
     state = current_app.extensions["safesignal"]
     try:
-        credential, token = services.enroll(db.session(), state.pseudonyms, body.code, now=state.clock())
+        credential, token = services.enroll(per_request.session(), state.pseudonyms, body.code, now=state.clock())
     except services.EnrollmentError:
         fail(403, "Unknown, used or expired enrollment code.")
     return respond(EnrollOut(str(credential.id), token, credential.label), 201)

@@ -10,7 +10,6 @@ import msgspec
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
-from retention.holdings import BY_CLASS
 from retention.record import markdown, record
 from service.audit import log as audit_log
 from service.bodies import respond, response_doc
@@ -50,6 +49,7 @@ def _query(name: str, description: str, default: int, low: int, high: int) -> di
 def policies():  # type: ignore[no-untyped-def]
     """The retention policy of every data class the service stores."""
     loaded = _state().retention.policies
+    holdings = _state().retention.holdings
     document = loaded.document
     return respond(schemas.Policies(
         version=document.version,
@@ -59,7 +59,7 @@ def policies():  # type: ignore[no-untyped-def]
             schemas.DataClassPolicy(
                 data_class=name, description=p.description, purpose=p.purpose, legal_basis=p.legal_basis,
                 data_subjects=list(p.data_subjects), categories=list(p.categories), recipients=list(p.recipients),
-                period_days=p.period_days, on_expiry=p.on_expiry.value, counted_from=BY_CLASS[name].counted_from,
+                period_days=p.period_days, on_expiry=p.on_expiry.value, counted_from=holdings[name].counted_from,
             )
             for name, p in document.data_classes.items()
         ],
@@ -82,7 +82,7 @@ def processing_record():  # type: ignore[no-untyped-def]
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "markdown"):
         fail(422, errors={"query": {"format": ["Must be json or markdown."]}})
-    data = record(_state().retention.policies)
+    data = record(_state().retention.policies, _state().retention.holdings)
     if fmt == "markdown":
         return Response(markdown(data), mimetype="text/markdown")
     return respond(msgspec.convert(data, schemas.ProcessingRecord))

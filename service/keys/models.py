@@ -14,11 +14,11 @@ import datetime as dt
 from sqlalchemy import Date, LargeBinary, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from service.db import NAMING_CONVENTION, UTCDateTime
+from database.base import NAMING_CONVENTION, UTCDateTime
 
 
 class VaultBase(DeclarativeBase):
-    """Base of the vault's models; each names its retention data class like `service.db.Base`."""
+    """Base of the vault's models; each names its retention data class like `database.base.Base`."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

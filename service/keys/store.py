@@ -15,7 +15,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine, select, update
 
 from crypto.keyring import WrappedKey
-from service.db import READ_ONLY, checkpoint_wal, upsert_insert
+from database.base import READ_ONLY, upsert_insert
+from database.engines import checkpoint_wal
 from service.keys.models import DataKeyRecord
 
 

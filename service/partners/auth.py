@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app, g, request
 from flask_smorest.utils import deepupdate
 
-from service import db
+from service import per_request
 from service.errors import error_responses, fail
 from service.partners.services import Principal, Role, authenticate
 
@@ -24,7 +24,7 @@ BEARER = "Bearer "
 
 def _load(token: str) -> Principal | None:
     # Its own short read-only transaction, ended before the view writes anything.
-    with db.read_connection() as connection:
+    with per_request.read_connection() as connection:
         return authenticate(connection, token)
 
 

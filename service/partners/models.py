@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import ForeignKey, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db import Base, UTCDateTime
+from database.base import Base, UTCDateTime
 
 
 class Organisation(Base):

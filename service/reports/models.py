@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import Date, Index, LargeBinary, SmallInteger, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, UTCDateTime
+from database.base import Base, UTCDateTime
 
 
 class Report(Base):

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from service.db import READ_ONLY, GroupCommit
+from database.base import READ_ONLY
+from database.group_commit import GroupCommit
 from service.reports.models import Report, Submission
 from service.signals.models import Tally
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from service.db import READ_ONLY
+from database.base import READ_ONLY
 from service.signals import services
 
 

@@ -19,7 +19,7 @@ import uuid
 from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, UTCDateTime
+from database.base import Base, UTCDateTime
 
 
 class Tally(Base):
@@ -29,7 +29,7 @@ class Tally(Base):
     __table_args__ = (
         UniqueConstraint("week", "area", "category", "reporter"),
         # Intake writes this table through GroupCommit, which turns a conflict on the cell key
-        # into n = n + the new n (service.db.ACCUMULATE).
+        # into n = n + the new n (database.base.ACCUMULATE).
         {"info": {"accumulate": (("week", "area", "category", "reporter"), ("n",))}},
     )
     __data_class__ = "signal_tallies"

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
-from service import db
+from service import per_request
 from service.bodies import respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
@@ -80,7 +80,7 @@ def _open(call, *weeks):  # type: ignore[no-untyped-def]
     state = _state()
     for week in weeks:
         jobs.release(state, week, "signals")
-    session = db.session()
+    session = per_request.session()
     try:
         result = services.with_race_retry(call, session)
     except services.NoTerritory as error:
@@ -103,7 +103,7 @@ def release_calendar():  # type: ignore[no-untyped-def]
     state = _state()
     signals = state.signals
     rules = signals.rules
-    with db.read_session() as session:
+    with per_request.read_session() as session:
         weeks = services.calendar(session, signals, current_principal().organisation_id, state.clock())
     return respond(schemas.Calendar(
         delay_days=rules.delay.days, k=rules.release.k, contribution_cap=rules.release.cap,
@@ -121,7 +121,7 @@ def privacy_budget():  # type: ignore[no-untyped-def]
     """The organisation's privacy-budget ledger."""
     _only()
     state = _state()
-    with db.read_session() as session:
+    with per_request.read_session() as session:
         quarters = services.budget(session, state.signals, current_principal().organisation_id, state.clock())
     return respond(schemas.Budget([
         schemas.QuarterBudget(q.quarter, q.budget, q.spent, q.remaining, [week_label(w) for w in q.weeks]) for q in quarters
@@ -150,11 +150,11 @@ def week_counts(week: str):  # type: ignore[no-untyped-def]
     state = _state()
     principal = current_principal()
     # A week opened before is read without a write transaction (no write lock on SQLite).
-    with db.read_session() as session:
+    with per_request.read_session() as session:
         opened = services.reopen(session, state.signals, principal.organisation_id, monday)
     if opened is None:
         opened = _open(lambda: services.open_week(
-            db.session(), state.signals, principal.organisation_id, monday, state.clock(), state.audit, _actor(principal)
+            per_request.session(), state.signals, principal.organisation_id, monday, state.clock(), state.audit, _actor(principal)
         ), monday)
     rows = services.rows(opened.releases, geo, taxonomy)
     if fmt == "csv":
@@ -187,11 +187,11 @@ def week_alerts(week: str):  # type: ignore[no-untyped-def]
     state = _state()
     principal = current_principal()
     # Weeks all opened before are read without a write transaction.
-    with db.read_session() as session:
+    with per_request.read_session() as session:
         result = services.realerts(session, state.signals, principal.organisation_id, monday, geo, taxonomy)
     if result is None:
         result = _open(lambda: services.alerts(
-            db.session(), state.signals, principal.organisation_id, monday, geo, taxonomy, state.clock(), state.audit,
+            per_request.session(), state.signals, principal.organisation_id, monday, geo, taxonomy, state.clock(), state.audit,
             _actor(principal),
         ), *services.baseline_weeks(monday, state.signals.rules))
     found = result.verdicts

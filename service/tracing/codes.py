@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from stdnum import damm
 
 from crypto.pseudonym import Pseudonymizer
-from service.db import upsert_insert
+from database.base import upsert_insert
 from service.partners.models import Organisation
 from service.partners.services import OrganisationKind
 from service.tracing.models import CodeQuota, RedeemFailures, VerificationCode

@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, UTCDateTime
+from database.base import Base, UTCDateTime
 
 
 class VerificationCode(Base):

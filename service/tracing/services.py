@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crypto.keyring import KeyRing, KeyStore
 from crypto.pseudonym import Pseudonymizer
-from service.db import upsert_insert
+from database.base import upsert_insert
 from service.tracing import codes, keys
 from service.tracing.chaff import ResponseClock
 from service.tracing.exports import ExportRules

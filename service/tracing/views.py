@@ -17,7 +17,7 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from service import db
+from service import per_request
 from service.bodies import body_doc, parse, respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
@@ -55,7 +55,7 @@ def _iso(moment: dt.datetime) -> str:
     responses={"201": response_doc(IssuedCode, "The code, shown once."), **error_responses(400, 415, 422, 429)},
 )
 @requires(Role.PHARMACY)
-@db.transactional
+@per_request.transactional
 def issue_code():  # type: ignore[no-untyped-def]
     """Issue a one-time verification code after a positive test.
 
@@ -71,7 +71,7 @@ def issue_code():  # type: ignore[no-untyped-def]
     state = _state()
     try:
         record, code = codes.issue_code(
-            db.session(), state.pseudonyms, current_principal().organisation_id, onset,
+            per_request.session(), state.pseudonyms, current_principal().organisation_id, onset,
             now=state.clock(), rules=state.tracing.code_rules,
         )
     except codes.BadOnset as error:
@@ -136,13 +136,13 @@ def exchange():  # type: ignore[no-untyped-def]
         fail(422, errors={"json": {"code": ["Not a valid code: twelve digits, the last a check digit. Check for a typo."]}})
     now = state.clock()
     if fake:
-        with db.read_session() as reading:
+        with per_request.read_session() as reading:
             exhausted = codes.failures_exhausted(reading, now=now, rules=tracing.code_rules)
         if exhausted is not None:  # as a real exchange would be answered now
             _too_many(exhausted)
         token, expires = tracing.tokens.decoy(now)
         return respond({"token": token, "expires_at": _iso(expires)})
-    session = db.session()
+    session = per_request.session()
     try:
         token, expires = services.exchange(session, tracing, body.code, now=now)
         session.commit()
@@ -192,7 +192,7 @@ def upload_keys():  # type: ignore[no-untyped-def]
         except keys.InvalidKeys as error:
             fail(422, errors={"json": error.errors})
         return _upload_response(accepted)
-    session = db.session()
+    session = per_request.session()
     try:
         accepted = services.upload(session, tracing, body.token, uploaded, now=now)
         session.commit()
@@ -221,7 +221,7 @@ def _upload_response(accepted: keys.Accepted) -> Response:
 )
 def export_index():  # type: ignore[no-untyped-def]
     """The index of export files. Cacheable (ETag; Cache-Control public, 5 minutes)."""
-    with db.read_session() as session:
+    with per_request.read_session() as session:
         names = exports.index(session)
     body = "".join(name + "\n" for name in names).encode()
     response = Response(body, mimetype="text/plain")
@@ -246,7 +246,7 @@ def export_file(name: str):  # type: ignore[no-untyped-def]
     if not _FILE_NAME.fullmatch(name):
         fail(404)
     state = _state()
-    with db.read_session() as session:
+    with per_request.read_session() as session:
         found = session.execute(select(ExportFile.etag, ExportFile.window_end).where(ExportFile.name == name)).first()
         if found is None:
             fail(404)

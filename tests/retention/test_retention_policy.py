@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from retention import policy as retention_policy
-from retention.holdings import HOLDINGS, stored_data_classes, supported_actions
 from retention.policy import DEFAULT_POLICY_FILE, PolicyError, check_coverage, load
 from retention.record import markdown, record
 from service import create_app
 from service.config import ConfigError
+from service.holdings import holdings, stored_data_classes
+
+HOLDINGS = holdings()
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -37,7 +39,25 @@ def test_every_stored_data_class_has_a_policy_and_a_purge():
     stored = stored_data_classes()
     policies = load()
     assert stored == set(policies) == {holding.data_class for holding in HOLDINGS}
-    check_coverage(policies, stored, supported_actions())
+    check_coverage(policies, stored, HOLDINGS.supported_actions())
+
+
+def test_the_domains_holdings_come_in_the_purge_order():
+    """The order is behaviour (a used enrollment code points at the credential it became, so codes
+    go first): it is that of the one global list the domains' declarations replaced."""
+    assert [holding.data_class for holding in HOLDINGS] == [
+        "pharmacy_reports", "field_reports", "idempotency_records", "enrollment_codes", "credentials", "organisations",
+        "signal_tallies", "signal_releases", "privacy_budget_ledger", "exposure_keys", "export_batches",
+        "verification_codes", "code_quotas", "upload_token_ids", "redeem_failure_counts", "data_keys", "audit_log", "leases",
+    ]
+
+
+def test_a_data_class_declared_twice_is_refused():
+    from retention.holdings import Holdings
+
+    (codes,) = [holding for holding in HOLDINGS if holding.data_class == "enrollment_codes"]
+    with pytest.raises(ValueError, match="data class enrollment_codes is declared twice"):
+        Holdings((*HOLDINGS, codes))
 
 
 def test_a_stored_class_without_a_policy_stops_the_service(tmp_path, app_config):
@@ -48,13 +68,13 @@ def test_a_stored_class_without_a_policy_stops_the_service(tmp_path, app_config)
 
 def test_a_new_table_without_a_policy_is_refused():
     with pytest.raises(PolicyError, match="no retention policy for stored data class\\(es\\): new_things"):
-        check_coverage(load(), stored_data_classes() | {"new_things"}, supported_actions())
+        check_coverage(load(), stored_data_classes() | {"new_things"}, HOLDINGS.supported_actions())
 
 
 def test_a_policy_for_something_not_stored_is_refused(tmp_path):
     text = _default() + '\n[data_classes.ghosts]\ndescription = "x"\npurpose = "x"\nlegal_basis = "x"\ndata_subjects = []\ncategories = ["x"]\nrecipients = []\nperiod_days = 5\non_expiry = "delete"\n'
     with pytest.raises(PolicyError, match="does not store: ghosts"):
-        check_coverage(load(_write(tmp_path, text)), stored_data_classes(), supported_actions())
+        check_coverage(load(_write(tmp_path, text)), stored_data_classes(), HOLDINGS.supported_actions())
 
 
 @pytest.mark.parametrize(
@@ -80,7 +100,7 @@ def test_only_encrypted_classes_can_be_shredded(tmp_path):
     before, after = _default().split("[data_classes.idempotency_records]")
     text = before + "[data_classes.idempotency_records]" + after.replace('on_expiry = "delete"', 'on_expiry = "shred"', 1)
     with pytest.raises(PolicyError, match="idempotency_records: on_expiry 'shred' is not possible"):
-        check_coverage(load(_write(tmp_path, text)), stored_data_classes(), supported_actions())
+        check_coverage(load(_write(tmp_path, text)), stored_data_classes(), HOLDINGS.supported_actions())
 
 
 def test_idempotency_records_must_outlive_the_intake_window_by_a_day(app_config, app_with):
@@ -109,7 +129,7 @@ def test_unreadable_and_invalid_files_are_refused(tmp_path):
 def test_the_record_comes_from_the_same_file_as_the_schedule(tmp_path):
     text = _default().replace("period_days = 35", "period_days = 28", 1)
     policies = load(_write(tmp_path, text))
-    data = record(policies)
+    data = record(policies, HOLDINGS)
     (pharmacy,) = [a for a in data["processing_activities"] if a["data_class"] == "pharmacy_reports"]
     assert pharmacy["time_limit_for_erasure"]["period_days"] == 28 == policies["pharmacy_reports"].period_days
     assert data["security_measures"] == tomllib.loads(text)["security_measures"]["measures"]

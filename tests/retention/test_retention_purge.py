@@ -279,7 +279,7 @@ def test_the_dpo_commands_list_runs_and_the_inventory(app, client, partners, clo
     assert f"pharmacy_reports     {clock.now.date().isoformat()}     0 days          3 records  key live" in inventory.output
     clock.advance(days=36)
     _state(app).retention.run()
-    from retention.holdings import HOLDINGS
+    HOLDINGS = _state(app).retention.holdings
 
     # One outcome per data class: the run's whole set.
     runs = runner.invoke(args=["dpo", "runs", "--limit", str(len(HOLDINGS))])

@@ -11,7 +11,7 @@ import pytest
 from conftest import bearer
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, exc, func, select
 
-from service.db import GroupCommit
+from database.group_commit import GroupCommit
 from service.reports.models import Report, Submission
 
 

@@ -117,7 +117,7 @@ def test_a_week_whose_tallies_are_gone_cannot_be_released(app, client, reporting
 
 
 def test_the_scheduler_job_releases_due_weeks_once(app, reporting, clock, db_engine):
-    from retention.scheduler import signals_job
+    from service.scheduler import signals_job
 
     week = monday(clock.now)
     reporting.spread("n1", "dv_mask19", 6)
@@ -314,7 +314,7 @@ def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, pa
     # Little noise (epsilon 50, cap 2: sd 0.35), so the verdicts are known in advance.
     app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
     reporting = Reporting(app.test_client(), partners, clock)
-    from retention.scheduler import signals_job
+    from service.scheduler import signals_job
 
     weekly = [20, 22, 19, 21, 20, 23, 21, 20, 22, 60]  # ten weeks; the last one rises
     weeks = []
@@ -395,11 +395,11 @@ def test_a_changed_area_file_never_releases_a_week_twice(app, app_with, reportin
     later = Reporting(changed.test_client(), reporting.partners, clock)
     # The first app's CLI does not know east: register the analyst through the changed app.
     with changed.app_context():
-        from service import db as service_db
+        from service import per_request
         from service.partners.services import OrganisationKind, add_organisation, issue_credential
         from service.signals.services import set_territory
 
-        session = service_db.session()
+        session = per_request.session()
         organisation = add_organisation(session, kind=OrganisationKind.PREVENTION_SERVICE, name="Oost", area=None, now=clock.now)
         set_territory(session, changed.extensions["safesignal"].signals, organisation, ["east"], changed.extensions["safesignal"].audit, "test")
         _, east = issue_credential(session, organisation, label="t", now=clock.now)

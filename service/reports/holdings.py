@@ -1,0 +1,23 @@
+"""What the reports domain stores, for retention: the two report classes and the idempotency records."""
+
+from __future__ import annotations
+
+from retention.holdings import Holding
+from retention.policy import Expiry
+from service.reports.models import Report, Submission
+
+
+def _report(data_class: str) -> Holding:
+    return Holding(
+        data_class, "main", Report.__table__, Report.__table__.c.epoch,  # type: ignore[arg-type]
+        "the start of the UTC day the report was received",
+        frozenset({Expiry.SHRED, Expiry.DELETE}), where=Report.__table__.c.data_class == data_class,
+    )
+
+
+HOLDINGS: tuple[Holding, ...] = (
+    _report("pharmacy_reports"),
+    _report("field_reports"),
+    Holding("idempotency_records", "main", Submission.__table__, Submission.__table__.c.epoch,  # type: ignore[arg-type]
+            "the start of the UTC day the report was received", frozenset({Expiry.DELETE})),
+)

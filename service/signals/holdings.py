@@ -1,0 +1,16 @@
+"""What the signals domain stores, for retention: tallies, releases and the privacy-budget ledger."""
+
+from __future__ import annotations
+
+from retention.holdings import Holding
+from retention.policy import Expiry
+from service.signals.models import BudgetSpend, Release, Tally
+
+HOLDINGS: tuple[Holding, ...] = (
+    Holding("signal_tallies", "main", Tally.__table__, Tally.__table__.c.week,  # type: ignore[arg-type]
+            "the start of the ISO week observed (Monday, UTC)", frozenset({Expiry.DELETE})),
+    Holding("signal_releases", "main", Release.__table__, Release.__table__.c.week,  # type: ignore[arg-type]
+            "the start of the ISO week released (Monday, UTC)", frozenset({Expiry.DELETE})),
+    Holding("privacy_budget_ledger", "main", BudgetSpend.__table__, BudgetSpend.__table__.c.week,  # type: ignore[arg-type]
+            "the start of the ISO week opened (Monday, UTC)", frozenset({Expiry.DELETE})),
+)
