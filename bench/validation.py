@@ -17,7 +17,7 @@ import marshmallow as ma
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.bodies import decode_raw  # noqa: E402
+from service.decoding import decode_raw  # noqa: E402
 from service.reports.schemas import PharmacyBatchIn, PharmacyReportIn  # noqa: E402
 
 

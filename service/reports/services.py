@@ -29,7 +29,7 @@ from crypto.envelope import DataKey, associated_data, encrypt
 from crypto.keyring import KeyRing, KeyStore
 from crypto.pseudonym import Pseudonymizer
 from service.areas import AreaResolver
-from service.bodies import decode_raw, field_errors, text_errors
+from service.decoding import decode_raw, field_errors, text_errors
 from service.reports.models import Report
 from service.reports.schemas import ClientId, EncryptedPayload, FieldReportIn, PharmacyReportIn, ReportResult
 from service.screening import screen
