@@ -383,7 +383,7 @@ def audit_checkpoints() -> None:
     from service.audit import log as audit_log
 
     with _state().engine.connect() as connection:
-        click.echo(json.dumps(audit_log.checkpoints_document(connection, _state().retention.signer), indent=2))
+        click.echo(json.dumps(audit_log.checkpoints_document(connection, _state().retention.public_key), indent=2))
 
 
 dpo_group = click.Group("dpo", help="What the data-protection officer reads.")

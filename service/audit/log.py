@@ -299,12 +299,12 @@ def genesis_row() -> dict[str, Any]:
     return {"id": HEAD_ID, "seq": 0, "hash": GENESIS, "base_seq": 0, "base_hash": GENESIS}
 
 
-def checkpoints_document(connection: Connection, signer: CheckpointSigner) -> dict[str, Any]:
-    """The checkpoints and the public key, as the DPO downloads and keeps them."""
+def checkpoints_document(connection: Connection, public_key: bytes) -> dict[str, Any]:
+    """The checkpoints and the public key, as the DPO downloads and keeps them (no private key needed)."""
     return {
         "algorithm": "Ed25519",
-        "public_key": signer.public_key.hex(),
-        "key_id": signer.key_id,
+        "public_key": public_key.hex(),
+        "key_id": public_key_id(public_key),
         "checkpoints": [point.as_json() for point in checkpoints(connection)],
     }
 

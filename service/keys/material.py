@@ -1,8 +1,10 @@
 """Load the service's secrets: the key-encryption key(s) and the pseudonym key.
 
 Each secret comes from its own environment variable (base64url) or file. In development mode a
-missing secret is created in the instance folder (mode 0600) and logged as development-only; in
-production mode `service.config.check` has already refused to start without them.
+missing secret is created in the instance folder (mode 0600) and logged as development-only. In
+production mode no loader ever creates a file: a missing secret is a ConfigError (most are already
+refused at start by `service.config.check`; the audit signing key of an API given only the public
+key, and the export key, are refused where they are first needed).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def _load_keks(config: dict[str, Any], instance_path: str) -> KekSet:
     elif config.get("KEK_FILE"):
         current = LocalKek.from_file(config["KEK_FILE"])
     else:
+        _refuse_in_production(config, "KEK")
         path = _dev_file(instance_path, DEV_KEK_FILE)
         if path.exists():
             current = LocalKek.from_file(path)
@@ -123,11 +126,18 @@ def _secret(config: dict[str, Any], instance_path: str, name: str, dev_file: str
         return decode_secret(str(config[name]))
     if config.get(f"{name}_FILE"):
         return load_secret(config[f"{name}_FILE"])
+    _refuse_in_production(config, name)
     path = _dev_file(instance_path, dev_file)
     if path.exists():
         return load_secret(path)
     log.warning("created a DEVELOPMENT-ONLY %s at %s", what, path)
     return create_secret_file(path)
+
+
+def _refuse_in_production(config: dict[str, Any], name: str) -> None:
+    # A key made up on the spot in production would sign or encrypt with a key nobody holds.
+    if config.get("ENV") == "production":
+        raise ConfigError(f"production mode needs SAFESIGNAL_{name} or SAFESIGNAL_{name}_FILE")
 
 
 def default_database_url(instance_path: str, name: str = "safesignal.db") -> str:

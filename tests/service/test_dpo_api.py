@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import bearer
@@ -166,3 +167,35 @@ def test_an_api_given_only_the_public_key_verifies_and_cannot_sign(app, app_with
     result = subprocess.run([sys.executable, "-c", "from service.cli import main; main()", "scheduler"],
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "does not match SAFESIGNAL_AUDIT_PUBLIC_KEY" in result.stderr
+
+
+def _key_files(app) -> set[str]:  # type: ignore[no-untyped-def]
+    folder = Path(app.instance_path) / "keys"
+    return {path.name for path in folder.iterdir()} if folder.is_dir() else set()
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_an_api_given_only_the_public_key_lists_the_checkpoints(app, app_with, partners, env):
+    """Listing checkpoints needs the public key only: no 500, and no signing key read or made up."""
+    retention = app.extensions["safesignal"].retention
+    signed = retention.run().checkpoint
+    headers = _dpo(partners)
+    api = app_with(ENV=env, AUDIT_SIGNING_KEY=None, AUDIT_PUBLIC_KEY=retention.public_key.hex())
+    before = _key_files(api)
+    with api.test_client() as api_client:
+        response = api_client.get("/v1/dpo/audit/checkpoints", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["public_key"] == retention.public_key.hex() and body["key_id"] == retention.signer.key_id
+    assert signed and [point["seq"] for point in body["checkpoints"]] == [signed]
+    assert _key_files(api) == before
+
+
+@pytest.mark.parametrize("loader", ["load_keks", "load_pseudonym_key", "load_audit_signer", "load_tracing_token_key",
+                                    "load_tracing_export_key"])
+def test_production_never_creates_a_key_file(tmp_path, loader):
+    from service.keys import material
+
+    with pytest.raises(ConfigError, match="production"):
+        getattr(material, loader)({"ENV": "production"}, str(tmp_path))
+    assert list(tmp_path.rglob("*")) == []
