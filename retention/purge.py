@@ -172,8 +172,12 @@ class Retention:
                     "longest_transaction_ms": round(result.longest_transaction_ms, 1),
                     "outcome": result.outcome, "error": result.error,
                 })
-            with self.engine.begin() as connection:
-                outcome.checkpoint = audit.checkpoint(connection, self.signer, self.clock())
+            try:
+                with self.engine.begin() as connection:
+                    outcome.checkpoint = audit.checkpoint(connection, self.signer, self.clock(), self.policies["audit_log"].period)
+            except audit.AuditLogBroken as error:
+                # A broken log is not signed; the run's own work is done and recorded.
+                log.error("retention run %s signed no checkpoint: %s", outcome.run_id, error)
         except LeaseLost:
             # Another run took over (ours expired); stop at once and say so. What was deleted
             # is in the log batch by batch.

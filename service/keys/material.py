@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from crypto.audit import CheckpointSigner
+from crypto.audit import CheckpointSigner, EntryAuthenticator
 from crypto.errors import CryptoError
 from crypto.exposure_export import export_private_key
 from crypto.kek import KekSet, LocalKek
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DEV_KEK_FILE = "keys/kek.key"
 DEV_PSEUDONYM_FILE = "keys/pseudonym.key"
 DEV_AUDIT_SIGNING_FILE = "keys/audit-signing.key"
+DEV_AUDIT_MAC_FILE = "keys/audit-mac.key"
 DEV_TRACING_TOKEN_FILE = "keys/tracing-token.key"
 DEV_TRACING_EXPORT_FILE = "keys/tracing-export.key"
 
@@ -81,6 +82,14 @@ def load_audit_signer(config: dict[str, Any], instance_path: str) -> CheckpointS
         return CheckpointSigner(_secret(config, instance_path, "AUDIT_SIGNING_KEY", DEV_AUDIT_SIGNING_FILE, "audit signing key"))
     except (ValueError, OSError, CryptoError) as error:
         raise ConfigError(f"SAFESIGNAL_AUDIT_SIGNING_KEY or SAFESIGNAL_AUDIT_SIGNING_KEY_FILE: {error}") from None
+
+
+def load_audit_authenticator(config: dict[str, Any], instance_path: str) -> EntryAuthenticator:
+    """The HMAC key that authenticates audit entries (every writer of the log holds it)."""
+    try:
+        return EntryAuthenticator(_secret(config, instance_path, "AUDIT_MAC_KEY", DEV_AUDIT_MAC_FILE, "audit MAC key"))
+    except (ValueError, OSError, CryptoError) as error:
+        raise ConfigError(f"SAFESIGNAL_AUDIT_MAC_KEY or SAFESIGNAL_AUDIT_MAC_KEY_FILE: {error}") from None
 
 
 def load_tracing_token_key(config: dict[str, Any], instance_path: str) -> bytes:

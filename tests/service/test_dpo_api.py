@@ -163,7 +163,8 @@ def test_an_api_given_only_the_public_key_verifies_and_cannot_sign(app, app_with
     config = wrong.config
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFESIGNAL_")}
     env.update({f"SAFESIGNAL_{name}": str(config[name]) for name in (
-        "DATABASE_URL", "KEYS_DATABASE_URL", "KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY_FILE", "AUDIT_PUBLIC_KEY")})
+        "DATABASE_URL", "KEYS_DATABASE_URL", "KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY_FILE", "AUDIT_PUBLIC_KEY",
+        "AUDIT_MAC_KEY")})
     result = subprocess.run([sys.executable, "-c", "from service.cli import main; main()", "scheduler"],
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "does not match SAFESIGNAL_AUDIT_PUBLIC_KEY" in result.stderr
@@ -199,3 +200,48 @@ def test_production_never_creates_a_key_file(tmp_path, loader):
     with pytest.raises(ConfigError, match="production"):
         getattr(material, loader)({"ENV": "production"}, str(tmp_path))
     assert list(tmp_path.rglob("*")) == []
+
+
+def test_the_dpo_verifies_what_the_api_serves_with_code_written_from_the_documented_format(app, client, partners, clock):
+    """A verifier written from crypto/audit.py's docstring alone (hashlib and Ed25519), on the
+    API's output as served: times are hashed and signed as the text the API gives."""
+    import hashlib
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    def length_prefixed(*fields: bytes) -> bytes:
+        return b"".join(len(field).to_bytes(4, "big") + field for field in fields)
+
+    headers = _dpo(partners)
+    _submit(client, partners.pharmacy(), clock)
+    clock.advance(days=36)
+    app.extensions["safesignal"].retention.run()
+    entries, after = [], 0
+    while after is not None:
+        page = client.get(f"/v1/dpo/audit/entries?after={after}&limit=7", headers=headers).get_json()
+        entries += page["entries"]
+        after = page["next_after"]
+    prev = bytes(32)
+    for entry in entries:
+        digest = hashlib.sha256(length_prefixed(
+            b"safesignal/audit-entry", b"\x01", prev, entry["seq"].to_bytes(8, "big"), entry["at"].encode(),
+            entry["kind"].encode(), entry["actor"].encode(), entry["detail"].encode())).digest()
+        assert entry["prev_hash"] == prev.hex() and entry["hash"] == digest.hex(), entry["seq"]
+        prev = digest
+    document = client.get("/v1/dpo/audit/checkpoints", headers=headers).get_json()
+    public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(document["public_key"]))
+    assert document["key_id"] == hashlib.sha256(bytes.fromhex(document["public_key"])).hexdigest()[:16]
+    by_seq = {entry["seq"]: entry["hash"] for entry in entries}
+    assert document["checkpoints"]
+    for point in document["checkpoints"]:
+        assert point["at"].endswith("Z") and by_seq[point["seq"]] == point["hash"]
+        message = length_prefixed(b"safesignal/audit-checkpoint", b"\x01", point["seq"].to_bytes(8, "big"),
+                                  bytes.fromhex(point["hash"]), point["at"].encode())
+        try:
+            public_key.verify(bytes.fromhex(point["signature"]), message)
+        except InvalidSignature:
+            pytest.fail(f"checkpoint {point['seq']} does not verify as served")
+    verification = client.get("/v1/dpo/audit/verification", headers=headers).get_json()
+    assert verification["valid"] is True and verification["last_checkpoint"] == document["checkpoints"][-1]["seq"]
+    assert verification["unsigned_entries"] == len(entries) - verification["last_checkpoint"]
