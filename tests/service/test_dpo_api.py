@@ -108,8 +108,9 @@ def test_the_dpo_can_verify_the_log_with_their_own_code_from_the_api_alone(app, 
         assert by_seq[point["seq"]] == point["hash"]
         assert verify_checkpoint(bytes.fromhex(kept["public_key"]), point["seq"], bytes.fromhex(point["hash"]),
                                  dt.datetime.fromisoformat(point["at"]), bytes.fromhex(point["signature"]))
-    # Nothing the log holds is report content or a credential.
-    text = json.dumps(entries)
+    # Nothing the log holds is report content or a credential (hashes and MACs left out: random
+    # hex contains "0470" now and then).
+    text = json.dumps([{k: v for k, v in e.items() if k not in ("hash", "prev_hash", "mac")} for e in entries])
     for secret in ("Peeters", "0470", "CAW", "ss_"):
         assert secret not in text
 
