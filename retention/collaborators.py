@@ -23,8 +23,11 @@ class AuditLog(Protocol):
         """Add an entry in the caller's transaction; return its sequence number."""
         ...
 
-    def checkpoint(self, connection: Connection, signer: CheckpointSigner, at: dt.datetime) -> int | None:
-        """Sign the current head unless it is signed already; return the seq signed, or None."""
+    def checkpoint(self, connection: Connection, signer: CheckpointSigner, at: dt.datetime,
+                   period: dt.timedelta | None = None) -> int | None:
+        """Verify the log, then sign its head unless it is signed already; return the seq signed, or None.
+
+        Raises retention.errors.UnsignedLog (a subclass) when the log does not verify."""
         ...
 
     def prune(self, connection: Connection, signer: CheckpointSigner, *, before: dt.datetime, at: dt.datetime,

@@ -32,7 +32,7 @@ from crypto.keyring import KeyRing
 from database.base import READ_ONLY
 from database.engines import checkpoint_wal
 from retention.collaborators import AuditLog, KeyVault
-from retention.errors import RetentionError
+from retention.errors import RetentionError, UnsignedLog
 from retention.holdings import Holding, Holdings, epoch_start, last_expired_epoch
 from retention.lease import Heartbeat, JobLease, LeaseLost, lease_for
 from retention.policy import Expiry, Policies
@@ -179,8 +179,12 @@ class Retention:
                     "longest_transaction_ms": round(result.longest_transaction_ms, 1),
                     "outcome": result.outcome, "error": result.error,
                 })
-            with self.engine.begin() as connection:
-                outcome.checkpoint = self.audit_log.checkpoint(connection, self.signer, self.clock())
+            try:
+                with self.engine.begin() as connection:
+                    outcome.checkpoint = self.audit_log.checkpoint(connection, self.signer, self.clock(), self.policies["audit_log"].period)
+            except UnsignedLog as error:
+                # A broken log is not signed; the run's own work is done and recorded.
+                log.error("retention run %s signed no checkpoint: %s", outcome.run_id, error)
         except LeaseLost:
             # Another run took over (ours expired); stop at once and say so. What was deleted
             # is in the log batch by batch.

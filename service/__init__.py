@@ -65,7 +65,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.audit import log as audit_log
     from service.holdings import holdings as held
     from retention.purge import Retention
-    from service.keys.material import default_database_url, load_audit_public_key, load_audit_signer, load_keks, load_pseudonym_key
+    from service.audit.log import with_authenticator
+    from service.keys.material import (
+        default_database_url, load_audit_authenticator, load_audit_public_key, load_audit_signer, load_keks, load_pseudonym_key,
+    )
     from service.keys.store import SqlKeyStore
     from service.partners.services import CredentialCache
     from service.reports.services import Intake, IntakeRules
@@ -99,7 +102,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     clock = app.config.get("CLOCK") or utc_now
     holdings = held()
     policies = _load_policies(app.config, holdings)
-    engine = make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path))
+    # Every connection of the main database carries the audit MAC key: whatever appends to the
+    # audit log (requests, commands, jobs) MACs its entries (service.audit.log).
+    engine = with_authenticator(
+        make_engine(app.config["DATABASE_URL"] or default_database_url(app.instance_path)),
+        load_audit_authenticator(app.config, app.instance_path),
+    )
     keys_engine = make_engine(app.config["KEYS_DATABASE_URL"] or default_database_url(app.instance_path, "keys.db"))
     pseudonyms = Pseudonymizer(load_pseudonym_key(app.config, app.instance_path))
     keyring = KeyRing(load_keks(app.config, app.instance_path))

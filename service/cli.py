@@ -339,7 +339,11 @@ audit_group = click.Group("audit", help="The hash-chained audit log and its sign
               help="Checkpoints saved earlier (JSON from `audit checkpoints` or the DPO API); each must still match.")
 @with_appcontext
 def audit_verify(kept_file) -> None:  # type: ignore[no-untyped-def]
-    """Check every entry, the chain's head and every checkpoint; name the first broken entry."""
+    """Check every entry, its MAC, the chain's head and every checkpoint; name the first broken entry.
+
+    "valid" vouches for the entries up to the last checkpoint; it says how many come after it
+    (chained and MACed, not yet signed) and how many predate MACs.
+    """
     import json
 
     from service.audit import log as audit_log
@@ -354,8 +358,12 @@ def audit_verify(kept_file) -> None:  # type: ignore[no-untyped-def]
             raise click.ClickException("the checkpoints file is not a list of checkpoints as `audit checkpoints` prints them") from None
     result = _state().retention.verify_audit(kept)
     if result.valid:
+        through = f"signed through entry {result.last_checkpoint}" if result.last_checkpoint else "none signed yet"
         click.echo(f"valid: entries {result.first_seq}..{result.last_seq} ({result.entries_checked} checked), "
-                   f"{result.checkpoints_checked} signed checkpoints (key {result.public_key_id})")
+                   f"{result.checkpoints_checked} signed checkpoints (key {result.public_key_id}); {through}, "
+                   f"{result.unsigned_entries} entries after the last checkpoint (not yet signed)")
+        for note in result.notes:
+            click.echo(f"  note: {note}")
         return
     click.echo(f"BROKEN at entry {result.broken_at}: {result.problem}", err=True)
     for problem in result.problems[1:]:
@@ -366,11 +374,15 @@ def audit_verify(kept_file) -> None:  # type: ignore[no-untyped-def]
 @audit_group.command("checkpoint")
 @with_appcontext
 def audit_checkpoint() -> None:
-    """Sign a checkpoint of the chain's head now (the scheduler does this periodically)."""
+    """Verify the log, then sign a checkpoint of its head (the scheduler does this periodically)."""
     from service.audit import log as audit_log
 
-    with _state().engine.begin() as connection:
-        seq = audit_log.checkpoint(connection, _state().retention.signer, _now())
+    retention = _state().retention
+    try:
+        with _state().engine.begin() as connection:
+            seq = audit_log.checkpoint(connection, retention.signer, _now(), retention.policies["audit_log"].period)
+    except audit_log.AuditLogBroken as error:
+        raise click.ClickException(f"not signed: {error} (see `safesignal audit verify`)") from None
     click.echo(f"signed checkpoint at entry {seq}" if seq else "the head is already signed (or the log is empty)")
 
 
@@ -383,7 +395,7 @@ def audit_checkpoints() -> None:
     from service.audit import log as audit_log
 
     with _state().engine.connect() as connection:
-        click.echo(json.dumps(audit_log.checkpoints_document(connection, _state().retention.signer), indent=2))
+        click.echo(json.dumps(audit_log.checkpoints_document(connection, _state().retention.public_key), indent=2))
 
 
 dpo_group = click.Group("dpo", help="What the data-protection officer reads.")

@@ -32,6 +32,11 @@ DEFAULTS: dict[str, Any] = {
     # Ed25519 key (base64url of a 32-byte seed, or a file) that signs audit-log checkpoints.
     "AUDIT_SIGNING_KEY": None,
     "AUDIT_SIGNING_KEY_FILE": None,
+    # Key (base64url of 32 bytes, or a file) of the MAC on every audit entry and on the chain's
+    # head. Every process that writes the log (API, scheduler, CLI) needs it; the database must
+    # never hold it, or whoever can write the database could add history.
+    "AUDIT_MAC_KEY": None,
+    "AUDIT_MAC_KEY_FILE": None,
     # Its public key (64 hex digits). Set it for the API processes and leave the signing key to
     # the processes that sign (the scheduler, the CLI): the API then never reads the private key.
     "AUDIT_PUBLIC_KEY": None,
@@ -108,6 +113,7 @@ DEFAULTS: dict[str, Any] = {
 
 SECRETS = (
     ("KEK", "KEK_FILE"), ("PSEUDONYM_KEY", "PSEUDONYM_KEY_FILE"), ("AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE"),
+    ("AUDIT_MAC_KEY", "AUDIT_MAC_KEY_FILE"),
     ("TRACING_TOKEN_KEY", "TRACING_TOKEN_KEY_FILE"),
 )
 

@@ -157,6 +157,7 @@ def app_config(database_url: str, keys_database_url: str, clock: Clock, tmp_path
         "DATABASE_URL": database_url,
         "KEYS_DATABASE_URL": keys_database_url,
         "AUDIT_SIGNING_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "AUDIT_MAC_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "KEK": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PSEUDONYM_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "TRACING_TOKEN_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),

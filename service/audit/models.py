@@ -23,6 +23,9 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # HMAC of the hash under the audit MAC key (crypto.audit). None only for entries written
+    # before MACs were introduced (seq < the head's mac_from): those have the chain and checkpoints.
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class AuditHead(Base):
@@ -41,6 +44,12 @@ class AuditHead(Base):
     # checkpoint at base_seq anchors it.
     base_seq: Mapped[int] = mapped_column(BigInteger)
     base_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Every entry from mac_from on carries a MAC; checkpointed is the highest entry ever signed in
+    # a checkpoint (0: none yet), so deleting the checkpoints is not a fresh log's state.
+    mac_from: Mapped[int] = mapped_column(BigInteger)
+    checkpointed: Mapped[int] = mapped_column(BigInteger)
+    # HMAC of all of the above (crypto.audit); None until the first write after MACs were introduced.
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class AuditCheckpoint(Base):

@@ -133,9 +133,18 @@ class Verification(msgspec.Struct):
     broken_at: int | None
     problem: str | None
     public_key_id: str
+    # Entries after the last checkpoint (not yet signed), entries without a MAC (written before
+    # MACs were introduced: only the chain and checkpoints cover them), and what the result does
+    # and does not establish, in words.
+    unsigned_entries: int = 0
+    unauthenticated_entries: int = 0
+    notes: list[str] = []
+    problems: list[str] = []
 
 
 class Checkpoint(msgspec.Struct):
+    """`at` as signed: YYYY-MM-DDTHH:MM:SS.ffffffZ (crypto.audit)."""
+
     seq: int
     hash: str
     at: str
@@ -163,6 +172,9 @@ class AuditEntry(msgspec.Struct):
     detail: str
     prev_hash: str
     hash: str
+    # HMAC under the service's audit MAC key (only the service can check it); null for entries
+    # written before MACs were introduced.
+    mac: str | None = None
 
 
 class AuditEntries(msgspec.Struct):

@@ -145,7 +145,7 @@ def audit_checkpoints():  # type: ignore[no-untyped-def]
     """The signed checkpoints, to download and keep."""
     state = _state()
     with state.engine.connect() as connection:
-        document = audit_log.checkpoints_document(connection, state.retention.signer)
+        document = audit_log.checkpoints_document(connection, state.retention.public_key)
     return respond(msgspec.convert(document, schemas.Checkpoints))
 
 

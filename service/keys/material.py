@@ -1,8 +1,10 @@
 """Load the service's secrets: the key-encryption key(s) and the pseudonym key.
 
 Each secret comes from its own environment variable (base64url) or file. In development mode a
-missing secret is created in the instance folder (mode 0600) and logged as development-only; in
-production mode `service.config.check` has already refused to start without them.
+missing secret is created in the instance folder (mode 0600) and logged as development-only. In
+production mode no loader ever creates a file: a missing secret is a ConfigError (most are already
+refused at start by `service.config.check`; the audit signing key of an API given only the public
+key, and the export key, are refused where they are first needed).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from crypto.audit import CheckpointSigner
+from crypto.audit import CheckpointSigner, EntryAuthenticator
 from crypto.errors import CryptoError
 from crypto.exposure_export import export_private_key
 from crypto.kek import KekSet, LocalKek
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 DEV_KEK_FILE = "keys/kek.key"
 DEV_PSEUDONYM_FILE = "keys/pseudonym.key"
 DEV_AUDIT_SIGNING_FILE = "keys/audit-signing.key"
+DEV_AUDIT_MAC_FILE = "keys/audit-mac.key"
 DEV_TRACING_TOKEN_FILE = "keys/tracing-token.key"
 DEV_TRACING_EXPORT_FILE = "keys/tracing-export.key"
 
@@ -55,6 +58,7 @@ def _load_keks(config: dict[str, Any], instance_path: str) -> KekSet:
     elif config.get("KEK_FILE"):
         current = LocalKek.from_file(config["KEK_FILE"])
     else:
+        _refuse_in_production(config, "KEK")
         path = _dev_file(instance_path, DEV_KEK_FILE)
         if path.exists():
             current = LocalKek.from_file(path)
@@ -78,6 +82,14 @@ def load_audit_signer(config: dict[str, Any], instance_path: str) -> CheckpointS
         return CheckpointSigner(_secret(config, instance_path, "AUDIT_SIGNING_KEY", DEV_AUDIT_SIGNING_FILE, "audit signing key"))
     except (ValueError, OSError, CryptoError) as error:
         raise ConfigError(f"SAFESIGNAL_AUDIT_SIGNING_KEY or SAFESIGNAL_AUDIT_SIGNING_KEY_FILE: {error}") from None
+
+
+def load_audit_authenticator(config: dict[str, Any], instance_path: str) -> EntryAuthenticator:
+    """The HMAC key that authenticates audit entries (every writer of the log holds it)."""
+    try:
+        return EntryAuthenticator(_secret(config, instance_path, "AUDIT_MAC_KEY", DEV_AUDIT_MAC_FILE, "audit MAC key"))
+    except (ValueError, OSError, CryptoError) as error:
+        raise ConfigError(f"SAFESIGNAL_AUDIT_MAC_KEY or SAFESIGNAL_AUDIT_MAC_KEY_FILE: {error}") from None
 
 
 def load_tracing_token_key(config: dict[str, Any], instance_path: str) -> bytes:
@@ -123,11 +135,18 @@ def _secret(config: dict[str, Any], instance_path: str, name: str, dev_file: str
         return decode_secret(str(config[name]))
     if config.get(f"{name}_FILE"):
         return load_secret(config[f"{name}_FILE"])
+    _refuse_in_production(config, name)
     path = _dev_file(instance_path, dev_file)
     if path.exists():
         return load_secret(path)
     log.warning("created a DEVELOPMENT-ONLY %s at %s", what, path)
     return create_secret_file(path)
+
+
+def _refuse_in_production(config: dict[str, Any], name: str) -> None:
+    # A key made up on the spot in production would sign or encrypt with a key nobody holds.
+    if config.get("ENV") == "production":
+        raise ConfigError(f"production mode needs SAFESIGNAL_{name} or SAFESIGNAL_{name}_FILE")
 
 
 def default_database_url(instance_path: str, name: str = "safesignal.db") -> str:

@@ -28,7 +28,7 @@ EPOCHS = 3
 
 def _env(app_config: dict[str, object], **extra: object) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SAFESIGNAL_")}
-    for key in ("DATABASE_URL", "KEYS_DATABASE_URL", "KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY"):
+    for key in ("DATABASE_URL", "KEYS_DATABASE_URL", "KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "AUDIT_MAC_KEY"):
         env[f"SAFESIGNAL_{key}"] = str(app_config[key])
     env["SAFESIGNAL_LOG_LEVEL"] = "WARNING"
     env.update({f"SAFESIGNAL_{key}": str(value) for key, value in extra.items()})

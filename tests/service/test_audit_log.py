@@ -21,7 +21,8 @@ import pytest
 from conftest import bearer
 from sqlalchemy import Engine, select, text, update
 
-from crypto.audit import GENESIS, CheckpointSigner, entry_hash
+from crypto.audit import GENESIS, CheckpointSigner, EntryAuthenticator, entry_hash
+from crypto.secrets import decode_secret
 from service.audit import log as audit_log
 from service.audit.log import DETAIL_KEYS, AuditDetailError, Checkpoint, Verification
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditHead
@@ -165,11 +166,28 @@ def real_log(app, partners, clock) -> dict[str, Any]:  # type: ignore[no-untyped
     return _real_log(app, partners, clock)
 
 
-def _rewrite_history(engine: Engine, seq: int, detail: str) -> dict[int, bytes]:
+def _mac_key(app) -> EntryAuthenticator:  # type: ignore[no-untyped-def]
+    """The audit MAC key, as an insider who holds the service's secrets has it."""
+    return EntryAuthenticator(decode_secret(str(app.config["AUDIT_MAC_KEY"])))
+
+
+def _remac(engine: Engine, key: EntryAuthenticator, **head: Any) -> None:
+    """What an insider holding the MAC key can do after tampering: MAC every entry and the head
+    (with `head` changed) again, so that the MACs hide nothing."""
+    with engine.begin() as connection:
+        for row in connection.execute(select(AuditEntry.seq, AuditEntry.hash)).all():
+            connection.execute(update(AuditEntry).where(AuditEntry.seq == row.seq).values(mac=key.entry_mac(row.hash)))
+        row = connection.execute(select(AuditHead.__table__)).one()
+        values = {name: head.get(name, getattr(row, name)) for name in ("seq", "hash", "base_seq", "base_hash", "mac_from", "checkpointed")}
+        connection.execute(update(AuditHead).values(mac=key.head_mac(*values.values()), **values))
+
+
+def _rewrite_history(engine: Engine, seq: int, detail: str, key: EntryAuthenticator | None = None) -> dict[int, bytes]:
     """The operator's attack: change entry `seq`, re-hash it and every entry after it, move the head.
 
-    Nothing secret is needed for this (the hash has no key); only signed checkpoints can catch it.
-    Return the new hashes by seq.
+    Nothing secret is needed for the hashes (they have no key); the MACs need the MAC key, so
+    without `key` the MACs catch it at `seq`. With it (an insider holding the service's secrets)
+    only signed checkpoints can. Return the new hashes by seq.
     """
     hashes = {}
     with engine.begin() as connection:
@@ -185,6 +203,8 @@ def _rewrite_history(engine: Engine, seq: int, detail: str) -> dict[int, bytes]:
             )
             hashes[row.seq] = prev = digest
         connection.execute(update(AuditHead).values(hash=prev))
+    if key is not None:
+        _remac(engine, key)
     return hashes
 
 
@@ -352,10 +372,13 @@ def test_a_truncated_log_is_named(app, real_log, db_engine, tmp_path):
     truncate(signed - 2, rewind=True)
     assert_broken_at(app, signed - 1, f"a signed checkpoint covers entry {signed}, past the end of the log")
     _restore(app, snapshot)
-    # ...and the checkpoints past the new end deleted too: consistent in itself, so only a copy
-    # of the checkpoints kept elsewhere can tell.
+    # ...and the checkpoints past the new end deleted too: the head, moved without the MAC key, says so.
     keep = real_log["first_checkpoint"] + 1
     truncate(keep, rewind=True, drop_checkpoints=True)
+    assert_broken_at(app, keep + 1, "the log's head was changed without the audit MAC key")
+    # An insider holding the MAC key makes the head consistent again (and forgets the
+    # checkpoints signed since): only a copy of the checkpoints kept elsewhere can tell.
+    _remac(db_engine, _mac_key(app), checkpointed=real_log["first_checkpoint"])
     assert _verify(app).valid
     assert_broken_at(app, keep + 1, f"a signed checkpoint covers entry {signed}, past the end of the log", kept_file=kept)
 
@@ -377,12 +400,16 @@ def test_reordered_entries_are_named(app, real_log, db_engine):
 def test_rewritten_history_is_named_by_the_signed_checkpoint(app, real_log, db_engine):
     detail = _entries(db_engine)[3].detail
     assert '"role":"pharmacy"' in detail
-    hashes = _rewrite_history(db_engine, 4, detail.replace('"role":"pharmacy"', '"role":"analyst"'))
+    hashes = _rewrite_history(db_engine, 4, detail.replace('"role":"pharmacy"', '"role":"analyst"'), _mac_key(app))
     assert set(hashes) == set(range(4, real_log["last"] + 1))
     assert _head(db_engine).hash == hashes[real_log["last"]]
     # Every hash and link is consistent again; the checkpoint signed before the rewrite is not.
-    result = assert_broken_at(app, real_log["first_checkpoint"], "does not match the signed checkpoint at this entry")
-    assert f"entry {real_log['second_checkpoint']}: does not match the signed checkpoint at this entry" in result.problems
+    first = real_log["first_checkpoint"]
+    # Named at the checkpoint, with the range the change lies in: which entry cannot be told.
+    result = assert_broken_at(app, first, f"does not match the signed checkpoint at this entry: an entry from 1 to {first} was changed")
+    assert "which one cannot be told" in (result.problem or "")
+    assert f"entry {real_log['second_checkpoint']}: does not match the signed checkpoint at this entry: an entry from 1 to " \
+           f"{real_log['second_checkpoint']}" in " ".join(result.problems)
     assert not [problem for problem in result.problems if "altered" in problem or "follow" in problem]
 
 
@@ -393,7 +420,7 @@ def test_rewritten_history_re_signed_or_unsigned_is_named_by_the_dpos_copies(app
     snapshot = _snapshot(db_engine)
     signer = _signer(app)
 
-    hashes = _rewrite_history(db_engine, 2, '{"what":"nothing to see"}')
+    hashes = _rewrite_history(db_engine, 2, '{"what":"nothing to see"}', _mac_key(app))
     with db_engine.begin() as connection:
         for point in audit_log.checkpoints(connection):
             connection.execute(update(AuditCheckpoint).where(AuditCheckpoint.seq == point.seq).values(
@@ -404,6 +431,7 @@ def test_rewritten_history_re_signed_or_unsigned_is_named_by_the_dpos_copies(app
 
     _rewrite_history(db_engine, real_log["first_checkpoint"] + 1, '{"count":0}')
     _sql(db_engine, "DELETE FROM audit_checkpoint")
+    _remac(db_engine, _mac_key(app), checkpointed=0)
     assert _verify(app).valid
     assert_broken_at(app, real_log["second_checkpoint"], "does not match the signed checkpoint at this entry", kept_file=kept)
 
@@ -550,6 +578,8 @@ def _forge_prune(app, db_engine, real_log, *, cutoff: dt.datetime, period_days: 
         connection.execute(AuditEntry.__table__.insert().values(
             seq=seq, at=now, kind="audit.pruned", actor="scheduler", detail=detail, prev_hash=head.hash, hash=digest))
         connection.execute(update(AuditHead).values(seq=seq, hash=digest, base_seq=base - 1, base_hash=previous.hash))
+    # The forger holds the MAC key: only the prune's own rules can give it away.
+    _remac(db_engine, _mac_key(app))
     return seq
 
 
@@ -807,3 +837,73 @@ def test_an_entry_whose_clock_was_read_before_the_last_one_s_keeps_the_log_in_or
     assert stored == late
     verification = app.extensions["safesignal"].retention.verify_audit()
     assert verification.valid, verification.problems
+
+
+# --- MACs, lost checkpoints, entries before MACs ---------------------------------------------------
+
+
+def _append_without_the_key(engine: Engine, at: dt.datetime) -> int:
+    """Anyone with write access to the database: a well-chained entry and a moved head, no MAC key."""
+    head = _head(engine)
+    seq, detail = head.seq + 1, '{"what":"nothing to see"}'
+    digest = entry_hash(head.hash, seq, at, "credential.revoked", "cli", detail)
+    with engine.begin() as connection:
+        connection.execute(AuditEntry.__table__.insert().values(
+            seq=seq, at=at, kind="credential.revoked", actor="cli", detail=detail, prev_hash=head.hash, hash=digest))
+        connection.execute(update(AuditHead).values(seq=seq, hash=digest))
+    return seq
+
+
+def test_an_entry_added_without_the_mac_key_is_named_and_never_signed(app, real_log, db_engine, clock):
+    seq = _append_without_the_key(db_engine, clock())
+    assert_broken_at(app, seq, "has no MAC: written without the audit MAC key")
+    # ...also with a MAC made up without the key, and with the head's MAC copied along.
+    _sql(db_engine, "UPDATE audit_entry SET mac = :mac WHERE seq = :seq", mac=bytes(32), seq=seq)
+    assert_broken_at(app, seq, "its MAC does not verify")
+    cli = _cli(app, "audit", "checkpoint")
+    assert cli.exit_code == 1 and f"not signed: the audit log does not verify: entry {seq}" in cli.output, cli.output
+    assert _checkpoint_seqs(db_engine) == [real_log["first_checkpoint"], real_log["second_checkpoint"]]
+
+
+def test_history_rewritten_without_the_mac_key_is_named_at_the_first_changed_entry(app, real_log, db_engine):
+    _rewrite_history(db_engine, 4, '{"what":"nothing to see"}')
+    result = assert_broken_at(app, 4, "its MAC does not verify: written or re-hashed without the audit MAC key")
+    assert "entry 5: its MAC does not verify: written or re-hashed without the audit MAC key" in result.problems
+
+
+def test_a_log_whose_checkpoints_were_all_deleted_is_not_valid(app, partners, real_log, db_engine):
+    assert _sql(db_engine, "DELETE FROM audit_checkpoint") == 2
+    assert_broken_at(app, real_log["second_checkpoint"], "the checkpoint signed at this entry is missing: checkpoints were deleted")
+
+
+def test_a_new_log_before_its_first_checkpoint_is_valid_and_says_nothing_is_signed(app, partners, db_engine):
+    partners.pharmacy()
+    result = assert_valid(app)
+    assert result.last_checkpoint is None and result.unsigned_entries == result.last_seq == 1
+    assert "no checkpoint has been signed yet: nothing is vouched for by a signature" in result.notes
+    cli = _cli(app, "audit", "verify")
+    assert "none signed yet, 1 entries after the last checkpoint (not yet signed)" in cli.stdout
+
+
+def test_verify_says_how_many_entries_lie_after_the_last_checkpoint(app, real_log):
+    result = assert_valid(app)
+    assert result.unsigned_entries == real_log["last"] - real_log["second_checkpoint"] == 1
+    cli = _cli(app, "audit", "verify")
+    assert f"signed through entry {real_log['second_checkpoint']}, 1 entries after the last checkpoint (not yet signed)" in cli.stdout
+    assert "1 entries after the last checkpoint are chained and MACed but not yet signed" in cli.stdout
+
+
+def test_entries_written_before_macs_are_covered_by_the_chain_and_checkpoints_only(app, partners, real_log, db_engine):
+    """A log as migration 0006 leaves it: no MAC on any entry or the head, mac_from past the end."""
+    last = real_log["last"]
+    _sql(db_engine, "UPDATE audit_entry SET mac = NULL")
+    _sql(db_engine, "UPDATE audit_head SET mac = NULL, mac_from = :next", next=last + 1)
+    result = assert_valid(app)
+    assert result.unauthenticated_entries == last
+    assert any(note.startswith(f"{last} entries were written before entries carried a MAC") for note in result.notes)
+    partners.pharmacy()  # the first write after the upgrade MACs its entry and the head
+    assert _head(db_engine).mac is not None and _entries(db_engine)[-1].mac is not None
+    assert assert_valid(app).unauthenticated_entries == last
+    # From mac_from on, an entry without a MAC is refused; before it, one with a MAC must verify.
+    _sql(db_engine, "UPDATE audit_entry SET mac = NULL WHERE seq = :seq", seq=last + 1)
+    assert_broken_at(app, last + 1, "has no MAC")
