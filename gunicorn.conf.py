@@ -7,6 +7,7 @@ an installed wheel also carries (`gunicorn -c python:service.gunicorn`); read it
 from service.gunicorn import (  # noqa: F401  (gunicorn reads these names)
     accesslog,
     bind,
+    control_socket_disable,
     errorlog,
     logger_class,
     post_worker_init,

@@ -54,6 +54,9 @@ logger_class = "service.gunicorn.PrivateLogger"
 # and every line is scrubbed, but a log of who asked when is still a log of who reported.
 accesslog = None
 errorlog = "-"
+# No control socket (gunicorn 24+ opens one in the home directory): nothing here manages gunicorn
+# through it, and two instances on one machine would share its path.
+control_socket_disable = True
 
 ADDRESS_PLACEHOLDER = "[address]"
 _IPV6_CANDIDATE = re.compile(r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?:%[\w.]+)?")
