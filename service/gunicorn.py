@@ -59,22 +59,26 @@ errorlog = "-"
 control_socket_disable = True
 
 ADDRESS_PLACEHOLDER = "[address]"
-_IPV6_CANDIDATE = re.compile(r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?:%[\w.]+)?")
+_IPV6_CANDIDATE = re.compile(r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?(?:%[\w.]+)?")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 
 
 def _ipv6_or_same(match: re.Match[str]) -> str:
     text = match.group(0)
-    try:
-        ipaddress.IPv6Address(text.split("%", 1)[0])
-    except ValueError:
-        return text  # a time of day such as 14:58:58, not an address
-    return ADDRESS_PLACEHOLDER
+    # The candidate may have swallowed the colon after an address ("ip=::1: Invalid request").
+    for candidate in (text, text.rstrip(":")):
+        try:
+            ipaddress.IPv6Address(candidate.split("%", 1)[0])
+        except ValueError:
+            continue
+        return ADDRESS_PLACEHOLDER + text[len(candidate):]
+    return text  # a time of day such as 14:58:58, not an address
 
 
 def scrub_addresses(text: str) -> str:
     """`text` with every IPv4 and IPv6 address replaced by "[address]"."""
-    return _IPV4.sub(ADDRESS_PLACEHOLDER, _IPV6_CANDIDATE.sub(_ipv6_or_same, text))
+    scrubbed = _IPV4.sub(ADDRESS_PLACEHOLDER, _IPV6_CANDIDATE.sub(_ipv6_or_same, text))
+    return scrubbed.replace(f"[{ADDRESS_PLACEHOLDER}]", ADDRESS_PLACEHOLDER)  # http://[::1]:8000
 
 
 class AddressFilter(logging.Filter):

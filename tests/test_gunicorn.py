@@ -197,6 +197,21 @@ def test_gunicorns_own_answers_are_json(malformed_run: dict[str, Any], name: str
         assert MARKER not in answer
 
 
+@pytest.mark.parametrize(("text", "scrubbed"), [
+    ("Invalid request from ip=127.0.0.1: bad", "Invalid request from ip=[address]: bad"),
+    ("Invalid request from ip=::1: bad", "Invalid request from ip=[address]: bad"),
+    ("from ::1 and [::1]:8000 and fe80::1%eth0", "from [address] and [address]:8000 and [address]"),
+    ("peer ('2001:db8::7', 51234, 0, 0)", "peer ('[address]', 51234, 0, 0)"),
+    ("mapped ::ffff:10.0.0.1 and 192.168.1.20:443", "mapped [address] and [address]:443"),
+    ("[2026-12-06 14:58:58 +0000] [123] [INFO] version 1.2.3 took 0.5 s", "[2026-12-06 14:58:58 +0000] [123] [INFO] version 1.2.3 took 0.5 s"),
+])
+def test_scrub_addresses(text: str, scrubbed: str) -> None:
+    """Every IPv4 and IPv6 form goes; times of day and version numbers stay."""
+    from service.gunicorn import scrub_addresses
+
+    assert scrub_addresses(text) == scrubbed
+
+
 def test_a_worker_runs_one_blas_thread(tmp_path: Path) -> None:
     """OPENBLAS_NUM_THREADS=1 takes effect in a worker of `make run`'s gunicorn (set after numpy loads, it would not)."""
     port = _free_port(socket.AF_INET, "127.0.0.1")
@@ -206,8 +221,11 @@ def test_a_worker_runs_one_blas_thread(tmp_path: Path) -> None:
     server = Gunicorn(command, deployment_env(tmp_path), tmp_path / "gunicorn.log", port)
     try:
         status, body = _get("127.0.0.1", port, "/_probe/blas")
+        logged = _get("127.0.0.1", port, "/_probe/log-address")[0]
     finally:
-        server.stop()
+        log = server.stop()
+    # The application's own logging goes through the same filter (post_worker_init).
+    assert logged == 204 and "request from [address]" in log and "127.0.0.1" not in log
     assert status == 200
     blas = [library for library in json.loads(body) if library["user_api"] == "blas"]
     assert blas, "numpy's BLAS is not loaded in the worker"
