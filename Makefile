@@ -19,13 +19,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 # The service on its embedded default (SQLite in ./instance), behind gunicorn, with the retention
-# scheduler beside it; Ctrl-C stops both. gunicorn writes no access log here: an access log would
-# record client IP addresses.
+# scheduler beside it; Ctrl-C stops both. `make run PORT=8080` serves another port. gunicorn.conf.py
+# (service/gunicorn.py) keeps client addresses out of every log line: no access log, and gunicorn's
+# own messages scrubbed (they would say "Invalid request from ip=..."), so its log shows the bound
+# address as [address] too; the echo below says where to go.
 run: $(VENV)/.installed
 	$(BIN)/safesignal db upgrade
 	$(BIN)/safesignal demo
+	@echo "# serving http://$(HOST):$(PORT) (Ctrl-C stops it)"
 	$(BIN)/safesignal scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
-	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --no-control-socket 'service:create_app()'
+	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) --no-control-socket 'service:create_app()'
 
 test: $(VENV)/.installed
 	$(BIN)/pytest

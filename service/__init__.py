@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -78,10 +77,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.signals.services import SignalRules, Signals
     from service.taxonomy import load_taxonomy
 
-    # One BLAS thread: the suppression audit's eigendecomposition is small, and OpenBLAS's own
-    # threads fought gunicorn's on a 2-core machine (release p95 0.5 s -> 1.3 s, bench/signals.py).
-    # Set before numpy is first imported (by shapely, below); an operator's setting wins.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(settings.DEFAULTS)
     app.config.from_prefixed_env("SAFESIGNAL")

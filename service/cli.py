@@ -7,6 +7,7 @@ are stored.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -599,4 +600,7 @@ cli.params = [param for param in cli.params if param.name not in ("app", "env_fi
 
 def main() -> None:
     """Entry point of the `safesignal` command."""
+    # One BLAS thread, set before any command imports numpy (OpenBLAS reads it once, at load): the
+    # scheduler releases signals too. Why one: service/gunicorn.py. An operator's setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     cli.main(prog_name="safesignal")

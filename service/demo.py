@@ -20,13 +20,13 @@ import datetime as dt
 import random
 from collections.abc import Iterator
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from service.devices.services import issue_code
 from service.partners.models import Organisation
 from service.partners.services import OrganisationKind, add_organisation, issue_credential, revoke
-from service.signals.models import Tally
+from service.signals.models import Release, Tally
 from service.signals.release import week_label, week_of
 from service.signals.services import first_week, release_at, release_week, set_territory
 
@@ -70,6 +70,12 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
     weeks = seed_signals(session, state, now)
     if weeks:
         lines.append(f"# synthetic signals released for the analyst: {week_label(weeks[0])} to {week_label(weeks[-1])}")
+    # The week README's analyst examples read ($WEEK): the newest released, which moves with the
+    # date (on the first run, the synthetic week with the rise).
+    newest = session.scalar(select(func.max(Release.week)))
+    session.rollback()  # end the read: on SQLite any transaction of this session holds the write lock
+    if newest is not None:
+        lines.append(f"export WEEK={week_label(newest)}   # the newest released week, for the analyst's examples")
     lines.extend(seed_tracing(session, state, now))
     return iter(lines)
 

@@ -543,5 +543,8 @@ def _verdicts(signals: Signals, week: dt.date, geo: str, taxonomy: str, opened: 
         min_baseline=rules.min_baseline, min_sd=max(rules.min_sd, signals.noise_sd),
     )
     charged = sum(o.charged for o in opened.values())
-    return Alerts(weeks[:-1], guard_weeks(week, signals.rules), round(charged, 6),
+    # The baseline as read: a week never released (before the service's first week) is not in it,
+    # and naming it would claim a verdict rests on a week it did not see.
+    read = [past for past in weeks[:-1] if past in opened]
+    return Alerts(read, guard_weeks(week, signals.rules), round(charged, 6),
                   [Alert(row, c2(series[key], ears)) for key, row in tested.items()])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from conftest import bearer
@@ -144,7 +145,7 @@ def test_demo_prints_fresh_tokens_and_revokes_the_previous_ones(app, app_with):
     client = app_with(AUTH_CACHE_SECONDS=0).test_client()
     first = dict(re.findall(r"export (\w+)=(\S+)", _invoke(app, "demo").output))
     second = dict(re.findall(r"export (\w+)=(\S+)", _invoke(app, "demo").output))
-    assert set(first) == {"PHARMACY_TOKEN", "ENROLL_CODE", "ANALYST_TOKEN", "DPO_TOKEN"}
+    assert set(first) == {"PHARMACY_TOKEN", "ENROLL_CODE", "ANALYST_TOKEN", "DPO_TOKEN", "WEEK"}
     assert client.get("/v1/taxonomy", headers=bearer(first["ANALYST_TOKEN"])).status_code == 401
     assert client.get("/v1/taxonomy", headers=bearer(second["ANALYST_TOKEN"])).status_code == 200
     assert client.post("/v1/devices/enroll", json={"code": second["ENROLL_CODE"]}).status_code == 201
@@ -190,6 +191,29 @@ def test_demo_releases_synthetic_signals_once_for_the_demo_analyst(app, app_with
     assert "synthetic" not in again
     with db_engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Release)).scalar_one() == 10  # nothing added
+
+
+def test_demo_prints_the_week_readme_reads_and_its_alerts_flag_the_rise(app, app_with):
+    """README's analyst examples use $WEEK; the demo prints it, and it is the week with the rise,
+    whose alerts read a full baseline of released weeks (charged 1 per week opened)."""
+    client = app_with(AUTH_CACHE_SECONDS=0).test_client()
+    output = _invoke(app, "demo").output
+    released = re.search(r"synthetic signals released for the analyst: (\S+) to (\S+)", output).groups()  # type: ignore[union-attr]
+    exported = dict(re.findall(r"export (\w+)=(\S+)", output))
+    week, token = exported["WEEK"], exported["ANALYST_TOKEN"]
+    assert week == released[1]
+    counts = client.get(f"/v1/signals/weeks/{week}/counts?geo=municipality", headers=bearer(token)).get_json()
+    assert counts["charged"] == 1.0
+    alerts = client.get(f"/v1/signals/weeks/{week}/alerts?geo=municipality", headers=bearer(token)).get_json()
+    assert alerts["flagged"] >= 1 and alerts["charged"] == 7.0
+    assert len(alerts["baseline_weeks"]) == 7 and released[0] <= alerts["baseline_weeks"][0]
+    assert dict(re.findall(r"export (\w+)=(\S+)", _invoke(app, "demo").output))["WEEK"] == week  # a second run: the same
+
+
+def test_readme_examples_read_the_week_the_demo_prints():
+    """No analyst example in README names a week of its own: pasted later, it would show another week."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert re.findall(r"/v1/signals/weeks/(\S+?)/", readme) and set(re.findall(r"/v1/signals/weeks/(\S+?)/", readme)) == {"$WEEK"}
 
 
 class _WallClock:

@@ -352,6 +352,36 @@ def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, pa
     assert again.get_json()["cells"] == body["cells"] and again.get_json()["charged"] == 0.0  # read, not opened
 
 
+def test_alerts_name_only_the_baseline_weeks_they_read(app_with, partners, clock):
+    """A baseline reaching back before the service's first week names the weeks it read, not the
+    ones that were never released (the demo's answer listed one, and README's charged differed)."""
+    from signals_support import Reporting
+
+    app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
+    reporting = Reporting(app.test_client(), partners, clock)
+    from retention.scheduler import signals_job
+
+    weekly = [20, 22, 19, 21, 20, 23, 21, 60]  # eight weeks: the baseline of the last wants two more
+    weeks = []
+    for count in weekly:
+        weeks.append(monday(clock.now))
+        for pharmacy in range(0, count, 2):
+            reporting.report("n1", "dv_mask19", min(2, count - pharmacy), pharmacy=pharmacy)
+        reporting.spread("n2", "dv_mask19", 6)
+        reporting.spread("n3", "dv_mask19", 6)
+        signals_job(_state(app))
+        clock.advance(days=7)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(weeks[-1])
+    response = reporting.client.get(f"/v1/signals/weeks/{label(weeks[-1])}/alerts?geo=area&taxonomy=category", headers=bearer(token))
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["baseline_weeks"] == [label(w) for w in weeks[:5]] and body["guard_weeks"] == [label(w) for w in weeks[5:7]]
+    assert body["charged"] == pytest.approx(6 * 50)  # the tested week and the five baseline weeks read
+    rise = {(c["area"], c["category"]): c for c in body["cells"]}[("n1", "dv_mask19")]
+    assert rise["reason"] == "flagged" and rise["expected"] == pytest.approx(sum(weekly[:5]) / 5, abs=1)
+
+
 # --- what changes later must not reopen ----------------------------------------------------------------
 
 def test_a_growing_territory_records_and_audits_what_it_adds_at_no_extra_cost(app, client, reporting, clock, db_engine, partners):
