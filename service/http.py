@@ -17,10 +17,15 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from service.errors import MESSAGES
 
 
 class BodyLimit:
@@ -35,12 +40,24 @@ class BodyLimit:
         # A server sets wsgi.input_terminated when it ends the stream itself (chunked bodies);
         # without it and without a length, Werkzeug reads no body at all.
         if not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
-            body = _read_at_most(environ["wsgi.input"], self.limit + 1)
+            try:
+                body = _read_at_most(environ["wsgi.input"], self.limit + 1)
+            except HTTPException as error:
+                # The server found the body unparsable (service.gunicorn: a broken chunk). This
+                # runs outside Flask's handlers, so the answer is built here, in the one shape.
+                return _error_answer(error)(environ, start_response)
             environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
             del environ["wsgi.input_terminated"]
             # Werkzeug ignores Content-Length beside chunked; the body is no longer chunked here.
             environ.pop("HTTP_TRANSFER_ENCODING", None)
         return self.app(environ, start_response)
+
+
+def _error_answer(error: HTTPException) -> Response:
+    code = error.code or 400
+    message = (getattr(error, "data", None) or {}).get("message") or MESSAGES.get(code, error.name)
+    body = json.dumps({"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message})
+    return Response(body, status=code, mimetype="application/json", headers={"X-Content-Type-Options": "nosniff"})
 
 
 def _read_at_most(stream: Any, size: int) -> bytes:
