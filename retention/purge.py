@@ -8,6 +8,11 @@ batch the run pauses for `pause_ratio` times the batch's duration: on SQLite a w
 the lock again at once starves intake (bench/retention.py measured intake p99 54 times its
 baseline with batches of 5,000 and no pause), and on any engine the pause leaves CPU to intake.
 
+A destroyed key's row is blanked at once, but its old bytes stay in the vault's files until the
+engine lets them go (retention.purge.Retention.erase, service.keys.store.erase_destroyed): each
+run tries, with backoff, to remove them, and until it succeeds the keys are pending in
+`status` and the DPO's compliance view, non-compliant once pending longer than `erase_grace`.
+
 Runs are idempotent: each works from the clock at its start, and whatever an interrupted run
 left is simply still expired for the next one. Exactly one run works at a time (retention.lease).
 Each class's outcome becomes an audit entry; a class that fails is recorded as failed and the
@@ -36,11 +41,14 @@ from service.audit import log as audit
 from service.audit.models import AuditEntry
 from service.config import ConfigError
 from service.db import READ_ONLY, checkpoint_wal
-from service.keys.store import SqlKeyStore
+from service.keys.store import ErasureBlocked, SqlKeyStore
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "retention"
+# Pauses between attempts to erase destroyed keys from the vault's files within one run (a
+# reader holding the vault usually lets go within a second; a longer one waits for the next run).
+ERASE_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 @dataclass
@@ -61,6 +69,17 @@ class ClassOutcome:
 
 
 @dataclass
+class VaultErasure:
+    """Destroyed keys whose old bytes may still be in the vault's files, and since when."""
+
+    pending_keys: int
+    pending_since: str | None
+    compliant: bool
+    erased_keys: int = 0
+    attempts: int = 0
+
+
+@dataclass
 class RunOutcome:
     run_id: str
     started_at: str
@@ -68,6 +87,7 @@ class RunOutcome:
     skipped: str | None = None
     classes: list[ClassOutcome] = field(default_factory=list)
     checkpoint: int | None = None
+    vault: VaultErasure | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +124,8 @@ class Retention:
         batch_size: int = 200,
         pause_ratio: float = 1.0,
         lease_ttl: dt.timedelta = dt.timedelta(minutes=2),
+        erase_grace: dt.timedelta = dt.timedelta(hours=2),
+        erase_retry_delays: tuple[float, ...] = ERASE_RETRY_DELAYS,
     ):
         self.engine = engine
         self.keys_engine = keys_engine
@@ -117,6 +139,8 @@ class Retention:
         self.batch_size = batch_size
         self.pause_ratio = pause_ratio
         self.lease_ttl = lease_ttl
+        self.erase_grace = erase_grace
+        self.erase_retry_delays = erase_retry_delays
 
     @property
     def signer(self) -> CheckpointSigner:
@@ -172,6 +196,7 @@ class Retention:
                     "longest_transaction_ms": round(result.longest_transaction_ms, 1),
                     "outcome": result.outcome, "error": result.error,
                 })
+            outcome.vault = self.erase(heartbeat, actor, outcome.run_id)
             with self.engine.begin() as connection:
                 outcome.checkpoint = audit.checkpoint(connection, self.signer, self.clock())
         except LeaseLost:
@@ -186,6 +211,43 @@ class Retention:
             except Exception:  # noqa: BLE001 - never hide the run's own outcome or error
                 log.exception("retention run %s could not release its lease (it expires by itself)", outcome.run_id)
         return outcome
+
+    def erase(self, heartbeat: Heartbeat, actor: str, run_id: str) -> VaultErasure:
+        """Remove destroyed keys' old bytes from the vault's files, retrying with backoff; what
+        is still pending afterwards the next run tries again."""
+        erased, attempts = 0, 0
+        for delay in (0.0, *self.erase_retry_delays):
+            if self.keystore.pending_erasure()[0] == 0:
+                break
+            heartbeat.beat()
+            time.sleep(delay)
+            attempts += 1
+            try:
+                erased += self.keystore.erase_destroyed(self.clock())
+            except ErasureBlocked as blocked:
+                log.info("retention run %s: destroyed keys not yet erased from the vault's files: %s", run_id, blocked)
+            except Exception:  # noqa: BLE001 - pending stays visible, and the next run tries again
+                log.exception("retention run %s: erasing destroyed keys from the vault's files failed", run_id)
+                break
+        result = self.vault_status()
+        result.erased_keys, result.attempts = erased, attempts
+        if erased or result.pending_keys:
+            # count: keys confirmed gone from the vault's files; remaining: still pending.
+            self._audit(actor, "keys.erased", {
+                "run_id": run_id, "what": "key vault files", "count": erased, "remaining": result.pending_keys,
+                "outcome": "pending" if result.pending_keys else "ok",
+            })
+        if result.pending_keys:
+            log.warning("retention run %s: %d destroyed keys still in the vault's files (since %s)",
+                        run_id, result.pending_keys, result.pending_since)
+        return result
+
+    def vault_status(self) -> VaultErasure:
+        """Destroyed keys still pending removal from the vault's files; compliant while the
+        oldest has waited no longer than `erase_grace`."""
+        count, oldest = self.keystore.pending_erasure()
+        compliant = oldest is None or self.clock() - oldest <= self.erase_grace
+        return VaultErasure(count, oldest.isoformat() if oldest is not None else None, compliant)
 
     def _audit(self, actor: str, kind: str, detail: dict[str, Any]) -> None:
         with self.engine.begin() as connection:

@@ -105,10 +105,21 @@ class ClassCompliance(msgspec.Struct):
     compliant: bool
 
 
+class VaultErasure(msgspec.Struct):
+    """Destroyed data keys whose old bytes may still be in the key vault's files (a reader held
+    them during the shred; each retention run retries). Non-compliant once the oldest has been
+    pending longer than SAFESIGNAL_RETENTION_VAULT_ERASE_GRACE_MINUTES."""
+
+    pending_keys: int
+    pending_since: str | None
+    compliant: bool
+
+
 class Compliance(msgspec.Struct):
     checked_at: str
     compliant: bool
     data_classes: list[ClassCompliance]
+    vault: VaultErasure
 
 
 class InventoryRow(msgspec.Struct):
