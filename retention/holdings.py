@@ -23,7 +23,7 @@ from service.devices.models import EnrollmentCode
 from service.keys.models import DataKeyRecord, VaultBase
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission
-from service.signals.models import BudgetSpend, Release, Tally
+from service.signals.models import BudgetSpend, Release, Tally, Territory
 from service.tracing.models import CodeQuota, ExportFile, KeyUpload, RedeemFailures, UsedToken, VerificationCode
 
 ANONYMISED_NAME = "(anonymised)"
@@ -54,6 +54,9 @@ class Holding:
     # For anonymise: the values written, and how to tell a row that already has them.
     anonymise: dict[str, Any] | None = None
     anonymised: ColumnElement[bool] | None = None
+    # Foreign keys of rows in other tables that belong to a record and are deleted once it is
+    # past its period (what an anonymised record keeps must not be more than its own fields).
+    dependents: tuple[Column[Any], ...] = ()
 
     @property
     def by_epoch(self) -> bool:
@@ -64,15 +67,21 @@ class Holding:
         (column,) = self.table.primary_key.columns
         return column
 
+    def past(self, cutoff: dt.datetime) -> ColumnElement[bool]:
+        """Rows past their period at `cutoff`, handled already or not."""
+        if self.by_epoch:
+            return and_(self.where, self.age <= last_expired_epoch(cutoff))
+        return and_(self.where, self.age < cutoff)
+
     def expired(self, cutoff: dt.datetime) -> ColumnElement[bool]:
         """Rows past their period at `cutoff` that the action still has to handle."""
-        if self.by_epoch:
-            condition = self.age <= last_expired_epoch(cutoff)
-        else:
-            condition = self.age < cutoff
         if self.anonymised is not None:
-            condition = and_(condition, ~self.anonymised)
-        return and_(self.where, condition)
+            return and_(self.past(cutoff), ~self.anonymised)
+        return self.past(cutoff)
+
+    def dependents_past(self, dependent: Column[Any], cutoff: dt.datetime) -> ColumnElement[bool]:
+        """Rows of a dependent table whose record is past its period at `cutoff`."""
+        return dependent.in_(select(self.key).where(self.past(cutoff)))
 
     def age_of(self, value: dt.date | dt.datetime, now: dt.datetime) -> dt.timedelta:
         """How old a record with this age value is at `now`."""
@@ -112,7 +121,10 @@ def _holdings() -> tuple[Holding, ...]:
         Holding("organisations", "main", Organisation.__table__, organisation.revoked_at,  # type: ignore[arg-type]
                 "revocation (a partner in activity is kept)", frozenset({Expiry.ANONYMISE}),
                 where=organisation.revoked_at.is_not(None),
-                anonymise={"name": ANONYMISED_NAME, "area": None}, anonymised=organisation.name == ANONYMISED_NAME),
+                anonymise={"name": ANONYMISED_NAME, "area": None}, anonymised=organisation.name == ANONYMISED_NAME,
+                # A prevention service's territory says which municipalities it watched: it goes
+                # with the name (also for one anonymised before territories were purged).
+                dependents=(Territory.__table__.c.organisation_id,)),  # type: ignore[attr-defined]
         Holding("signal_tallies", "main", Tally.__table__, Tally.__table__.c.week,  # type: ignore[arg-type]
                 "the start of the ISO week observed (Monday, UTC)", frozenset({Expiry.DELETE})),
         Holding("signal_releases", "main", Release.__table__, Release.__table__.c.week,  # type: ignore[arg-type]

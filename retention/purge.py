@@ -261,6 +261,7 @@ class Retention:
         try:
             if policy.on_expiry is Expiry.SHRED:
                 self._shred(holding, cutoff, result, actor)
+            self._delete_dependents(holding, cutoff, result, actor, run_id)
             if holding.data_class == "audit_log":
                 self._prune_audit(cutoff, result, actor)
             elif policy.on_expiry is Expiry.ANONYMISE:
@@ -297,6 +298,22 @@ class Retention:
                 "epochs": [key.epoch.isoformat() for key in keys], "key_ids": [key.key_id.hex() for key in keys],
             })
             self.keystore.mark_logged([key.key_id for key in keys], self.clock())
+
+    def _delete_dependents(self, holding: Holding, cutoff: dt.datetime, result: ClassOutcome, actor: str, run_id: str) -> None:
+        """Delete the rows of other tables that belong to records past their period (a few rows
+        per record: one transaction each, with its audit entry)."""
+        for dependent in holding.dependents:
+            started = time.perf_counter()
+            with self._engine_of(holding).begin() as connection:
+                count = connection.execute(
+                    delete(dependent.table).where(holding.dependents_past(dependent, cutoff))
+                ).rowcount
+                if count and holding.database == "main":
+                    audit.append(connection, kind="retention.batch", actor=actor, at=self.clock(),
+                                 detail={"run_id": run_id, "data_class": holding.data_class, "rows": count,
+                                         "what": dependent.table.name})  # type: ignore[attr-defined]
+            result.longest_transaction_ms = max(result.longest_transaction_ms, (time.perf_counter() - started) * 1000)
+            result.rows += count
 
     def _batches(self, holding: Holding, cutoff: dt.datetime, result: ClassOutcome, lease: Heartbeat, actor: str,
                  run_id: str, *, anonymise: bool) -> None:
@@ -356,11 +373,21 @@ class Retention:
                 result.rows = connection.execute(
                     select(func.count()).select_from(holding.table).where(holding.expired(cutoff))
                 ).scalar_one()
+            result.rows += self._dependents_past(connection, holding, cutoff)
         if policy.on_expiry is Expiry.SHRED:
             keys = self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff))
             result.keys_destroyed = len(keys)
             result.epochs = [key.epoch.isoformat() for key in keys]
         return result
+
+    @staticmethod
+    def _dependents_past(connection: Connection, holding: Holding, cutoff: dt.datetime) -> int:
+        return sum(
+            connection.execute(
+                select(func.count()).select_from(dependent.table).where(holding.dependents_past(dependent, cutoff))
+            ).scalar_one()
+            for dependent in holding.dependents
+        )
 
     # -- what the DPO sees ---------------------------------------------------------------------
 
@@ -383,6 +410,7 @@ class Retention:
                     select(func.count(), func.min(holding.age)).select_from(holding.table).where(held)
                 ).one()
                 past = connection.execute(select(func.count()).select_from(holding.table).where(holding.expired(cutoff))).scalar_one()
+                past += self._dependents_past(connection, holding, cutoff)
             live_keys = 0
             if policy.on_expiry is Expiry.SHRED:
                 live_keys = len(self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff)))
