@@ -69,9 +69,14 @@ class ProcessingRecord(msgspec.Struct):
     controller: Party
     data_protection_officer: Contact
     transfers_to_third_countries: str
+    processors: list[str]
+    dpia_reference: str
+    data_subject_rights: str
     security_measures: list[str]
     processing_activities: list[ProcessingActivity]
     policy_source: str
+    # Fields still saying "TO BE COMPLETED BY THE CONTROLLER" in the policy file.
+    to_complete: list[str]
 
 
 class RetentionRun(msgspec.Struct):
