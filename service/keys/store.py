@@ -73,18 +73,23 @@ def _vacuum_full(engine: Engine) -> None:
     table's file as a dead tuple. A plain VACUUM only marks its space free (the bytes stay until
     the space is reused); VACUUM FULL copies the live rows into a new file and truncates the old
     one (the table holds one small row per class and day, so it takes milliseconds). But it also
-    copies a dead version that an open transaction might still see: so it runs only when no
-    other session of the vault's database has a transaction older than this attempt (every
-    destruction being older still), and a session it may not look at counts as one that has.
+    copies a dead version that some snapshot might still see, and a snapshot's horizon is the
+    oldest transaction running anywhere on the server, in any database. So it runs only when no
+    transaction older than this attempt (every destruction being older still) is open in the
+    vault's database, nor holds a transaction id in any other, nor is prepared, and no replication
+    slot holds the horizon; a session this role may not look at counts as such a transaction.
     """
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         older = conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            " AND (xact_start < clock_timestamp() OR (xact_start IS NULL AND state IS NULL))"
+            "SELECT (SELECT count(*) FROM pg_stat_activity"
+            "        WHERE pid <> pg_backend_pid() AND backend_type <> 'autovacuum worker'"
+            "        AND ((xact_start < clock_timestamp() AND (datname = current_database() OR backend_xid IS NOT NULL))"
+            "             OR (backend_type = 'client backend' AND state IS NULL)))"
+            "     + (SELECT count(*) FROM pg_prepared_xacts)"
+            "     + (SELECT count(*) FROM pg_replication_slots WHERE xmin IS NOT NULL)"
         )).scalar_one()
         if older:
-            raise ErasureBlocked("a transaction older than the destruction is open on the vault")
+            raise ErasureBlocked("a transaction older than the destruction is open on the vault's server")
         conn.execute(text(f"SET lock_timeout = '{_VACUUM_LOCK_TIMEOUT}'"))
         try:
             conn.execute(text(f"VACUUM (FULL) {DataKeyRecord.__tablename__}"))
