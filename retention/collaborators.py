@@ -67,3 +67,13 @@ class KeyVault(Protocol):
     def mark_logged(self, key_ids: list[bytes], now: dt.datetime) -> None:
         """Record that these destructions are in the audit log."""
         ...
+
+    def erase_destroyed(self, now: dt.datetime) -> int:
+        """Remove destroyed keys' old bytes from the vault's files; return how many are proved gone.
+
+        Raises retention.errors.ErasureBlocked while a reader holds them in place."""
+        ...
+
+    def pending_erasure(self) -> tuple[int, dt.datetime | None]:
+        """How many destroyed keys may still be in the vault's files, and since when (the oldest)."""
+        ...

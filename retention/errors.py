@@ -11,3 +11,7 @@ class UnsignedLog(RetentionError):
     """The audit log does not verify, so its head was not signed: a checkpoint would vouch for a forgery.
 
     The audit log the service hands retention raises a subclass of this from `checkpoint`."""
+
+
+class ErasureBlocked(RetentionError):
+    """A reader of the key vault still holds destroyed keys' old bytes in place; try again later."""

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Date, Table, and_, true
+from sqlalchemy import Column, ColumnElement, Date, Table, and_, select, true
 
 from retention.policy import Expiry
 
@@ -46,6 +46,9 @@ class Holding:
     # For anonymise: the values written, and how to tell a row that already has them.
     anonymise: dict[str, Any] | None = None
     anonymised: ColumnElement[bool] | None = None
+    # Foreign keys of rows in other tables that belong to a record and are deleted once it is
+    # past its period (what an anonymised record keeps must not be more than its own fields).
+    dependents: tuple[Column[Any], ...] = ()
 
     @property
     def by_epoch(self) -> bool:
@@ -56,15 +59,21 @@ class Holding:
         (column,) = self.table.primary_key.columns
         return column
 
+    def past(self, cutoff: dt.datetime) -> ColumnElement[bool]:
+        """Rows past their period at `cutoff`, handled already or not."""
+        if self.by_epoch:
+            return and_(self.where, self.age <= last_expired_epoch(cutoff))
+        return and_(self.where, self.age < cutoff)
+
     def expired(self, cutoff: dt.datetime) -> ColumnElement[bool]:
         """Rows past their period at `cutoff` that the action still has to handle."""
-        if self.by_epoch:
-            condition = self.age <= last_expired_epoch(cutoff)
-        else:
-            condition = self.age < cutoff
         if self.anonymised is not None:
-            condition = and_(condition, ~self.anonymised)
-        return and_(self.where, condition)
+            return and_(self.past(cutoff), ~self.anonymised)
+        return self.past(cutoff)
+
+    def dependents_past(self, dependent: Column[Any], cutoff: dt.datetime) -> ColumnElement[bool]:
+        """Rows of a dependent table whose record is past its period at `cutoff`."""
+        return dependent.in_(select(self.key).where(self.past(cutoff)))
 
     def age_of(self, value: dt.date | dt.datetime, now: dt.datetime) -> dt.timedelta:
         """How old a record with this age value is at `now`."""

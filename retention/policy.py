@@ -33,11 +33,31 @@ class Expiry(StrEnum):
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
+# What a deployment's file says until the controller fills it in; the record lists every field
+# still starting with it under `to_complete`, so an unfinished record cannot pass for a finished one.
+TO_COMPLETE = "TO BE COMPLETED BY THE CONTROLLER"
+
+
 class Controller(msgspec.Struct, forbid_unknown_fields=True):
+    """The controller's part of the Art. 30 record. The last three came later: a file without
+    them still loads, and its record says they are to be completed."""
+
     name: NonEmpty
     contact: NonEmpty
     dpo_contact: NonEmpty
     transfers_to_third_countries: NonEmpty
+    # Processors acting for the controller (Art. 28): hosting, backups, e-mail, support.
+    processors: Annotated[list[NonEmpty], msgspec.Meta(min_length=1)] = msgspec.field(default_factory=lambda: [
+        f"{TO_COMPLETE}: every processor (hosting of the service and of its key vault, backups, support): "
+        "name, what it does, where the data is, and the data-processing agreement (Art. 28)"
+    ])
+    # The data-protection impact assessment (Art. 35) of this processing.
+    dpia_reference: NonEmpty = f"{TO_COMPLETE}: reference and date of the data-protection impact assessment (Art. 35)"
+    # How data subjects exercise their rights (Art. 12-22).
+    data_subject_rights: NonEmpty = (
+        f"{TO_COMPLETE}: where and how people exercise their rights (access, rectification, erasure, restriction, "
+        "objection; Art. 12-22), and how the controller answers given that the service cannot identify them (Art. 11)"
+    )
 
 
 class Bounds(msgspec.Struct, forbid_unknown_fields=True):

@@ -8,6 +8,11 @@ batch the run pauses for `pause_ratio` times the batch's duration: on SQLite a w
 the lock again at once starves intake (bench/retention.py measured intake p99 54 times its
 baseline with batches of 5,000 and no pause), and on any engine the pause leaves CPU to intake.
 
+A destroyed key's row is blanked at once, but its old bytes stay in the vault's files until the
+engine lets them go (retention.purge.Retention.erase, service.keys.store.erase_destroyed): each
+run tries, with backoff, to remove them, and until it succeeds the keys are pending in
+`status` and the DPO's compliance view, non-compliant once pending longer than `erase_grace`.
+
 Runs are idempotent: each works from the clock at its start, and whatever an interrupted run
 left is simply still expired for the next one. Exactly one run works at a time (retention.lease).
 Each class's outcome becomes an audit entry; a class that fails is recorded as failed and the
@@ -32,7 +37,7 @@ from crypto.keyring import KeyRing
 from database.base import READ_ONLY
 from database.engines import checkpoint_wal
 from retention.collaborators import AuditLog, KeyVault
-from retention.errors import RetentionError, UnsignedLog
+from retention.errors import ErasureBlocked, RetentionError, UnsignedLog
 from retention.holdings import Holding, Holdings, epoch_start, last_expired_epoch
 from retention.lease import Heartbeat, JobLease, LeaseLost, lease_for
 from retention.policy import Expiry, Policies
@@ -42,6 +47,9 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "retention"
 # The audit log is pruned by the log itself (it keeps an anchor and stays verifiable), not deleted.
 AUDIT_LOG = "audit_log"
+# Pauses between attempts to erase destroyed keys from the vault's files within one run (a
+# reader holding the vault usually lets go within a second; a longer one waits for the next run).
+ERASE_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 @dataclass
@@ -62,6 +70,17 @@ class ClassOutcome:
 
 
 @dataclass
+class VaultErasure:
+    """Destroyed keys whose old bytes may still be in the vault's files, and since when."""
+
+    pending_keys: int
+    pending_since: str | None
+    compliant: bool
+    erased_keys: int = 0
+    attempts: int = 0
+
+
+@dataclass
 class RunOutcome:
     run_id: str
     started_at: str
@@ -69,6 +88,7 @@ class RunOutcome:
     skipped: str | None = None
     classes: list[ClassOutcome] = field(default_factory=list)
     checkpoint: int | None = None
+    vault: VaultErasure | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,6 +132,8 @@ class Retention:
         batch_size: int = 200,
         pause_ratio: float = 1.0,
         lease_ttl: dt.timedelta = dt.timedelta(minutes=2),
+        erase_grace: dt.timedelta = dt.timedelta(hours=2),
+        erase_retry_delays: tuple[float, ...] = ERASE_RETRY_DELAYS,
     ):
         self.engine = engine
         self.keys_engine = keys_engine
@@ -127,6 +149,8 @@ class Retention:
         self.batch_size = batch_size
         self.pause_ratio = pause_ratio
         self.lease_ttl = lease_ttl
+        self.erase_grace = erase_grace
+        self.erase_retry_delays = erase_retry_delays
 
     @property
     def signer(self) -> CheckpointSigner:
@@ -179,6 +203,7 @@ class Retention:
                     "longest_transaction_ms": round(result.longest_transaction_ms, 1),
                     "outcome": result.outcome, "error": result.error,
                 })
+            outcome.vault = self.erase(heartbeat, actor, outcome.run_id)
             try:
                 with self.engine.begin() as connection:
                     outcome.checkpoint = self.audit_log.checkpoint(connection, self.signer, self.clock(), self.policies["audit_log"].period)
@@ -198,6 +223,43 @@ class Retention:
                 log.exception("retention run %s could not release its lease (it expires by itself)", outcome.run_id)
         return outcome
 
+    def erase(self, heartbeat: Heartbeat, actor: str, run_id: str) -> VaultErasure:
+        """Remove destroyed keys' old bytes from the vault's files, retrying with backoff; what
+        is still pending afterwards the next run tries again."""
+        erased, attempts = 0, 0
+        for delay in (0.0, *self.erase_retry_delays):
+            if self.keystore.pending_erasure()[0] == 0:
+                break
+            heartbeat.beat()
+            time.sleep(delay)
+            attempts += 1
+            try:
+                erased += self.keystore.erase_destroyed(self.clock())
+            except ErasureBlocked as blocked:
+                log.info("retention run %s: destroyed keys not yet erased from the vault's files: %s", run_id, blocked)
+            except Exception:  # noqa: BLE001 - pending stays visible, and the next run tries again
+                log.exception("retention run %s: erasing destroyed keys from the vault's files failed", run_id)
+                break
+        result = self.vault_status()
+        result.erased_keys, result.attempts = erased, attempts
+        if erased or result.pending_keys:
+            # count: keys confirmed gone from the vault's files; remaining: still pending.
+            self._audit(actor, "keys.erased", {
+                "run_id": run_id, "what": "key vault files", "count": erased, "remaining": result.pending_keys,
+                "outcome": "pending" if result.pending_keys else "ok",
+            })
+        if result.pending_keys:
+            log.warning("retention run %s: %d destroyed keys still in the vault's files (since %s)",
+                        run_id, result.pending_keys, result.pending_since)
+        return result
+
+    def vault_status(self) -> VaultErasure:
+        """Destroyed keys still pending removal from the vault's files; compliant while the
+        oldest has waited no longer than `erase_grace`."""
+        count, oldest = self.keystore.pending_erasure()
+        compliant = oldest is None or self.clock() - oldest <= self.erase_grace
+        return VaultErasure(count, oldest.isoformat() if oldest is not None else None, compliant)
+
     def _audit(self, actor: str, kind: str, detail: dict[str, Any]) -> None:
         with self.engine.begin() as connection:
             self.audit_log.append(connection, kind=kind, actor=actor, detail=detail, at=self.clock())
@@ -210,6 +272,7 @@ class Retention:
         try:
             if policy.on_expiry is Expiry.SHRED:
                 self._shred(holding, cutoff, result, actor)
+            self._delete_dependents(holding, cutoff, result, actor, run_id)
             if holding.data_class == AUDIT_LOG:
                 self._prune_audit(holding, cutoff, result, actor)
             elif policy.on_expiry is Expiry.ANONYMISE:
@@ -246,6 +309,22 @@ class Retention:
                 "epochs": [key.epoch.isoformat() for key in keys], "key_ids": [key.key_id.hex() for key in keys],
             })
             self.keystore.mark_logged([key.key_id for key in keys], self.clock())
+
+    def _delete_dependents(self, holding: Holding, cutoff: dt.datetime, result: ClassOutcome, actor: str, run_id: str) -> None:
+        """Delete the rows of other tables that belong to records past their period (a few rows
+        per record: one transaction each, with its audit entry)."""
+        for dependent in holding.dependents:
+            started = time.perf_counter()
+            with self._engine_of(holding).begin() as connection:
+                count = connection.execute(
+                    delete(dependent.table).where(holding.dependents_past(dependent, cutoff))
+                ).rowcount
+                if count and holding.database == "main":
+                    self.audit_log.append(connection, kind="retention.batch", actor=actor, at=self.clock(),
+                                 detail={"run_id": run_id, "data_class": holding.data_class, "rows": count,
+                                         "what": dependent.table.name})  # type: ignore[attr-defined]
+            result.longest_transaction_ms = max(result.longest_transaction_ms, (time.perf_counter() - started) * 1000)
+            result.rows += count
 
     def _batches(self, holding: Holding, cutoff: dt.datetime, result: ClassOutcome, lease: Heartbeat, actor: str,
                  run_id: str, *, anonymise: bool) -> None:
@@ -305,11 +384,21 @@ class Retention:
                 result.rows = connection.execute(
                     select(func.count()).select_from(holding.table).where(holding.expired(cutoff))
                 ).scalar_one()
+            result.rows += self._dependents_past(connection, holding, cutoff)
         if policy.on_expiry is Expiry.SHRED:
             keys = self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff))
             result.keys_destroyed = len(keys)
             result.epochs = [key.epoch.isoformat() for key in keys]
         return result
+
+    @staticmethod
+    def _dependents_past(connection: Connection, holding: Holding, cutoff: dt.datetime) -> int:
+        return sum(
+            connection.execute(
+                select(func.count()).select_from(dependent.table).where(holding.dependents_past(dependent, cutoff))
+            ).scalar_one()
+            for dependent in holding.dependents
+        )
 
     # -- what the DPO sees ---------------------------------------------------------------------
 
@@ -332,6 +421,7 @@ class Retention:
                     select(func.count(), func.min(holding.age)).select_from(holding.table).where(held)
                 ).one()
                 past = connection.execute(select(func.count()).select_from(holding.table).where(holding.expired(cutoff))).scalar_one()
+                past += self._dependents_past(connection, holding, cutoff)
             live_keys = 0
             if policy.on_expiry is Expiry.SHRED:
                 live_keys = len(self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff)))

@@ -140,6 +140,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         batch_size=app.config["RETENTION_BATCH_SIZE"],
         pause_ratio=float(app.config["RETENTION_PAUSE_RATIO"]),
         lease_ttl=dt.timedelta(seconds=app.config["RETENTION_LEASE_SECONDS"]),
+        erase_grace=dt.timedelta(minutes=app.config["RETENTION_VAULT_ERASE_GRACE_MINUTES"]),
     )
     signals = Signals.build(
         intake.areas.areas(), intake.taxonomy, intake.areas.etag,

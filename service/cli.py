@@ -319,8 +319,14 @@ def retention_status(as_json: bool) -> None:
     from dataclasses import asdict
 
     statuses = _state().retention.status()
+    vault = _state().retention.vault_status()
     if as_json:
-        click.echo(json.dumps([asdict(status) for status in statuses], indent=2))
+        # The shape of the DPO's compliance view (GET /v1/dpo/retention/compliance).
+        click.echo(json.dumps({
+            "compliant": all(status.compliant for status in statuses) and vault.compliant,
+            "data_classes": [asdict(status) for status in statuses],
+            "vault": {"pending_keys": vault.pending_keys, "pending_since": vault.pending_since, "compliant": vault.compliant},
+        }, indent=2))
     else:
         click.echo(f"{'data class':<20} {'period':>7} {'records':>9} {'oldest':>9} {'overdue':>8}  state")
         for status in statuses:
@@ -328,7 +334,13 @@ def retention_status(as_json: bool) -> None:
             overdue = status.past_period + status.live_keys_past_period
             state = "ok" if status.compliant else "OVERDUE: run `safesignal retention run`"
             click.echo(f"{status.data_class:<20} {status.period_days:>6}d {status.records:>9} {oldest:>9} {overdue:>8}  {state}")
-    if not all(status.compliant for status in statuses):
+        if vault.pending_keys:
+            state = "pending" if vault.compliant else "OVERDUE: a reader holds the vault; see the README, Retention"
+            click.echo(f"key vault files: {vault.pending_keys} destroyed keys not yet erased, since "
+                       f"{vault.pending_since[:19]}Z  {state}")  # type: ignore[index]
+        else:
+            click.echo("key vault files: no destroyed key left in them")
+    if not all(status.compliant for status in statuses) or not vault.compliant:
         sys.exit(1)
 
 

@@ -68,6 +68,9 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_INTERVAL_MINUTES": 60,
     "AUDIT_CHECKPOINT_MINUTES": 60,
     "RETENTION_LEASE_SECONDS": 120,
+    # A destroyed data key's old bytes leave the vault's files once no reader holds them (each
+    # run retries); pending longer than this, `retention status` and the DPO's view say non-compliant.
+    "RETENTION_VAULT_ERASE_GRACE_MINUTES": 120,
     # Aggregated signals (service.signals): cells under K are never shown; one reporter counts
     # at most CONTRIBUTION_CAP times per (week, area, category); each weekly release spends
     # EPSILON_PER_RELEASE of an analyst organisation's BUDGET_PER_QUARTER (the default budget
@@ -184,6 +187,7 @@ def check(config: dict[str, Any]) -> None:
             "a report of a released week could still arrive"
         )
     for key in ("RETENTION_BATCH_SIZE", "RETENTION_INTERVAL_MINUTES", "AUDIT_CHECKPOINT_MINUTES", "RETENTION_LEASE_SECONDS",
+                "RETENTION_VAULT_ERASE_GRACE_MINUTES",
                 "SIGNALS_K", "SIGNALS_CONTRIBUTION_CAP", "SIGNALS_RELEASE_DELAY_DAYS",
                 "TRACING_CODE_TTL_MINUTES", "TRACING_CODES_PER_DAY", "TRACING_REDEEM_FAILURES_PER_HOUR",
                 "TRACING_TOKEN_TTL_MINUTES", "TRACING_EXPORT_PERIOD_HOURS", "TRACING_EXPORT_MIN_KEYS",

@@ -10,6 +10,7 @@ tests/retention/test_retention_policy.py pins it.
 from __future__ import annotations
 
 from retention import lease
+from retention.coverage import Coverage
 from retention.holdings import Holdings
 from retention.holdings import stored_data_classes as _stored_data_classes
 from service.audit import holdings as audit
@@ -28,6 +29,15 @@ DOMAINS = (reports, devices, partners, signals, tracing, keys, audit, lease)
 def holdings() -> Holdings:
     """Every domain's holdings, in purge order."""
     return Holdings(holding for domain in DOMAINS for holding in domain.HOLDINGS)
+
+
+def coverage() -> Coverage:
+    """Every table's retention: the domains' holdings, and what each domain exempts or purges with another table."""
+    return Coverage(
+        holdings(),
+        purged_with={table: how for domain in DOMAINS for table, how in getattr(domain, "PURGED_WITH", {}).items()},
+        exempt={table: why for domain in DOMAINS for table, why in getattr(domain, "EXEMPT", {}).items()},
+    )
 
 
 def stored_data_classes() -> set[str]:

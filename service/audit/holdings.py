@@ -22,3 +22,13 @@ HOLDINGS: tuple[Holding, ...] = (
             "the entry's time (pruning keeps the rest verifiable)", frozenset({Expiry.DELETE}),
             where=_not_the_anchor()),
 )
+
+# The head is one row that changes with the log; checkpoints go with the entries they signed.
+EXEMPT = {
+    "audit_head": "one row: the audit log's head hash and the anchor of its last prune; it changes with the log "
+                  "and holds no entry of its own",
+}
+PURGED_WITH = {
+    "audit_checkpoint": ("audit_log", "checkpoints before the log's new start go with the entries they signed "
+                                      "(service.audit.log.prune)"),
+}

@@ -69,9 +69,14 @@ class ProcessingRecord(msgspec.Struct):
     controller: Party
     data_protection_officer: Contact
     transfers_to_third_countries: str
+    processors: list[str]
+    dpia_reference: str
+    data_subject_rights: str
     security_measures: list[str]
     processing_activities: list[ProcessingActivity]
     policy_source: str
+    # Fields still saying "TO BE COMPLETED BY THE CONTROLLER" in the policy file.
+    to_complete: list[str]
 
 
 class RetentionRun(msgspec.Struct):
@@ -105,10 +110,21 @@ class ClassCompliance(msgspec.Struct):
     compliant: bool
 
 
+class VaultErasure(msgspec.Struct):
+    """Destroyed data keys whose old bytes may still be in the key vault's files (a reader held
+    them during the shred; each retention run retries). Non-compliant once the oldest has been
+    pending longer than SAFESIGNAL_RETENTION_VAULT_ERASE_GRACE_MINUTES."""
+
+    pending_keys: int
+    pending_since: str | None
+    compliant: bool
+
+
 class Compliance(msgspec.Struct):
     checked_at: str
     compliant: bool
     data_classes: list[ClassCompliance]
+    vault: VaultErasure
 
 
 class InventoryRow(msgspec.Struct):

@@ -111,10 +111,12 @@ def compliance():  # type: ignore[no-untyped-def]
     """Compliance now: every count past its period must be 0 after a run; anything else is flagged."""
     state = _state()
     statuses = state.retention.status()
+    vault = state.retention.vault_status()
     return respond(schemas.Compliance(
         checked_at=state.clock().isoformat(),
-        compliant=all(s.compliant for s in statuses),
+        compliant=all(s.compliant for s in statuses) and vault.compliant,
         data_classes=[schemas.ClassCompliance(**asdict(s)) for s in statuses],
+        vault=schemas.VaultErasure(vault.pending_keys, vault.pending_since, vault.compliant),
     ))
 
 

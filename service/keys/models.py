@@ -40,3 +40,7 @@ class DataKeyRecord(VaultBase):
     # When the destruction was written to the audit log (another database): a crash between the
     # two leaves it None, and the next retention run writes it.
     logged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the destroyed key's old bytes were confirmed gone from the vault's files (SQLite: a
+    # complete checkpoint that truncated the write-ahead log; PostgreSQL: a VACUUM FULL no open
+    # snapshot could hold back). None on a destroyed key: retention is still trying.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, text, update
 
 from crypto.keyring import WrappedKey
 from database.base import READ_ONLY, upsert_insert
-from database.engines import checkpoint_wal
+from retention.errors import ErasureBlocked
 from service.keys.models import DataKeyRecord
 
 
@@ -29,6 +29,71 @@ def _to_wrapped(row: DataKeyRecord) -> WrappedKey:
         wrapped=row.wrapped or b"",
         destroyed=row.destroyed_at is not None,
     )
+
+
+# A checkpoint that waits for readers blocks every writer of the vault meanwhile (new data
+# keys at intake): wait this long at most, and retry later from retention instead.
+_CHECKPOINT_BUSY_MS = 50
+# VACUUM FULL takes an exclusive lock on the key table, and key look-ups queue behind it: never
+# wait for it longer than this.
+_VACUUM_LOCK_TIMEOUT = "500ms"
+
+
+def _truncate_wal(engine: Engine) -> None:
+    """SQLite: copy every page of the write-ahead log back and empty the log file, or raise.
+
+    With secure_delete the vault's file holds no destroyed key once the pages written after its
+    destruction are copied back; the log still holds the earlier page images until it is emptied.
+    wal_checkpoint(TRUNCATE) reports (busy, frames in the log, frames copied back): only busy=0
+    with every frame copied means both are done. A reader whose snapshot predates the
+    destruction makes it stop short (busy=1, or copied < logged).
+    """
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        (timeout,) = driver.execute("PRAGMA busy_timeout").fetchone()  # type: ignore[union-attr]
+        driver.execute(f"PRAGMA busy_timeout={_CHECKPOINT_BUSY_MS}")  # type: ignore[union-attr]
+        try:
+            busy, logged, copied = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # type: ignore[union-attr]
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={int(timeout)}")  # type: ignore[union-attr]
+    finally:
+        raw.close()
+    if busy != 0 or logged != copied:
+        raise ErasureBlocked("a reader holds the vault's write-ahead log")
+
+
+def _vacuum_full(engine: Engine) -> None:
+    """PostgreSQL: rewrite the key table into a new file, or raise.
+
+    Destroying a key writes a new row version; the old one, with the wrapped key, stays in the
+    table's file as a dead tuple. A plain VACUUM only marks its space free (the bytes stay until
+    the space is reused); VACUUM FULL copies the live rows into a new file and truncates the old
+    one (the table holds one small row per class and day, so it takes milliseconds). But it also
+    copies a dead version that some snapshot might still see, and a snapshot's horizon is the
+    oldest transaction running anywhere on the server, in any database. So it runs only when no
+    transaction older than this attempt (every destruction being older still) is open in the
+    vault's database, nor holds a transaction id in any other, nor is prepared, and no replication
+    slot holds the horizon; a session this role may not look at counts as such a transaction.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        older = conn.execute(text(
+            "SELECT (SELECT count(*) FROM pg_stat_activity"
+            "        WHERE pid <> pg_backend_pid() AND backend_type <> 'autovacuum worker'"
+            "        AND ((xact_start < clock_timestamp() AND (datname = current_database() OR backend_xid IS NOT NULL))"
+            "             OR (backend_type = 'client backend' AND state IS NULL)))"
+            "     + (SELECT count(*) FROM pg_prepared_xacts)"
+            "     + (SELECT count(*) FROM pg_replication_slots WHERE xmin IS NOT NULL)"
+        )).scalar_one()
+        if older:
+            raise ErasureBlocked("a transaction older than the destruction is open on the vault's server")
+        conn.execute(text(f"SET lock_timeout = '{_VACUUM_LOCK_TIMEOUT}'"))
+        try:
+            conn.execute(text(f"VACUUM (FULL) {DataKeyRecord.__tablename__}"))
+        except Exception:  # noqa: BLE001 - a lock wait cut short: the next attempt tries again
+            raise ErasureBlocked("the key table is in use") from None
+        finally:
+            conn.execute(text("RESET lock_timeout"))
 
 
 class SqlKeyStore:
@@ -107,21 +172,55 @@ class SqlKeyStore:
     def destroy(self, key_ids: list[bytes], now: dt.datetime) -> int:
         """Blank the wrapped material of these keys for good; return how many were live.
 
-        On SQLite the vault runs with secure_delete, so the old bytes are overwritten in the
-        file, and the write-ahead log is truncated afterwards, so no copy is left in it either.
+        The row no longer holds the key, but its old bytes may still lie in the vault's files
+        (SQLite: the write-ahead log and the pages a checkpoint has not yet copied back;
+        PostgreSQL: the dead row version). `erase_destroyed` removes them and records when.
         """
         if not key_ids:
             return 0
         table = DataKeyRecord.__table__
         with self._engine.begin() as conn:
-            count = conn.execute(
+            return conn.execute(
                 update(table)
                 .where(table.c.key_id.in_(key_ids), table.c.destroyed_at.is_(None))
                 .values(wrapped=None, kek_id=None, destroyed_at=now)
             ).rowcount
+
+    def pending_erasure(self) -> tuple[int, dt.datetime | None]:
+        """Destroyed keys whose bytes are not yet confirmed gone from the vault's files: how
+        many, and the destruction time of the oldest."""
+        table = DataKeyRecord.__table__
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            count, oldest = conn.execute(
+                select(func.count(), func.min(table.c.destroyed_at))
+                .where(table.c.destroyed_at.is_not(None), table.c.erased_at.is_(None))
+            ).one()
+        return count, oldest
+
+    def erase_destroyed(self, now: dt.datetime) -> int:
+        """One attempt to remove destroyed keys' old bytes from the vault's files; return how
+        many keys it confirmed erased (0 also when none was pending), or raise ErasureBlocked.
+
+        Both engines keep an overwritten row's old bytes until every reader that could still see
+        them is gone, and neither says which reader: so an attempt succeeds only when the engine
+        proves that nothing older is left, and otherwise leaves the keys pending for a retry
+        (retention.purge retries with backoff, then again on its next run).
+        """
+        table = DataKeyRecord.__table__
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            pending = list(conn.execute(
+                select(table.c.key_id).where(table.c.destroyed_at.is_not(None), table.c.erased_at.is_(None))
+            ).scalars())
+        if not pending:
+            return 0
         if self._engine.dialect.name == "sqlite":
-            checkpoint_wal(self._engine, "TRUNCATE")
-        return count
+            _truncate_wal(self._engine)
+        elif self._engine.dialect.name == "postgresql":
+            _vacuum_full(self._engine)
+        with self._engine.begin() as conn:
+            return conn.execute(
+                update(table).where(table.c.key_id.in_(pending), table.c.erased_at.is_(None)).values(erased_at=now)
+            ).rowcount
 
     def unlogged_destructions(self) -> list[tuple[WrappedKey, dt.datetime]]:
         """Destroyed keys whose destruction is not yet in the audit log."""

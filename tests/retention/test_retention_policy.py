@@ -142,3 +142,39 @@ def test_the_cli_prints_the_record_in_both_formats(app):
     assert as_markdown.exit_code == 0 and as_markdown.output.startswith("# Record of processing activities (GDPR Art. 30)")
     as_json = runner.invoke(args=["dpo", "record", "--format", "json"])
     assert {a["data_class"] for a in json.loads(as_json.output)["processing_activities"]} == set(retention_policy.load())
+
+
+def test_the_record_names_processors_the_dpia_and_data_subject_rights_and_says_what_is_unfilled(tmp_path, app, partners):
+    # The shipped file: every one of them present, and flagged as still to be completed.
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {partners.add('dpo_office', 'DPO')[1]}"}
+    shipped = client.get("/v1/dpo/record", headers=headers).get_json()
+    assert shipped["to_complete"] == ["processors", "dpia_reference", "data_subject_rights"]
+    assert any("hosting" in processor for processor in shipped["processors"])
+    assert "Art. 35" in shipped["dpia_reference"] and "Art. 12-22" in shipped["data_subject_rights"]
+    as_markdown = client.get("/v1/dpo/record?format=markdown", headers=headers).get_data(as_text=True)
+    assert "## Processors (Art. 28)" in as_markdown and "- Data-protection impact assessment: TO BE COMPLETED" in as_markdown
+    assert "**Incomplete: the controller still has to fill in processors, dpia_reference, data_subject_rights.**" in as_markdown
+
+    # A controller's own file, filled in: its values, and nothing left to complete.
+    shipped_text = _default()
+    start, end = shipped_text.index("processors = ["), shipped_text.index("\n\n[bounds]")
+    text = shipped_text[:start] + (
+        'processors = ["Hosting: Example Cloud NV, Brussels (EU), agreement DPA-2026-14"]\n'
+        'dpia_reference = "DPIA-2026-03 of 2026-10-01"\n'
+        'data_subject_rights = "privacy@example.org or at the town hall desk; answered within a month"'
+    ) + shipped_text[end:]
+    data = record(load(_write(tmp_path, text)), HOLDINGS)
+    assert data["processors"] == ["Hosting: Example Cloud NV, Brussels (EU), agreement DPA-2026-14"]
+    assert (data["dpia_reference"], data["to_complete"]) == ("DPIA-2026-03 of 2026-10-01", [])
+    assert "Incomplete" not in markdown(data) and "- Hosting: Example Cloud NV" in markdown(data)
+
+    # A file written before these fields existed still loads, and says what is missing.
+    older = text.replace('processors = ["Hosting: Example Cloud NV, Brussels (EU), agreement DPA-2026-14"]\n', "", 1)
+    assert record(load(_write(tmp_path, older)), HOLDINGS)["to_complete"] == ["processors"]
+
+
+def test_a_one_day_period_reads_one_day(app):
+    output = app.test_cli_runner().invoke(args=["dpo", "record"]).output
+    assert "| leases |" in output and "| 1 day from the lease's expiry |" in output
+    assert "1 days" not in output

@@ -103,6 +103,29 @@ def test_timestamp_classes_keep_a_record_at_its_period_and_remove_it_one_microse
     assert _outcome(state.retention.run(), "organisations").rows == 0  # anonymised once
 
 
+def test_a_revoked_prevention_services_territory_goes_with_its_name_one_microsecond_after_the_period(app, partners, clock, db_engine):
+    from service.signals.models import Territory
+
+    state = _state(app)
+    municipality = next(iter(state.signals.grids))
+    output = partners.run("partners", "add", "--kind", "prevention_service", "--name", "Preventiedienst", "--municipality", municipality)
+    organisation_id = output.split()[1]
+    revoked_at = clock.now
+    partners.run("partners", "revoke", organisation_id)
+
+    clock.now = revoked_at + dt.timedelta(days=365)  # exactly at the period: kept
+    assert _outcome(state.retention.run(), "organisations").rows == 0
+    assert _count(db_engine, Territory) == 1
+    clock.now += dt.timedelta(microseconds=1)
+    status = {s.data_class: s for s in state.retention.status()}["organisations"]
+    assert (status.past_period, status.compliant) == (2, False)  # the organisation and its territory
+    assert _outcome(state.retention.run(), "organisations").rows == 2
+    assert _count(db_engine, Territory) == 0
+    with db_engine.connect() as connection:
+        assert connection.execute(select(Organisation.name)).scalar_one() == "(anonymised)"
+    assert {s.data_class: s for s in state.retention.status()}["organisations"].compliant
+
+
 def test_enrollment_codes_go_seven_days_after_their_validity(app, partners, clock, db_engine):
     organisation_id, _ = partners.add("field_service", "Straathoekwerk")
     partners.enroll_code(organisation_id)
