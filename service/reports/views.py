@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msgspec
-from flask import current_app, request
+from flask import current_app
 from flask_smorest import Blueprint
 
 from service.bodies import body_doc, parse, respond, response_doc
