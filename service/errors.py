@@ -3,13 +3,22 @@
 Every failure a client can see has this shape, as flask-smorest emits it and documents it in the
 OpenAPI document (component DEFAULT_ERROR). `errors` carries field-level detail keyed by location
 (`json`, `headers`) and field. Messages never echo the caller's free text, tokens or coordinates.
+
+Domain errors (one base class per domain, raised by services that know nothing of HTTP) become
+answers through one table: each domain's views register their errors here (`register`), and
+the Api installs one Flask error handler per registered class, so views do not catch and map
+errors themselves. An answer leaves like any `fail`, so a blueprint's after-request hooks (the
+padding and response clock of contact tracing) apply to it alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import flask_smorest
+from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
@@ -94,8 +103,69 @@ def fail(status: int, message: str | None = None, errors: Any = None, headers: A
     raise AssertionError("unreachable")  # abort always raises
 
 
+@dataclass(frozen=True)
+class Answer:
+    """How a domain error is answered: its status, message (None: the status's default; or made
+    from the error, whose text must never carry the caller's content), field errors and headers."""
+
+    status: int
+    message: str | Callable[[Any], str] | None = None
+    errors: Callable[[Any], Any] | None = None
+    headers: Callable[[Any], dict[str, str]] | None = None
+
+
+# The one table from domain errors to HTTP answers; a subclass inherits its base's answer.
+ANSWERS: dict[type[Exception], Answer] = {}
+
+
+def register(
+    kind: type[Exception],
+    status: int,
+    message: str | Callable[[Any], str] | None = None,
+    *,
+    errors: Callable[[Any], Any] | None = None,
+    headers: Callable[[Any], dict[str, str]] | None = None,
+) -> None:
+    """Answer every `kind` error (and its subclasses) raised by a view with this status and message."""
+    ANSWERS[kind] = Answer(status, message, errors, headers)
+
+
+def answer_for(error: Exception) -> Answer | None:
+    """The answer registered for this error's class or its nearest registered base."""
+    for kind in type(error).__mro__:
+        if kind in ANSWERS:
+            return ANSWERS[kind]
+    return None
+
+
+def _answer(error: Exception) -> Any:
+    answer = answer_for(error)
+    if answer is None:  # only registered classes reach here
+        raise error
+    message = answer.message(error) if callable(answer.message) else answer.message
+    try:
+        fail(answer.status, message, answer.errors(error) if answer.errors else None,
+             answer.headers(error) if answer.headers else None)
+    except HTTPException as http_error:
+        # Answered as if the view had called fail(): same handler, same hooks after it.
+        return current_app.handle_http_exception(http_error)
+
+
+def install(app: Flask) -> None:
+    """Let `app` answer every registered domain error (again for classes registered since)."""
+    installed = app.extensions.setdefault("safesignal_domain_errors", set())
+    for kind in ANSWERS.keys() - installed:
+        app.register_error_handler(kind, _answer)
+        installed.add(kind)
+
+
 class Api(flask_smorest.Api):
-    """flask-smorest's Api with a message on every error, including Werkzeug's own (404, 413 ...)."""
+    """flask-smorest's Api with a message on every error, including Werkzeug's own (404, 413 ...),
+    and the domain errors' table installed with each blueprint (whose views registered them)."""
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        super().register_blueprint(blp, parameters=parameters, **options)
+        install(self._app)
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         payload, code, headers = super().handle_http_exception(error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from database.base import Base
 from service.keys.models import VaultBase
-from service.reports.services import Channel
+from service.reports.registry import CHANNELS
 
 
 def test_every_model_names_its_data_class():
@@ -16,4 +16,4 @@ def test_every_model_names_its_data_class():
 def test_report_rows_carry_a_declared_data_class():
     from service.reports.models import Report
 
-    assert {channel.data_class for channel in Channel} == set(Report.__data_class__)
+    assert {channel.data_class for channel in CHANNELS.values()} == set(Report.__data_class__)

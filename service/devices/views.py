@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 
-from service import per_request
+from service import errors, per_request
 from service.bodies import body_doc, parse, respond, response_doc
 from service.devices import services
 from service.devices.schemas import EnrollIn, EnrollOut
-from service.errors import error_responses, fail
+from service.errors import error_responses
 
 blp = Blueprint("devices", __name__, url_prefix="/v1/devices", description="Field device enrollment.")
+
+errors.register(services.EnrollmentError, 403, "Unknown, used or expired enrollment code.")
 
 
 @blp.route("/enroll", methods=["POST"])
@@ -32,8 +34,5 @@ def enroll():  # type: ignore[no-untyped-def]
     """
     body = parse(EnrollIn)
     state = current_app.extensions["safesignal"]
-    try:
-        credential, token = services.enroll(per_request.session(), state.pseudonyms, body.code, now=state.clock())
-    except services.EnrollmentError:
-        fail(403, "Unknown, used or expired enrollment code.")
+    credential, token = services.enroll(per_request.session(), state.pseudonyms, body.code, now=state.clock())
     return respond(EnrollOut(str(credential.id), token, credential.label), 201)

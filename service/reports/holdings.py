@@ -1,10 +1,11 @@
-"""What the reports domain stores, for retention: the two report classes and the idempotency records."""
+"""What the reports domain stores, for retention: each channel's report class and the idempotency records."""
 
 from __future__ import annotations
 
 from retention.holdings import Holding
 from retention.policy import Expiry
 from service.reports.models import Report, Submission
+from service.reports.registry import CHANNELS
 
 
 def _report(data_class: str) -> Holding:
@@ -16,8 +17,7 @@ def _report(data_class: str) -> Holding:
 
 
 HOLDINGS: tuple[Holding, ...] = (
-    _report("pharmacy_reports"),
-    _report("field_reports"),
+    *(_report(channel.data_class) for channel in CHANNELS.values()),
     Holding("idempotency_records", "main", Submission.__table__, Submission.__table__.c.epoch,  # type: ignore[arg-type]
             "the start of the UTC day the report was received", frozenset({Expiry.DELETE})),
 )

@@ -16,14 +16,15 @@ from sqlalchemy import Date, Index, LargeBinary, SmallInteger, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from database.base import Base, UTCDateTime
+from service.reports.registry import CHANNELS
 
 
 class Report(Base):
-    """One report of either channel; `data_class` names its retention policy."""
+    """One report of any channel; `data_class` names its retention policy (its channel's)."""
 
     __tablename__ = "report"
     __table_args__ = (Index("ix_report_data_class_epoch", "data_class", "epoch"),)
-    __data_class__ = ("pharmacy_reports", "field_reports")
+    __data_class__ = tuple(channel.data_class for channel in CHANNELS.values())
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     data_class: Mapped[str] = mapped_column(String(32))

@@ -1,6 +1,8 @@
 """Report intake: validate each report on its own, screen its note, encrypt it, store it once.
 
-One function serves both channels, single reports and batches. Everything one call stores is
+One function serves every channel (service.reports.registry), single reports and batches. It takes
+typed reports, already decoded by the channel (`ReportChannel.decode`) or built by it from
+something other than JSON; an item its channel could not decode arrives with its field errors. Everything one call stores is
 written in one transaction (a group commit may carry other requests' writes beside it), so a
 crash leaves exactly what was acknowledged, never half a report.
 
@@ -18,10 +20,9 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import Any, Protocol
 
 import msgspec
-from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
@@ -29,9 +30,9 @@ from crypto.envelope import DataKey, associated_data, encrypt
 from crypto.keyring import KeyRing, KeyStore
 from crypto.pseudonym import Pseudonymizer
 from service.areas import AreaResolver
-from service.decoding import decode_raw, field_errors, text_errors
+from service.reports.channels import Decoded, ReportChannel, ReportIn, Reporter, Undecodable
 from service.reports.models import Report
-from service.reports.schemas import ClientId, EncryptedPayload, FieldReportIn, PharmacyReportIn, ReportResult
+from service.reports.schemas import EncryptedPayload, ReportResult
 from service.screening import screen
 from service.signals.release import week_of
 from service.taxonomy import Taxonomy
@@ -43,20 +44,6 @@ REPORTER_DOMAIN = "reporter"
 # Each lost race means another request stored some of this batch's ids meanwhile; a few rounds
 # settle even overlapping syncs of one queue from several devices.
 RACE_ATTEMPTS = 4
-
-
-class Channel(StrEnum):
-    PHARMACY = "pharmacy"
-    FIELD = "field"
-
-    @property
-    def data_class(self) -> str:
-        """The retention data class of this channel's reports."""
-        return f"{self.value}_reports"
-
-    @property
-    def schema(self) -> type[PharmacyReportIn] | type[FieldReportIn]:
-        return PharmacyReportIn if self is Channel.PHARMACY else FieldReportIn
 
 
 @dataclass(frozen=True)
@@ -92,28 +79,19 @@ class Intake:
     rules: IntakeRules
 
 
-@dataclass(frozen=True)
-class Reporter:
-    """Who submits: the organisation scopes client ids; `ident` is what counts as one reporter."""
-
-    organisation_id: uuid.UUID
-    ident: uuid.UUID
-    area: str | None
-
-
 def hour(value: dt.datetime) -> dt.datetime:
     """The UTC hour a moment falls in."""
     return value.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
 
 
 def _check(
-    intake: Intake, channel: Channel, report: PharmacyReportIn | FieldReportIn, reporter: Reporter, now: dt.datetime
+    intake: Intake, channel: ReportChannel, report: ReportIn, reporter: Reporter, now: dt.datetime
 ) -> tuple[str | None, EncryptedPayload, dict[str, list[str]]]:
     """The report's area (None if it has none), its payload, and every field-level problem."""
     errors: dict[str, list[str]] = {}
     rules = intake.rules
-    if not intake.taxonomy.allows(report.category, channel.value):
-        errors["category"] = [f"Not a category of this deployment's taxonomy for the {channel.value} channel."]
+    if not intake.taxonomy.allows(report.category, channel.name):
+        errors["category"] = [f"Not a category of this deployment's taxonomy for the {channel.name} channel."]
     if report.observed_at > now + rules.clock_skew:
         errors["observed_at"] = ["Must not be in the future."]
     elif report.observed_at < now - rules.window:
@@ -124,20 +102,8 @@ def _check(
         elif report.referral_kind not in intake.taxonomy.referral_kinds:
             errors["referral_kind"] = ["Not a referral kind of this deployment's taxonomy."]
 
-    area: str | None = reporter.area
-    if isinstance(report, FieldReportIn):
-        if (report.location is None) == (report.area is None):
-            errors["location"] = ["Give exactly one of location and area."]
-        elif report.location is not None:
-            area = intake.areas.resolve(report.location.lat, report.location.lon)
-            if area is None:
-                errors["location"] = ["Outside the deployment's territory."]
-        elif report.area not in intake.areas:
-            errors["area"] = ["Not an area of this deployment (GET /v1/areas)."]
-        else:
-            area = report.area
-    elif area is None:
-        errors["_schema"] = ["This pharmacy has no registered area; ask the operator to set it."]
+    area, located = channel.locate(report, reporter, intake.areas)
+    errors.update(located)
 
     note, redactions = report.note, 0
     if note and len(note) > rules.note_max_length:
@@ -170,9 +136,9 @@ def _content_digest(pseudonyms: Pseudonymizer, category: str, area: str | None, 
 
 
 def submit(
-    intake: Intake, channel: Channel, reporter: Reporter, items: Sequence[bytes], now: dt.datetime
+    intake: Intake, channel: ReportChannel, reporter: Reporter, items: Sequence[Decoded], now: dt.datetime
 ) -> list[ReportResult]:
-    """Validate and store each raw JSON report; return one result per item, in order."""
+    """Check and store each decoded report of one reporter; return one result per item, in order."""
     for attempt in range(1, RACE_ATTEMPTS + 1):
         try:
             return _submit(intake, channel, reporter, items, now)
@@ -191,7 +157,7 @@ def _is_submission_race(error: IntegrityError) -> bool:
 
 
 def _submit(
-    intake: Intake, channel: Channel, reporter: Reporter, items: Sequence[bytes], now: dt.datetime
+    intake: Intake, channel: ReportChannel, reporter: Reporter, items: Sequence[Decoded], now: dt.datetime
 ) -> list[ReportResult]:
     pseudonyms = intake.pseudonyms
     results: list[ReportResult | None] = [None] * len(items)
@@ -201,22 +167,12 @@ def _submit(
     refused: dict[int, tuple[bytes, bytes]] = {}
     epoch = now.astimezone(dt.timezone.utc).date()
     received = hour(now)
-    reporter_pseudonym = pseudonyms.pseudonym(REPORTER_DOMAIN, reporter.ident.bytes)[:16]
-    scope = reporter.organisation_id.bytes
+    reporter_pseudonym = pseudonyms.pseudonym(REPORTER_DOMAIN, reporter.ident)[:16]
+    scope = reporter.scope
 
-    for index, raw in enumerate(items):
-        try:
-            report = decode_raw(raw, channel.schema)
-        except msgspec.ValidationError as error:
-            results[index] = ReportResult(index, "rejected", _client_id_of(raw), errors=field_errors(error))
-            continue
-        except msgspec.DecodeError:
-            results[index] = ReportResult(index, "rejected", errors={"_schema": ["Not a JSON object."]})
-            continue
-        except UnicodeDecodeError:
-            # A batch holds its reports as raw JSON whose strings are not checked yet: one report
-            # with invalid UTF-8 is refused on its own, or a device would resend its queue forever.
-            results[index] = ReportResult(index, "rejected", _client_id_of(raw), errors=text_errors(raw))
+    for index, report in enumerate(items):
+        if isinstance(report, Undecodable):
+            results[index] = ReportResult(index, "rejected", report.client_id, errors=report.errors)
             continue
         area, payload, errors = _check(intake, channel, report, reporter, now)
         key_hash = digest = None
@@ -232,7 +188,7 @@ def _submit(
             continue
         row = {
             "data_class": channel.data_class,
-            "channel": channel.value,
+            "channel": channel.name,
             "category": report.category,
             "area": area,
             "observed_hour": hour(report.observed_at),
@@ -286,19 +242,6 @@ def _submit(
             for (week, area, category), n in tallies.items()
         ])
     return results  # type: ignore[return-value]  # every index has its result by now
-
-
-def _client_id_of(raw: bytes) -> str | None:
-    """The client id of a report that failed validation, if it has a well-formed one, so an
-    offline app can match the refusal to its queue."""
-    try:
-        return decode_raw(raw, _ClientIdOnly).client_id
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None
-
-
-class _ClientIdOnly(msgspec.Struct):
-    client_id: ClientId | None = None
 
 
 def new_report_id(received_hour: dt.datetime) -> uuid.UUID:

@@ -1,4 +1,5 @@
-"""Report endpoints: thin, they parse, call `services.submit` and shape the answer."""
+"""Report endpoints: thin, they parse, let the channel decode each report, call `services.submit`
+and shape the answer."""
 
 from __future__ import annotations
 
@@ -11,14 +12,9 @@ from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
 from service.reports import services
-from service.reports.schemas import (
-    BatchResult,
-    FieldBatchIn,
-    PharmacyBatchIn,
-    PharmacyReportIn,
-    ReportResult,
-)
-from service.reports.services import Channel, Reporter
+from service.reports.channels import Decoded, ReportChannel
+from service.reports.registry import CHANNELS
+from service.reports.schemas import BatchResult, FieldBatchIn, PharmacyBatchIn, PharmacyReportIn, ReportResult
 
 blp = Blueprint("reports", __name__, url_prefix="/v1", description="Report intake from pharmacies and field devices.")
 
@@ -32,24 +28,21 @@ def _state():  # type: ignore[no-untyped-def]
     return current_app.extensions["safesignal"]
 
 
-def _reporter(channel: Channel) -> Reporter:
-    principal = current_principal()
-    # A pharmacy is one reporter whatever terminal it uses; a field device is its own.
-    ident = principal.organisation_id if channel is Channel.PHARMACY else principal.credential_id
-    return Reporter(principal.organisation_id, ident, principal.area if channel is Channel.PHARMACY else None)
+PHARMACY = CHANNELS["pharmacy"]
+FIELD = CHANNELS["field"]
 
 
-def _submit(channel: Channel, items: list[bytes]) -> list[ReportResult]:
+def _submit(channel: ReportChannel, items: list[Decoded]) -> list[ReportResult]:
     state = _state()
-    return services.submit(state.intake, channel, _reporter(channel), items, state.clock())
+    return services.submit(state.intake, channel, channel.reporter(current_principal()), items, state.clock())
 
 
-def _batch(channel: Channel, kind: type[PharmacyBatchIn] | type[FieldBatchIn]):  # type: ignore[no-untyped-def]
-    batch = parse(kind)
+def _batch(channel: ReportChannel):  # type: ignore[no-untyped-def]
+    batch = parse(channel.batch)  # type: ignore[arg-type]
     limit = current_app.config["BATCH_MAX"]
     if len(batch.reports) > limit:
         fail(422, errors={"json": {"reports": [f"At most {limit} reports per batch."]}})
-    results = _submit(channel, batch.reports)  # type: ignore[arg-type]
+    results = _submit(channel, channel.decode_each(batch.reports))
     counts = {status: sum(1 for r in results if r.status == status) for status in ("accepted", "rejected", "conflict")}
     return respond(BatchResult(counts["accepted"], counts["rejected"], counts["conflict"], results))
 
@@ -67,7 +60,7 @@ def _batch(channel: Channel, kind: type[PharmacyBatchIn] | type[FieldBatchIn]): 
 def submit_pharmacy_report():  # type: ignore[no-untyped-def]
     """Submit one anonymised report from a pharmacy."""
     body = parse(msgspec.Raw)
-    (result,) = _submit(Channel.PHARMACY, [body])  # type: ignore[list-item]
+    (result,) = _submit(PHARMACY, [PHARMACY.decode(body)])
     if result.status == "rejected":
         fail(422, errors={"json": result.errors})
     if result.status == "conflict":
@@ -80,7 +73,7 @@ def submit_pharmacy_report():  # type: ignore[no-untyped-def]
 @requires(Role.PHARMACY)
 def submit_pharmacy_batch():  # type: ignore[no-untyped-def]
     """Submit a batch of pharmacy reports; each is accepted or refused on its own."""
-    return _batch(Channel.PHARMACY, PharmacyBatchIn)
+    return _batch(PHARMACY)
 
 
 @blp.route("/field/reports/batch", methods=["POST"])
@@ -88,4 +81,4 @@ def submit_pharmacy_batch():  # type: ignore[no-untyped-def]
 @requires(Role.FIELD_DEVICE)
 def sync_field_reports():  # type: ignore[no-untyped-def]
     """Sync a field device's offline reports; replays are acknowledged without duplicates."""
-    return _batch(Channel.FIELD, FieldBatchIn)
+    return _batch(FIELD)

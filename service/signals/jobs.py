@@ -1,5 +1,5 @@
-"""Releasing weeks: the units of work the scheduler, the CLI and a request run, each owning its
-transactions (as retention's runs do).
+"""Releasing and opening weeks: the units of work the scheduler, the CLI and a request run, each
+owning its transactions (as retention's runs do).
 
 A release is computed on a read-only connection and stored in a short write transaction of its
 own: computing a sparse city grid takes up to a second (the SVD audit), and on SQLite a write
@@ -9,12 +9,28 @@ transaction would hold the database's write lock, and so intake, all that time.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from database.base import READ_ONLY
 from service.signals import services
+
+T = TypeVar("T")
+
+
+def open_weeks(state: Any, weeks: tuple[dt.date, ...], session: Session, call: Callable[[], T], actor: str = "signals") -> T:
+    """Open weeks for an organisation: compute and store their missing releases, each in its own
+    short transaction, then run `call` (which opens them in `session`, the request's: it only
+    records the opening), run it again if another process stored the same release or spend
+    first, and commit. The signals errors of `call` propagate."""
+    for week in weeks:
+        release(state, week, actor)
+    result = services.with_race_retry(call, session)
+    session.commit()
+    return result
 
 
 def release(state: Any, week: dt.date, actor: str) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
-from service import per_request
+from service import errors, per_request
 from service.bodies import respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
@@ -24,6 +24,12 @@ from service.signals import jobs, schemas, services
 from service.signals.release import GEO_LEVELS, TAX_LEVELS, parse_week, week_label
 
 blp = Blueprint("signals", __name__, url_prefix="/v1/signals", description="Protected aggregates for prevention-service analysts.")
+
+# The answers of the signals errors (service.errors): their messages are the services' own.
+errors.register(services.NoTerritory, 403, str)
+errors.register(services.NotReleased, 404, str)
+errors.register(services.BudgetExhausted, 403, str, errors=lambda error: {"budget": {
+    "quarter": error.quarter, "budget": error.budget, "remaining": error.remaining, "needed": error.needed}})
 
 CSV_COLUMNS = ("week", "municipality", "district", "area", "phenomenon", "category", "value", "status")
 
@@ -68,30 +74,6 @@ LEVEL_PARAMS = [
     _param("geo", GEO_LEVELS, "district", "Geographic level: area, district or municipality."),
     _param("taxonomy", TAX_LEVELS, "category", "Taxonomy level: category or phenomenon."),
 ]
-
-
-def _open(call, *weeks):  # type: ignore[no-untyped-def]
-    """Run a service call that opens weeks, mapping its refusals to the error shape.
-
-    Missing releases of those weeks are computed and stored first, each in its own short
-    transaction (service.signals.jobs), before the request's session begins: the request's
-    write transaction then only records the opening.
-    """
-    state = _state()
-    for week in weeks:
-        jobs.release(state, week, "signals")
-    session = per_request.session()
-    try:
-        result = services.with_race_retry(call, session)
-    except services.NoTerritory as error:
-        fail(403, str(error))
-    except services.NotReleased as error:
-        fail(404, str(error))
-    except services.BudgetExhausted as error:
-        fail(403, str(error), errors={"budget": {"quarter": error.quarter, "budget": error.budget,
-                                                 "remaining": error.remaining, "needed": error.needed}})
-    session.commit()
-    return result
 
 
 @blp.route("/calendar", methods=["GET"])
@@ -153,9 +135,10 @@ def week_counts(week: str):  # type: ignore[no-untyped-def]
     with per_request.read_session() as session:
         opened = services.reopen(session, state.signals, principal.organisation_id, monday)
     if opened is None:
-        opened = _open(lambda: services.open_week(
-            per_request.session(), state.signals, principal.organisation_id, monday, state.clock(), state.audit, _actor(principal)
-        ), monday)
+        session = per_request.session()
+        opened = jobs.open_weeks(state, (monday,), session, lambda: services.open_week(
+            session, state.signals, principal.organisation_id, monday, state.clock(), state.audit, _actor(principal)
+        ))
     rows = services.rows(opened.releases, geo, taxonomy)
     if fmt == "csv":
         return _csv(week_label(monday), rows)
@@ -190,10 +173,11 @@ def week_alerts(week: str):  # type: ignore[no-untyped-def]
     with per_request.read_session() as session:
         result = services.realerts(session, state.signals, principal.organisation_id, monday, geo, taxonomy)
     if result is None:
-        result = _open(lambda: services.alerts(
-            per_request.session(), state.signals, principal.organisation_id, monday, geo, taxonomy, state.clock(), state.audit,
+        session = per_request.session()
+        result = jobs.open_weeks(state, tuple(services.baseline_weeks(monday, state.signals.rules)), session, lambda: services.alerts(
+            session, state.signals, principal.organisation_id, monday, geo, taxonomy, state.clock(), state.audit,
             _actor(principal),
-        ), *services.baseline_weeks(monday, state.signals.rules))
+        ))
     found = result.verdicts
     ears = state.signals.rules.ears
     return respond(schemas.Alerts(

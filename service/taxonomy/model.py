@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from service.reports.registry import CHANNELS as REPORT_CHANNELS
+
 # The four phenomena of the Belgian strategic security and prevention plans
 # (strategische veiligheids- en preventieplannen / plans strategiques de sécurité et de prévention).
 # They are fixed by federal policy, not by a deployment: a taxonomy file may use a subset, never
 # invent one, so figures stay comparable between municipalities.
 PHENOMENA = ("victimisation", "nuisance", "living_together", "inclusion")
 
-# Where a report can come from. A category lists the channels it may be reported on.
-CHANNELS = frozenset({"pharmacy", "field"})
+# Where a report can come from: the registered report channels. A category lists the channels it
+# may be reported on.
+CHANNELS = frozenset(REPORT_CHANNELS)
 
 # Every label has these languages; "de" (the German-speaking Community) is optional.
 LANGUAGES = ("nl", "fr", "en")

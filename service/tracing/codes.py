@@ -71,7 +71,11 @@ class TooManyFailures(TracingError):
 
 
 class BadOnset(TracingError):
-    """The test date or symptom onset lies in the future or too far back."""
+    """The test date or symptom onset lies in the future or too far back; `kind` says which was given."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -114,11 +118,11 @@ def check_onset(onset: Onset, now: dt.datetime) -> None:
     """Refuse a date after tomorrow (Belgium is ahead of UTC) or more than 14 days back."""
     today = now.astimezone(dt.timezone.utc).date()
     if onset.kind not in ONSET_KINDS:
-        raise BadOnset("unknown kind")
+        raise BadOnset("unknown kind", onset.kind)
     if onset.date > today + dt.timedelta(days=1):
-        raise BadOnset("Lies in the future.")
+        raise BadOnset("Lies in the future.", onset.kind)
     if onset.date < today - MAX_ONSET_AGE:
-        raise BadOnset("Lies more than 14 days back.")
+        raise BadOnset("Lies more than 14 days back.", onset.kind)
 
 
 def _upsert(session: Session, table: type, values: dict[str, object], keys: list[str], column: str, step: int = 1) -> int:

@@ -23,7 +23,8 @@ import logging
 import operator
 import os
 import random
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -269,6 +270,32 @@ def _cycle_collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+# The names `file_name` gives; anything else is not looked up.
+_FILE_NAME = re.compile(r"\d{1,12}-\d{1,12}-\d{5}\.zip")
+
+
+@dataclass(frozen=True)
+class Download:
+    """An export file as a download answers it: `data` is empty when the caller's copy is current."""
+
+    etag: str
+    window_end: dt.datetime
+    data: bytes
+
+
+def download(session: Session, name: str, cached: Callable[[str], bool]) -> Download | None:
+    """The export file of this name (None if there is none); a copy the caller holds already
+    (`cached(etag)`) is answered from the ETag alone, without reading the file."""
+    if not _FILE_NAME.fullmatch(name):
+        return None
+    found = session.execute(select(ExportFile.etag, ExportFile.window_end).where(ExportFile.name == name)).first()
+    if found is None:
+        return None
+    etag, window_end = found
+    data = b"" if cached(etag) else session.scalar(select(ExportFile.data).where(ExportFile.name == name))
+    return Download(etag, window_end, data)  # type: ignore[arg-type]
 
 
 def index(session: Session) -> list[str]:

@@ -46,7 +46,7 @@ from crypto.envelope import associated_data, encrypt
 from crypto.exposure import INTERVAL_SECONDS, KEY_LENGTH, ROLLING_PERIOD, interval_number
 from crypto.exposure_export import ExportKey
 from crypto.keyring import KeyRing, KeyStore
-from service.tracing.codes import Onset
+from service.tracing.codes import Onset, TracingError
 from service.tracing.models import KeyUpload
 
 DATA_CLASS = "exposure_keys"
@@ -73,7 +73,7 @@ class UploadedKey:
     transmission_risk_level: int
 
 
-class InvalidKeys(Exception):
+class InvalidKeys(TracingError):
     """The upload breaks a rule; `errors` maps `keys.N.field` to messages."""
 
     def __init__(self, errors: dict[str, list[str]]):

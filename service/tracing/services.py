@@ -19,7 +19,7 @@ from service.tracing.models import UsedToken
 from service.tracing.tokens import TokenIssuer
 
 
-class ReplayedToken(Exception):
+class ReplayedToken(codes.TracingError):
     """The token's one-time id was used already."""
 
 
@@ -47,6 +47,15 @@ def exchange(session: Session, tracing: Tracing, code: str, *, now: dt.datetime)
     """Redeem a code for an upload token (codes.redeem's errors propagate)."""
     onset = codes.redeem(session, tracing.pseudonyms, code, now=now, rules=tracing.code_rules)
     return tracing.tokens.issue(onset, now)
+
+
+def fake_exchange(session: Session, tracing: Tracing, *, now: dt.datetime) -> tuple[str, dt.datetime]:
+    """What a fake exchange gets: a decoy token, or TooManyFailures as a real exchange would get
+    now. Reads only: nothing a fake does is counted or stored."""
+    exhausted = codes.failures_exhausted(session, now=now, rules=tracing.code_rules)
+    if exhausted is not None:
+        raise codes.TooManyFailures(exhausted)
+    return tracing.tokens.decoy(now)
 
 
 def upload(

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.tracing.codes import ONSET_KINDS, Onset
+from service.tracing.codes import ONSET_KINDS, Onset, TracingError
 
 ALGORITHMS = ["EdDSA"]
 ISSUER = "safesignal"
 _REQUIRED = ["iss", "aud", "iat", "exp", "jti", "onset_kind", "onset_date"]
 
 
-class InvalidToken(Exception):
+class InvalidToken(TracingError):
     """Not a token of ours for this audience, or expired (one error: which check failed is not said)."""
 
 

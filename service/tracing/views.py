@@ -9,30 +9,46 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import time
 from typing import Any
 
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
-from service import per_request
+from service import errors, per_request
 from service.bodies import body_doc, parse, respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
-from service.tracing import codes, exports, keys, services
+from service.tracing import codes, exports, jobs, keys, services
 from service.tracing.chaff import FAKE_HEADER, is_fake, padded
-from service.tracing.models import ExportFile
 from service.tracing.schemas import ExchangeIn, ExchangeOut, IssueCodeIn, IssuedCode, UploadIn, UploadOut
 from service.tracing.tokens import InvalidToken
 
 blp = Blueprint("tracing", __name__, url_prefix="/v1/tracing", description="Decentralised contact tracing (exposure notification).")
 
+_ONSET_FIELDS = {"test": "test_date", "symptoms": "symptom_onset"}
+_CODE_TYPO = "Not a valid code: twelve digits, the last a check digit. Check for a typo."
+
+
+def _retry_after(error: Any) -> dict[str, str]:
+    return {"Retry-After": str(error.retry_after)}
+
+
+# The answers of the tracing errors (service.errors); on /verify and /keys they leave padded,
+# at the response clock's deadline, like every other answer there (_pad_and_hold).
+errors.register(codes.BadOnset, 422, errors=lambda error: {"json": {_ONSET_FIELDS.get(error.kind, "_schema"): [str(error)]}})
+errors.register(codes.NotPermitted, 403, "This pharmacy may not issue verification codes: the operator grants it (safesignal tracing grant).")
+errors.register(codes.QuotaExceeded, 429, "This pharmacy has issued its quota of codes for today (UTC).", headers=_retry_after)
+errors.register(codes.MalformedCode, 422, errors=lambda _: {"json": {"code": [_CODE_TYPO]}})
+errors.register(codes.InvalidCode, 403, "Unknown, used or expired code: ask the pharmacy for a new one.")
+errors.register(codes.TooManyFailures, 429, "Too many wrong codes were tried this hour; try again later.", headers=_retry_after)
+errors.register(InvalidToken, 403, "Invalid or expired upload token: exchange a new code.")
+errors.register(keys.InvalidKeys, 422, errors=lambda error: {"json": error.errors})
+errors.register(services.ReplayedToken, 409, "This upload token was used already.")
+
 INDEX_MAX_AGE = 300
 FILE_MAX_AGE = 86400
-_FILE_NAME = re.compile(r"\d{1,12}-\d{1,12}-\d{5}\.zip")
 _FAKE_PARAMETER = {
     "in": "header", "name": FAKE_HEADER, "required": False, "schema": {"type": "string", "enum": ["0", "1"]},
     "description": "1 marks a fake request (plausible deniability): it is answered like a real success, with "
@@ -66,20 +82,12 @@ def issue_code():  # type: ignore[no-untyped-def]
     body = parse(IssueCodeIn)
     if (body.test_date is None) == (body.symptom_onset is None):
         fail(422, errors={"json": {"_schema": ["Give exactly one of test_date and symptom_onset."]}})
-    field = "test_date" if body.test_date is not None else "symptom_onset"
     onset = codes.Onset("test", body.test_date) if body.test_date is not None else codes.Onset("symptoms", body.symptom_onset)  # type: ignore[arg-type]
     state = _state()
-    try:
-        record, code = codes.issue_code(
-            per_request.session(), state.pseudonyms, current_principal().organisation_id, onset,
-            now=state.clock(), rules=state.tracing.code_rules,
-        )
-    except codes.BadOnset as error:
-        fail(422, errors={"json": {field: [str(error)]}})
-    except codes.NotPermitted:
-        fail(403, "This pharmacy may not issue verification codes: the operator grants it (safesignal tracing grant).")
-    except codes.QuotaExceeded as error:
-        fail(429, "This pharmacy has issued its quota of codes for today (UTC).", headers={"Retry-After": str(error.retry_after)})
+    record, code = codes.issue_code(
+        per_request.session(), state.pseudonyms, current_principal().organisation_id, onset,
+        now=state.clock(), rules=state.tracing.code_rules,
+    )
     return respond(
         IssuedCode(code, _iso(record.expires_at), onset.kind, onset.date.isoformat()), 201, headers={"Cache-Control": "no-store"}
     )
@@ -133,29 +141,14 @@ def exchange():  # type: ignore[no-untyped-def]
     fake = is_fake(request.headers)
     body = parse(ExchangeIn)
     if not codes.well_formed(codes.normalise_code(body.code)):  # a fake's code is checked alike
-        fail(422, errors={"json": {"code": ["Not a valid code: twelve digits, the last a check digit. Check for a typo."]}})
+        raise codes.MalformedCode()
     now = state.clock()
     if fake:
         with per_request.read_session() as reading:
-            exhausted = codes.failures_exhausted(reading, now=now, rules=tracing.code_rules)
-        if exhausted is not None:  # as a real exchange would be answered now
-            _too_many(exhausted)
-        token, expires = tracing.tokens.decoy(now)
-        return respond({"token": token, "expires_at": _iso(expires)})
-    session = per_request.session()
-    try:
-        token, expires = services.exchange(session, tracing, body.code, now=now)
-        session.commit()
-    except codes.TooManyFailures as error:
-        _too_many(error.retry_after)
-    except codes.InvalidCode:
-        session.commit()  # the failure counts
-        fail(403, "Unknown, used or expired code: ask the pharmacy for a new one.")
+            token, expires = services.fake_exchange(reading, tracing, now=now)
+    else:
+        token, expires = jobs.exchange(state, body.code, now)
     return respond({"token": token, "expires_at": _iso(expires)})
-
-
-def _too_many(retry_after: int) -> None:
-    fail(429, "Too many wrong codes were tried this hour; try again later.", headers={"Retry-After": str(retry_after)})
 
 
 @blp.route("/keys", methods=["POST"])
@@ -187,21 +180,10 @@ def upload_keys():  # type: ignore[no-untyped-def]
     ]
     now = state.clock()
     if fake:
-        try:
-            accepted = services.check_fake_upload(tracing, uploaded, now=now)
-        except keys.InvalidKeys as error:
-            fail(422, errors={"json": error.errors})
-        return _upload_response(accepted)
+        return _upload_response(services.check_fake_upload(tracing, uploaded, now=now))
     session = per_request.session()
-    try:
-        accepted = services.upload(session, tracing, body.token, uploaded, now=now)
-        session.commit()
-    except InvalidToken:
-        fail(403, "Invalid or expired upload token: exchange a new code.")
-    except keys.InvalidKeys as error:
-        fail(422, errors={"json": error.errors})
-    except services.ReplayedToken:
-        fail(409, "This upload token was used already.")
+    accepted = services.upload(session, tracing, body.token, uploaded, now=now)
+    session.commit()
     return _upload_response(accepted)
 
 
@@ -243,20 +225,15 @@ def export_index():  # type: ignore[no-untyped-def]
 )
 def export_file(name: str):  # type: ignore[no-untyped-def]
     """One export file, as named in the index. Immutable: cacheable until retention deletes it."""
-    if not _FILE_NAME.fullmatch(name):
-        fail(404)
     state = _state()
     with per_request.read_session() as session:
-        found = session.execute(select(ExportFile.etag, ExportFile.window_end).where(ExportFile.name == name)).first()
-        if found is None:
-            fail(404)
-        etag, window_end = found
-        # A repeated download is answered from the ETag alone: the file is not read.
-        data = b"" if request.if_none_match.contains(etag) else session.scalar(select(ExportFile.data).where(ExportFile.name == name))
-    response = Response(data, mimetype="application/zip")
-    response.set_etag(etag)
+        found = exports.download(session, name, request.if_none_match.contains)
+    if found is None:
+        fail(404)
+    response = Response(found.data, mimetype="application/zip")
+    response.set_etag(found.etag)
     response.cache_control.public = True
-    remaining = window_end + state.tracing.files_kept - state.clock()
+    remaining = found.window_end + state.tracing.files_kept - state.clock()
     response.cache_control.max_age = max(0, min(FILE_MAX_AGE, int(remaining.total_seconds())))
     response.cache_control.immutable = True
     return response.make_conditional(request)
