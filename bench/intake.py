@@ -339,10 +339,12 @@ def start_gunicorn(app_spec: str, port: int, env: dict[str, str], workers: int, 
                    stderr: Any = subprocess.PIPE) -> subprocess.Popen:
     """gunicorn serving `app_spec` on `port`, once it answers. `stderr`: where its log goes (a file
     for a long run: nobody reads the pipe until startup fails, and a full pipe would stall it)."""
-    worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+    # With the service's own configuration, as `make run` serves it (its address-free logger and
+    # JSON-error gthread worker); the command line sets only what a run varies. threads=1 is the
+    # same worker with one thread.
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker, "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "--no-control-socket", app_spec],
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--workers", str(workers),
+         "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
     )
     deadline = time.time() + 30
@@ -422,6 +424,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict:
         SAFESIGNAL_KEK=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SAFESIGNAL_PSEUDONYM_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SAFESIGNAL_AUDIT_SIGNING_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        SAFESIGNAL_AUDIT_MAC_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SAFESIGNAL_TRACING_TOKEN_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SAFESIGNAL_LOG_LEVEL="WARNING",
     )

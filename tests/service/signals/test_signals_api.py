@@ -359,7 +359,7 @@ def test_alerts_name_only_the_baseline_weeks_they_read(app_with, partners, clock
 
     app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
     reporting = Reporting(app.test_client(), partners, clock)
-    from retention.scheduler import signals_job
+    from service.scheduler import signals_job
 
     weekly = [20, 22, 19, 21, 20, 23, 21, 60]  # eight weeks: the baseline of the last wants two more
     weeks = []
