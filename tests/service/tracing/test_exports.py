@@ -238,7 +238,7 @@ def test_a_numeric_key_id_from_the_environment_is_carried_as_text(app_with, cloc
 
 
 def test_the_scheduler_job_builds_due_windows_and_without_its_key_leaves_the_rest_alone(app, app_with, clock, caplog, db_engine):
-    from service.scheduler import tracing_job
+    from service.tracing.domain import tracing_job
 
     clock.now = dt.datetime(2026, 11, 29, 12, 10, tzinfo=UTC)
     keyless = app_with(ENV="production", TRACING_EXPORT_KEY=None, DATABASE_URL=app.config["DATABASE_URL"],

@@ -1,0 +1,11 @@
+"""The key vault: the epoch data keys, wrapped by the key-encryption key, in a database of their own."""
+
+from __future__ import annotations
+
+from service.domain import Domain
+from service.keys import holdings
+
+DOMAIN = Domain(
+    "vault",
+    holdings=holdings.HOLDINGS,
+)
