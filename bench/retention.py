@@ -64,7 +64,7 @@ from bench.intake import (  # noqa: E402
     start_gunicorn,
     stop,
 )
-from service.config import DEFAULTS  # noqa: E402
+from service.retention.domain import DEFAULTS  # noqa: E402
 
 PG_PREFIX = "safesignal_bench_retention"
 DATA_CLASS = "pharmacy_reports"

@@ -620,7 +620,7 @@ def servers(entries: list[tuple[str, int, str, dict[str, str]]], args: argparse.
 def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """Fill and export both windows, then uploads and downloads over HTTP, on one database engine."""
     from bench.signals import label_of
-    from service.config import DEFAULTS
+    from service.tracing.domain import DEFAULTS
     from tracing_client.api import HttpTransport, exchange
 
     began = time.perf_counter()

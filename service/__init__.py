@@ -78,10 +78,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(settings.DEFAULTS)
+    for domain in DOMAINS:
+        app.config.update(domain.defaults)
     app.config.from_prefixed_env("SAFESIGNAL")
     if config:
         app.config.update(config)
     settings.check(app.config)
+    for domain in DOMAINS:
+        if domain.check is not None:
+            domain.check(app.config)
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app.config.update(
@@ -129,7 +134,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     http.register(app)
     from service.cli import register_commands
 
-    register_commands(app)
+    register_commands(app, DOMAINS)
     return app
 
 

@@ -8,4 +8,5 @@ DOMAIN = Domain(
     "dpo",
     blueprint="service.dpo.views:blp",
     schemas="service.dpo.schemas:SCHEMAS",
+    commands=("service.dpo.commands:dpo_group",),
 )

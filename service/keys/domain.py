@@ -7,5 +7,6 @@ from service.keys import holdings
 
 DOMAIN = Domain(
     "vault",
+    commands=("service.keys.commands:keys_group",),
     holdings=holdings.HOLDINGS,
 )

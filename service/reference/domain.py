@@ -7,4 +7,5 @@ from service.domain import Domain
 DOMAIN = Domain(
     "reference",
     blueprint="service.reference.views:blp",
+    commands=("service.reference.commands:areas",),
 )

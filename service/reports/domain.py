@@ -6,8 +6,25 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from service.config import ConfigError, require_integers
 from service.domain import Domain
 from service.reports import holdings
+
+DEFAULTS: dict[str, Any] = {
+    # Intake limits.
+    "BATCH_MAX": 500,
+    "NOTE_MAX_LENGTH": 500,
+    "INTAKE_WINDOW_HOURS": 168,
+    # What to do with personal data found in free text: "redact" or "reject".
+    "FREE_TEXT_POLICY": "redact",
+}
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse intake settings that cannot run."""
+    if config["FREE_TEXT_POLICY"] not in ("redact", "reject"):
+        raise ConfigError("SAFESIGNAL_FREE_TEXT_POLICY must be 'redact' or 'reject'")
+    require_integers(config, ("BATCH_MAX", "NOTE_MAX_LENGTH", "INTAKE_WINDOW_HOURS"), least=0)
 
 
 def build(config: Mapping[str, Any], state: Any) -> Any:
@@ -34,6 +51,8 @@ def build(config: Mapping[str, Any], state: Any) -> Any:
 
 DOMAIN = Domain(
     "reports",
+    defaults=DEFAULTS,
+    check=check,
     build=build,
     provides="intake",
     blueprint="service.reports.views:blp",

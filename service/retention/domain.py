@@ -9,7 +9,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from retention import lease
+from service.config import require_integers, require_number
 from service.domain import Domain, Job
+
+DEFAULTS: dict[str, Any] = {
+    # Rows per purge transaction, how often the scheduler runs retention, and how long a
+    # retention lease lasts without renewal (SQLite; PostgreSQL uses an advisory lock).
+    # The policy file itself is shared (service.config): every domain's data classes.
+    "RETENTION_BATCH_SIZE": 200,
+    # After each batch the purge pauses this many times the batch's duration (0: flat out).
+    "RETENTION_PAUSE_RATIO": 1.0,
+    "RETENTION_INTERVAL_MINUTES": 60,
+    "RETENTION_LEASE_SECONDS": 120,
+    # A destroyed data key's old bytes leave the vault's files once no reader holds them (each
+    # run retries); pending longer than this, `retention status` and the DPO's view say non-compliant.
+    "RETENTION_VAULT_ERASE_GRACE_MINUTES": 120,
+}
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse retention settings that cannot run."""
+    require_number(config, "RETENTION_PAUSE_RATIO", 0, 100, inclusive=True)
+    require_integers(config, ("RETENTION_BATCH_SIZE", "RETENTION_INTERVAL_MINUTES", "RETENTION_LEASE_SECONDS",
+                              "RETENTION_VAULT_ERASE_GRACE_MINUTES"), least=1)
 
 log = logging.getLogger("service.scheduler")
 
@@ -67,7 +89,10 @@ def retention_job(state: Any) -> None:
 
 DOMAIN = Domain(
     "retention",
+    defaults=DEFAULTS,
+    check=check,
     build=build,
+    commands=("service.retention.commands:retention_group",),
     jobs=(Job("retention", "retention: shred, delete, anonymise", "RETENTION_INTERVAL_MINUTES", retention_job),),
     # The retention lease's row goes last (retention.lease).
     holdings=lease.HOLDINGS,

@@ -8,8 +8,59 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from service.config import ConfigError, require_integers
 from service.domain import Domain, Job
 from service.tracing import holdings
+
+DEFAULTS: dict[str, Any] = {
+    # (Its two keys are secrets: service.config.)
+    # Verification codes: minutes valid, codes per pharmacy and UTC day, and failed
+    # redemptions per hour (all callers together) before every redemption waits for the next hour.
+    "TRACING_CODE_TTL_MINUTES": 60,
+    "TRACING_CODES_PER_DAY": 100,
+    "TRACING_REDEEM_FAILURES_PER_HOUR": 100,
+    # Code exchanges and uploads, real and fake, success or error, are answered after a random
+    # time between this many milliseconds and twice as many.
+    "TRACING_RESPONSE_FLOOR_MS": 100,
+    # Upload tokens: minutes valid, and the audience they are bound to.
+    "TRACING_TOKEN_TTL_MINUTES": 15,
+    "TRACING_TOKEN_AUDIENCE": "safesignal-tracing-upload",
+    # Export batches: window length, padding (a batch under MIN_KEYS is padded to MIN_KEYS plus a
+    # random number below PADDING_RANGE), keys per file, how often the scheduler builds them, and
+    # what the files say: region, signing key id (Belgium's MCC) and version.
+    "TRACING_EXPORT_PERIOD_HOURS": 4,
+    "TRACING_EXPORT_MIN_KEYS": 1000,
+    "TRACING_EXPORT_PADDING_RANGE": 100,
+    "TRACING_EXPORT_MAX_KEYS_PER_FILE": 100000,
+    "TRACING_EXPORT_INTERVAL_MINUTES": 15,
+    "TRACING_REGION": "BE",
+    "TRACING_EXPORT_KEY_ID": "206",
+    "TRACING_EXPORT_KEY_VERSION": "v1",
+}
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse tracing settings that cannot run."""
+    require_integers(config, ("TRACING_RESPONSE_FLOOR_MS",), least=0)
+    if isinstance(config["TRACING_EXPORT_PERIOD_HOURS"], int) and 24 % max(1, config["TRACING_EXPORT_PERIOD_HOURS"]):
+        raise ConfigError("SAFESIGNAL_TRACING_EXPORT_PERIOD_HOURS must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24)")
+    for key, most in (("TRACING_CODE_TTL_MINUTES", 24 * 60), ("TRACING_TOKEN_TTL_MINUTES", 24 * 60),
+                      ("TRACING_RESPONSE_FLOOR_MS", 10_000), ("TRACING_EXPORT_MIN_KEYS", 1_000_000),
+                      ("TRACING_EXPORT_PADDING_RANGE", 1_000_000)):
+        if isinstance(config[key], int) and config[key] > most:
+            raise ConfigError(f"SAFESIGNAL_{key} must be at most {most}")
+    # Files are numbered in a SMALLINT: at 100 keys a file, 3 million keys in one window still fit.
+    if isinstance(config["TRACING_EXPORT_MAX_KEYS_PER_FILE"], int) and config["TRACING_EXPORT_MAX_KEYS_PER_FILE"] < 100:
+        raise ConfigError("SAFESIGNAL_TRACING_EXPORT_MAX_KEYS_PER_FILE must be at least 100")
+    for key in ("TRACING_REGION", "TRACING_EXPORT_KEY_ID", "TRACING_EXPORT_KEY_VERSION", "TRACING_TOKEN_AUDIENCE"):
+        # SAFESIGNAL_TRACING_EXPORT_KEY_ID=206 arrives as the number 206 (values are parsed as JSON).
+        value = config[key]
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not 0 < len(str(value)) <= 64:
+            raise ConfigError(f"SAFESIGNAL_{key} must be text of 1 to 64 characters")
+    require_integers(config, ("TRACING_CODE_TTL_MINUTES", "TRACING_CODES_PER_DAY", "TRACING_REDEEM_FAILURES_PER_HOUR",
+                              "TRACING_TOKEN_TTL_MINUTES", "TRACING_EXPORT_PERIOD_HOURS", "TRACING_EXPORT_MIN_KEYS",
+                              "TRACING_EXPORT_PADDING_RANGE", "TRACING_EXPORT_MAX_KEYS_PER_FILE",
+                              "TRACING_EXPORT_INTERVAL_MINUTES"), least=1)
 
 log = logging.getLogger("service.scheduler")
 
@@ -71,9 +122,12 @@ def tracing_job(state: Any) -> None:
 
 DOMAIN = Domain(
     "tracing",
+    defaults=DEFAULTS,
+    check=check,
     build=build,
     blueprint="service.tracing.views:blp",
     schemas="service.tracing.schemas:SCHEMAS",
+    commands=("service.tracing.commands:tracing_group",),
     jobs=(Job("tracing", "tracing: build the export batches that are due", "TRACING_EXPORT_INTERVAL_MINUTES", tracing_job),),
     holdings=holdings.HOLDINGS,
 )

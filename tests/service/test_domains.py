@@ -32,3 +32,32 @@ def test_every_domain_blueprint_is_served_in_the_document(client):
     for domain in DOMAINS:
         if domain.blueprint:
             assert any(path.startswith(prefixes[domain.name]) for path in paths), domain.name
+
+
+def test_each_setting_has_one_owner_and_the_readme_documents_it():
+    from pathlib import Path
+
+    from service import config
+
+    owners: dict[str, str] = dict.fromkeys(config.DEFAULTS, "service.config")
+    for domain in DOMAINS:
+        for key in domain.defaults:
+            assert key not in owners, f"{key}: declared by {owners[key]} and {domain.name}"
+            owners[key] = domain.name
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("## Configuration"):readme.index("## Tests")]
+    for key in owners:
+        # A row may name several: `SAFESIGNAL_TRACING_REGION` / `_EXPORT_KEY_ID` / ...
+        assert f"SAFESIGNAL_{key}`" in table or f"`_{key.split('_', 1)[1]}`" in table, key
+
+
+def test_the_cli_has_the_shared_groups_and_every_domains_commands(app):
+    from service.partners.services import OrganisationKind
+
+    assert sorted(app.cli.list_commands(None)) == [
+        "areas", "audit", "db", "demo", "devices", "dpo", "keys", "openapi", "partners", "retention", "scheduler",
+        "signals", "tracing",
+    ]
+    add = app.cli.get_command(None, "partners").get_command(None, "add")
+    kind = next(param for param in add.params if param.name == "kind")
+    assert list(kind.type.choices) == [kind.value for kind in OrganisationKind]
