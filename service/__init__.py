@@ -72,8 +72,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.audit.log import with_authenticator
     from service.domains import DOMAINS
     from service.holdings import holdings as held
-    from service.keys.material import default_database_url, load_audit_authenticator, load_keks, load_pseudonym_key
-    from service.keys.store import SqlKeyStore
+    from service.secrets import default_database_url, load_audit_authenticator, load_keks, load_pseudonym_key
+    from service.vault.store import SqlKeyStore
     from service.taxonomy import load_taxonomy
 
     app = Flask(__name__, instance_relative_config=True)

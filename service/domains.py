@@ -14,7 +14,7 @@ from service.audit.domain import DOMAIN as audit
 from service.devices.domain import DOMAIN as devices
 from service.domain import Domain
 from service.dpo.domain import DOMAIN as dpo
-from service.keys.domain import DOMAIN as vault
+from service.vault.domain import DOMAIN as vault
 from service.partners.domain import DOMAIN as partners
 from service.reference.domain import DOMAIN as reference
 from service.reports.domain import DOMAIN as reports

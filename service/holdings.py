@@ -30,7 +30,7 @@ def coverage() -> Coverage:
 
 def stored_data_classes() -> set[str]:
     """Every data class a model of either database declares (service.models: the whole main schema)."""
-    from service.keys.models import VaultBase
+    from service.vault.models import VaultBase
     from service.models import metadata  # noqa: F401 - every main model mapped, not only the held ones
     from database.base import Base
 

@@ -7,7 +7,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from service.cli.context import now, state
+from service.cli.context import current_state, now
 
 audit_group = click.Group("audit", help="The hash-chained audit log and its signed checkpoints.")
 
@@ -34,7 +34,7 @@ def audit_verify(kept_file) -> None:  # type: ignore[no-untyped-def]
             kept = [audit_log.Checkpoint.from_json(item) for item in items]
         except (ValueError, KeyError, TypeError, AttributeError):
             raise click.ClickException("the checkpoints file is not a list of checkpoints as `audit checkpoints` prints them") from None
-    result = state().retention.verify_audit(kept)
+    result = current_state().retention.verify_audit(kept)
     if result.valid:
         through = f"signed through entry {result.last_checkpoint}" if result.last_checkpoint else "none signed yet"
         click.echo(f"valid: entries {result.first_seq}..{result.last_seq} ({result.entries_checked} checked), "
@@ -55,9 +55,9 @@ def audit_checkpoint() -> None:
     """Verify the log, then sign a checkpoint of its head (the scheduler does this periodically)."""
     from service.audit import log as audit_log
 
-    retention = state().retention
+    retention = current_state().retention
     try:
-        with state().engine.begin() as connection:
+        with current_state().engine.begin() as connection:
             seq = audit_log.checkpoint(connection, retention.signer, now(), retention.policies["audit_log"].period)
     except audit_log.AuditLogBroken as error:
         raise click.ClickException(f"not signed: {error} (see `safesignal audit verify`)") from None
@@ -72,5 +72,5 @@ def audit_checkpoints() -> None:
 
     from service.audit import log as audit_log
 
-    with state().engine.connect() as connection:
-        click.echo(json.dumps(audit_log.checkpoints_document(connection, state().retention.public_key), indent=2))
+    with current_state().engine.connect() as connection:
+        click.echo(json.dumps(audit_log.checkpoints_document(connection, current_state().retention.public_key), indent=2))

@@ -10,14 +10,14 @@ import click
 from flask import current_app
 
 
-def state() -> Any:
+def current_state() -> Any:
     """The current application's State (service.State)."""
     return current_app.extensions["safesignal"]
 
 
 def now() -> dt.datetime:
     """The application's clock, now."""
-    return state().clock()
+    return current_state().clock()
 
 
 def parse_uuid(value: str) -> uuid.UUID:

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from service import per_request
-from service.cli.context import now, state
+from service.cli.context import current_state, now
 
 
 @click.command("demo")
@@ -21,5 +21,5 @@ def demo() -> None:
 
     if current_app.config["ENV"] != "development":
         raise click.ClickException("demo partners are for development mode only")
-    for line in setup_demo(per_request.session(), state(), now()):
+    for line in setup_demo(per_request.session(), current_state(), now()):
         click.echo(line)

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from service.cli.context import state
+from service.cli.context import current_state
 from service.config import ConfigError
 
 
@@ -17,7 +17,7 @@ def scheduler() -> None:
     from service.scheduler import serve
 
     try:
-        state().retention.signer  # it signs checkpoints: fail now, not at the first one
+        current_state().retention.signer  # it signs checkpoints: fail now, not at the first one
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    serve(state(), current_app.config)
+    serve(current_state(), current_app.config)

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from service import per_request
-from service.cli.context import now, parse_uuid, state
+from service.cli.context import current_state, now, parse_uuid
 
 devices_group = click.Group("devices", help="Field devices of field services.")
 
@@ -27,7 +27,7 @@ def devices_enroll_code(organisation_id: str, label: str, ttl_hours: int | None)
     ttl = dt.timedelta(hours=ttl_hours or current_app.config["ENROLLMENT_CODE_TTL_HOURS"])
     session = per_request.session()
     try:
-        record, code = issue_code(session, state().pseudonyms, parse_uuid(organisation_id), label=label, now=now(), ttl=ttl)
+        record, code = issue_code(session, current_state().pseudonyms, parse_uuid(organisation_id), label=label, now=now(), ttl=ttl)
     except PartnerError as error:
         raise click.ClickException(str(error)) from None
     session.commit()

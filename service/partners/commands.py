@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from service import per_request
-from service.cli.context import now, parse_uuid, state
+from service.cli.context import current_state, now, parse_uuid
 from service.partners.services import OrganisationKind
 
 partners_group = click.Group("partners", help="Partner organisations and their API tokens.")
@@ -28,7 +28,7 @@ def partners_add(kind: str, name: str, area: str | None, municipalities: tuple[s
     from service.partners.services import PartnerError, add_organisation, issue_credential
     from service.signals.services import BadTerritory, set_territory
 
-    if area is not None and area not in state().intake.areas:
+    if area is not None and area not in current_state().intake.areas:
         raise click.BadParameter("not an area of this deployment", param_hint="--area")
     if municipalities and kind != OrganisationKind.PREVENTION_SERVICE:
         raise click.BadParameter("only a prevention service has a territory", param_hint="--municipality")
@@ -36,7 +36,7 @@ def partners_add(kind: str, name: str, area: str | None, municipalities: tuple[s
     try:
         organisation = add_organisation(session, kind=OrganisationKind(kind), name=name, area=area, now=now())
         if municipalities:
-            set_territory(session, state().signals, organisation, municipalities, state().audit, "cli")
+            set_territory(session, current_state().signals, organisation, municipalities, current_state().audit, "cli")
         token = None
         if kind != OrganisationKind.FIELD_SERVICE:
             _, token = issue_credential(session, organisation, label=label, now=now())

@@ -7,7 +7,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from service.cli.context import state
+from service.cli.context import current_state
 
 retention_group = click.Group("retention", help="Retention: shred, delete and anonymise what is past its period.")
 
@@ -20,7 +20,7 @@ def retention_run(dry_run: bool, as_json: bool) -> None:
     """Run retention once, now (the scheduler does this every SAFESIGNAL_RETENTION_INTERVAL_MINUTES)."""
     import json
 
-    outcome = state().retention.run(dry_run=dry_run, actor="cli")
+    outcome = current_state().retention.run(dry_run=dry_run, actor="cli")
     if as_json:
         click.echo(json.dumps(outcome.as_json(), indent=2))
     elif outcome.skipped:
@@ -44,8 +44,8 @@ def retention_status(as_json: bool) -> None:
     import json
     from dataclasses import asdict
 
-    statuses = state().retention.status()
-    vault = state().retention.vault_status()
+    statuses = current_state().retention.status()
+    vault = current_state().retention.vault_status()
     if as_json:
         # The shape of the DPO's compliance view (GET /v1/dpo/retention/compliance).
         click.echo(json.dumps({

@@ -40,7 +40,7 @@ def build(config: Mapping[str, Any], state: Any) -> Any:
     """Retention over the domains' holdings and policies, with the audit log and its keys."""
     from retention.purge import Retention
     from service.audit import log as audit_log
-    from service.keys.material import load_audit_public_key, load_audit_signer
+    from service.secrets import load_audit_public_key, load_audit_signer
 
     audit_public_key = load_audit_public_key(config)  # type: ignore[arg-type]
     return Retention(
@@ -67,7 +67,7 @@ def build(config: Mapping[str, Any], state: Any) -> Any:
 def _matching_audit_signer(config: Mapping[str, Any], instance_path: str, public_key: bytes) -> Any:
     """The audit signing key, refused unless it is the configured public key's (read on first signature)."""
     from service.config import ConfigError
-    from service.keys.material import load_audit_signer
+    from service.secrets import load_audit_signer
 
     signer = load_audit_signer(config, instance_path)  # type: ignore[arg-type]
     if signer.public_key != public_key:

@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from service import per_request
-from service.cli.context import parse_uuid, state
+from service.cli.context import current_state, parse_uuid
 
 signals_group = click.Group("signals", help="Aggregated signals: territories and weekly releases.")
 
@@ -25,7 +25,7 @@ def signals_territory(organisation_id: str, municipalities: tuple[str, ...]) -> 
     if organisation is None:
         raise click.ClickException("no such organisation")
     try:
-        set_territory(session, state().signals, organisation, municipalities, state().audit, "cli")
+        set_territory(session, current_state().signals, organisation, municipalities, current_state().audit, "cli")
     except BadTerritory as error:
         raise click.ClickException(str(error)) from None
     session.commit()
@@ -39,7 +39,7 @@ def signals_release() -> None:
     from service.signals.jobs import release_due
     from service.signals.release import week_label
 
-    weeks = release_due(state(), "cli")
+    weeks = release_due(current_state(), "cli")
     click.echo("released: " + (", ".join(week_label(w) for w in weeks) if weeks else "nothing due"))
 
 
@@ -50,7 +50,7 @@ def signals_calendar() -> None:
     from service.signals.release import week_label
     from service.signals.services import calendar
 
-    state = state()
+    state = current_state()
     with per_request.read_session() as reading:
         weeks = calendar(reading, state.signals, None, state.clock())
     for week in weeks:

@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from service import per_request
-from service.cli.context import now, parse_uuid, state
+from service.cli.context import current_state, now, parse_uuid
 from service.config import ConfigError
 
 tracing_group = click.Group("tracing", help="Contact tracing: pharmacies that issue codes, export batches, the signing key.")
@@ -26,7 +26,7 @@ def _set_tracing(organisation_id: str, allowed: bool) -> None:
         raise click.ClickException(str(error)) from None
     if changed:  # granting twice is one grant in the audit log
         session.flush()
-        state().audit(session.connection(), "tracing.granted" if allowed else "tracing.withdrawn", "cli",
+        current_state().audit(session.connection(), "tracing.granted" if allowed else "tracing.withdrawn", "cli",
                        organisation_id=str(organisation.id))
     session.commit()
 
@@ -57,7 +57,7 @@ def tracing_export() -> None:
     from service.tracing.jobs import export_due
 
     try:
-        files = export_due(state(), "cli")
+        files = export_due(current_state(), "cli")
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     if not files:
@@ -72,7 +72,7 @@ def tracing_public_key() -> None:
     """The export signing key's public half (PEM) with its id and version, for the apps."""
     from cryptography.hazmat.primitives import serialization
 
-    tracing = state().tracing
+    tracing = current_state().tracing
     try:
         key = tracing.export_signer().public_key()
     except ConfigError as error:

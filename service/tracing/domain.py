@@ -68,7 +68,7 @@ log = logging.getLogger("service.scheduler")
 def build(config: Mapping[str, Any], state: Any) -> Any:
     """The tracing service's collaborators: token issuer, code and export rules, the export signer."""
     from crypto.exposure_export import SignatureInfo
-    from service.keys.material import load_tracing_export_key, load_tracing_token_key
+    from service.secrets import load_tracing_export_key, load_tracing_token_key
     from service.tracing.chaff import ResponseClock
     from service.tracing.codes import CodeRules
     from service.tracing.exports import ExportRules

@@ -22,7 +22,7 @@ from service.bodies import body_doc, parse, respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
-from service.tracing import codes, exports, keys, services
+from service.tracing import codes, exports, services, uploads
 from service.tracing.chaff import FAKE_HEADER, is_fake, padded
 from service.tracing.models import ExportFile
 from service.tracing.schemas import ExchangeIn, ExchangeOut, IssueCodeIn, IssuedCode, UploadIn, UploadOut
@@ -182,14 +182,14 @@ def upload_keys():  # type: ignore[no-untyped-def]
     fake = is_fake(request.headers)
     body = parse(UploadIn)
     uploaded = [
-        keys.UploadedKey(key.key_data, key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level)
+        uploads.UploadedKey(key.key_data, key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level)
         for key in body.keys
     ]
     now = state.clock()
     if fake:
         try:
             accepted = services.check_fake_upload(tracing, uploaded, now=now)
-        except keys.InvalidKeys as error:
+        except uploads.InvalidKeys as error:
             fail(422, errors={"json": error.errors})
         return _upload_response(accepted)
     session = per_request.session()
@@ -198,14 +198,14 @@ def upload_keys():  # type: ignore[no-untyped-def]
         session.commit()
     except InvalidToken:
         fail(403, "Invalid or expired upload token: exchange a new code.")
-    except keys.InvalidKeys as error:
+    except uploads.InvalidKeys as error:
         fail(422, errors={"json": error.errors})
     except services.ReplayedToken:
         fail(409, "This upload token was used already.")
     return _upload_response(accepted)
 
 
-def _upload_response(accepted: keys.Accepted) -> Response:
+def _upload_response(accepted: uploads.Accepted) -> Response:
     stored = len(accepted.now) + len(accepted.held)
     return respond({"inserted": stored, "held_back": len(accepted.held), "dropped": accepted.dropped})
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from service.cli.context import state
+from service.cli.context import current_state
 
 keys_group = click.Group("keys", help="Key-encryption key and data keys.")
 
@@ -36,11 +36,11 @@ def keys_rotate_kek() -> None:
     already under NEW are skipped); then drop OLD from SAFESIGNAL_KEK_PREVIOUS_FILES, restart,
     and destroy OLD.
     """
-    intake = state().intake
+    intake = current_state().intake
     keks = intake.keyring.keks
     count = intake.keyring.rewrap_all(intake.keystore, keks)
-    with state().engine.begin() as connection:
-        state().audit(connection, "keys.kek_rotated", "cli", kek_id=keks.current.kek_id, count=count)
+    with current_state().engine.begin() as connection:
+        current_state().audit(connection, "keys.kek_rotated", "cli", kek_id=keks.current.kek_id, count=count)
     click.echo(f"re-wrapped {count} data keys under {keks.current.kek_id}")
     if keks.kek_ids != {keks.current.kek_id}:
         click.echo("next: remove the old KEK from SAFESIGNAL_KEK_PREVIOUS_FILES, restart, then destroy it")

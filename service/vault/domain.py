@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from service.domain import Domain
-from service.keys import holdings
+from service.vault import holdings
 
 DOMAIN = Domain(
     "vault",
-    commands=("service.keys.commands:keys_group",),
+    commands=("service.vault.commands:keys_group",),
     holdings=holdings.HOLDINGS,
 )
