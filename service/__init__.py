@@ -73,8 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.domains import DOMAINS
     from service.holdings import holdings as held
     from service.secrets import default_database_url, load_audit_authenticator, load_keks, load_pseudonym_key
-    from service.vault.store import SqlKeyStore
     from service.taxonomy import load_taxonomy
+    from service.vault.store import SqlKeyStore
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(settings.DEFAULTS)

@@ -14,12 +14,12 @@ from service.audit.domain import DOMAIN as audit
 from service.devices.domain import DOMAIN as devices
 from service.domain import Domain
 from service.dpo.domain import DOMAIN as dpo
-from service.vault.domain import DOMAIN as vault
 from service.partners.domain import DOMAIN as partners
 from service.reference.domain import DOMAIN as reference
 from service.reports.domain import DOMAIN as reports
 from service.retention.domain import DOMAIN as retention
 from service.signals.domain import DOMAIN as signals
 from service.tracing.domain import DOMAIN as tracing
+from service.vault.domain import DOMAIN as vault
 
 DOMAINS: tuple[Domain, ...] = (reports, devices, partners, reference, signals, tracing, vault, audit, dpo, retention)
