@@ -64,7 +64,7 @@ from bench.intake import (  # noqa: E402
     start_gunicorn,
     stop,
 )
-from service.config import DEFAULTS  # noqa: E402
+from service.retention.domain import DEFAULTS  # noqa: E402
 
 PG_PREFIX = "safesignal_bench_retention"
 DATA_CLASS = "pharmacy_reports"
@@ -432,7 +432,7 @@ def shred_times(deployment: Deployment, plan: list[tuple[dt.date, int]], repeat:
     from retention.holdings import epoch_start
     from retention.purge import ClassOutcome
     from service.holdings import holdings
-    from service.keys.models import DataKeyRecord
+    from service.vault.models import DataKeyRecord
 
     table = DataKeyRecord.__table__
     holding = holdings()[DATA_CLASS]

@@ -733,7 +733,7 @@ def by_geo(series: list[str], result: dict[str, Any]) -> dict[str, Any]:
 
 def weeks_released(now: dt.datetime) -> list[dt.date]:
     """The 52 weeks up to the last one released by now (week end + the release delay)."""
-    from service.config import DEFAULTS
+    from service.signals.domain import DEFAULTS
     from service.signals.release import week_of
 
     last = week_of(now - dt.timedelta(days=7 + DEFAULTS["SIGNALS_RELEASE_DELAY_DAYS"]))

@@ -11,7 +11,7 @@ databases named bench_tracing_*), three deployments: "uploads" (empty) and two e
   exports    key_upload filled as uploads fill it: simulated phones (tracing_client.phone: today's
              key and the 14 days before; a test date or symptom onset up to a week back, from
              which the service sets days since onset and the risk), each upload checked and stored by the service's own
-             service.tracing.keys.validate and .store under the deployment's key ring, at random
+             service.tracing.uploads.validate and .store under the deployment's key ring, at random
              times from an hour before one 4-hour window two days back to an hour before its
              end. So each upload is a row of 14 keys published inside the window and a row of one
              (today's key, held back to the next day, outside it), as the service writes them;
@@ -214,11 +214,11 @@ def export_window(now: dt.datetime, period: dt.timedelta) -> dt.datetime:
 
 def fill(deployment: Deployment, start: dt.datetime, seed: int, say: Callable[[str], None]) -> None:
     """`deployment.keys` keys published in the window from `start`, as uploads store them:
-    validated and stored by service.tracing.keys (14 in the window and today's held back per
+    validated and stored by service.tracing.uploads (14 in the window and today's held back per
     phone; the last phone shares fewer days so the window holds exactly `keys`)."""
     from sqlalchemy import func, select
 
-    from service.tracing import codes, keys
+    from service.tracing import codes, uploads
     from service.tracing.models import KeyUpload
 
     state = deployment.state
@@ -232,13 +232,13 @@ def fill(deployment: Deployment, start: dt.datetime, seed: int, say: Callable[[s
             moment = start - dt.timedelta(hours=1) + dt.timedelta(seconds=rng.uniform(1, period - 1))
             days = min(KEPT_DAYS - 1, remaining)
             risk = rng.randrange(9)  # what the app sends; the service sets its own from days since onset
-            uploaded = [keys.UploadedKey(k["key_data"], k["rolling_start_interval_number"], k["rolling_period"], risk)  # type: ignore[arg-type]
+            uploaded = [uploads.UploadedKey(k["key_data"], k["rolling_start_interval_number"], k["rolling_period"], risk)  # type: ignore[arg-type]
                         for k in phone_keys(moment, days + 1)]
             onset = codes.Onset(rng.choice(codes.ONSET_KINDS), moment.date() - dt.timedelta(days=rng.randrange(8)))
-            accepted = keys.validate(uploaded, onset, now=moment, skew=tracing.clock_skew)
+            accepted = uploads.validate(uploaded, onset, now=moment, skew=tracing.clock_skew)
             if len(accepted.now) != days or accepted.dropped:
                 raise RuntimeError(f"fill: {len(accepted.now)} keys publishable of {days}, {accepted.dropped} dropped")
-            keys.store(session, tracing.keyring, tracing.keystore, accepted, now=moment)
+            uploads.store(session, tracing.keyring, tracing.keystore, accepted, now=moment)
             remaining -= days
             uploads += 1
             if uploads % 2000 == 0:
@@ -620,7 +620,7 @@ def servers(entries: list[tuple[str, int, str, dict[str, str]]], args: argparse.
 def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """Fill and export both windows, then uploads and downloads over HTTP, on one database engine."""
     from bench.signals import label_of
-    from service.config import DEFAULTS
+    from service.tracing.domain import DEFAULTS
     from tracing_client.api import HttpTransport, exchange
 
     began = time.perf_counter()

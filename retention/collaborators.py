@@ -1,7 +1,7 @@
 """What a retention run needs from the deployment it runs in: its audit log and its key vault.
 
 Retention knows no domain: the service hands it these (service.audit.log and
-service.keys.store.SqlKeyStore), together with the holdings (retention.holdings.Holdings).
+service.vault.store.SqlKeyStore), together with the holdings (retention.holdings.Holdings).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class AuditLog(Protocol):
 
 
 class KeyVault(Protocol):
-    """The data keys as retention shreds them (service.keys.store.SqlKeyStore)."""
+    """The data keys as retention shreds them (service.vault.store.SqlKeyStore)."""
 
     def live_through(self, data_class: str, last_epoch: dt.date) -> list[WrappedKey]:
         """The class's keys not yet destroyed, of epochs up to `last_epoch`."""

@@ -9,7 +9,7 @@ the lock again at once starves intake (bench/retention.py measured intake p99 54
 baseline with batches of 5,000 and no pause), and on any engine the pause leaves CPU to intake.
 
 A destroyed key's row is blanked at once, but its old bytes stay in the vault's files until the
-engine lets them go (retention.purge.Retention.erase, service.keys.store.erase_destroyed): each
+engine lets them go (retention.purge.Retention.erase, service.vault.store.erase_destroyed): each
 run tries, with backoff, to remove them, and until it succeeds the keys are pending in
 `status` and the DPO's compliance view, non-compliant once pending longer than `erase_grace`.
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -29,18 +27,30 @@ def utc_now() -> dt.datetime:
 
 @dataclass
 class State:
-    """What requests, commands and jobs share: the database, the keys, the deployment data."""
+    """What requests, commands and jobs share: the database, the keys, the deployment data, and
+    what each domain built (`state.intake`, `state.signals`, ...: service.domains)."""
 
     engine: Engine
     keys_engine: Engine
     sessions: sessionmaker[Session]
     pseudonyms: Any
-    intake: Any
-    credentials: Any
-    retention: Any
+    keyring: Any
+    keystore: Any
+    taxonomy: Any
+    areas: Any
+    policies: Any
+    holdings: Any
     clock: Callable[[], dt.datetime]
-    signals: Any
-    tracing: Any
+    instance_path: str
+    # Domain name (Domain.state_name) -> what its build() returned.
+    built: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for names that are not fields: what a domain built.
+        try:
+            return self.__dict__["built"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def audit(self, connection: Any, kind: str, actor: str, **detail: Any) -> int:
         """Append an audit entry in the caller's transaction (see service.audit.log)."""
@@ -55,34 +65,28 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from crypto.keyring import KeyRing
     from crypto.pseudonym import Pseudonymizer
-    from service import config as settings
     from database.engines import make_engine, new_sessionmaker
-    from database.group_commit import GroupCommit
-    from service import per_request
-    from service import http
+    from service import config as settings
+    from service import http, per_request
     from service.areas import load_areas
-    from service.audit import log as audit_log
-    from service.holdings import holdings as held
-    from retention.purge import Retention
     from service.audit.log import with_authenticator
-    from service.keys.material import (
-        default_database_url, load_audit_authenticator, load_audit_public_key, load_audit_signer, load_keks, load_pseudonym_key,
-    )
-    from service.keys.store import SqlKeyStore
-    from service.partners.services import CredentialCache
-    from service.reports.services import Intake, IntakeRules
-    from service.reports.store import SqlIntakeStore
-    from service.signals.ears import EarsRules
-    from service.signals.release import ReleaseRules
-    from service.signals.services import SignalRules, Signals
+    from service.domains import DOMAINS
+    from service.holdings import holdings as held
+    from service.secrets import default_database_url, load_audit_authenticator, load_keks, load_pseudonym_key
     from service.taxonomy import load_taxonomy
+    from service.vault.store import SqlKeyStore
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(settings.DEFAULTS)
+    for domain in DOMAINS:
+        app.config.update(domain.defaults)
     app.config.from_prefixed_env("SAFESIGNAL")
     if config:
         app.config.update(config)
     settings.check(app.config)
+    for domain in DOMAINS:
+        if domain.check is not None:
+            domain.check(app.config)
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app.config.update(
@@ -104,123 +108,34 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         load_audit_authenticator(app.config, app.instance_path),
     )
     keys_engine = make_engine(app.config["KEYS_DATABASE_URL"] or default_database_url(app.instance_path, "keys.db"))
-    pseudonyms = Pseudonymizer(load_pseudonym_key(app.config, app.instance_path))
-    keyring = KeyRing(load_keks(app.config, app.instance_path))
-    keystore = SqlKeyStore(keys_engine, clock)
-    intake = Intake(
-        store=SqlIntakeStore(engine, GroupCommit(engine)),
-        keyring=keyring,
-        keystore=keystore,
-        pseudonyms=pseudonyms,
-        taxonomy=load_taxonomy(app.config["TAXONOMY_FILE"]),
-        areas=load_areas(app.config["AREAS_MODE"], app.config["AREAS_FILE"], app.config["H3_RESOLUTION"]),
-        rules=IntakeRules(
-            window=dt.timedelta(hours=app.config["INTAKE_WINDOW_HOURS"]),
-            clock_skew=dt.timedelta(seconds=app.config["CLOCK_SKEW_SECONDS"]),
-            redact_free_text=app.config["FREE_TEXT_POLICY"] == "redact",
-            note_max_length=app.config["NOTE_MAX_LENGTH"],
-        ),
-    )
-    credentials = CredentialCache(app.config["AUTH_CACHE_SECONDS"], app.config.get("MONOTONIC_CLOCK") or time.monotonic)
-    audit_public_key = load_audit_public_key(app.config)
-    retention = Retention(
+    state = State(
         engine=engine,
         keys_engine=keys_engine,
-        keystore=keystore,
-        keyring=keyring,
+        sessions=new_sessionmaker(engine),
+        pseudonyms=Pseudonymizer(load_pseudonym_key(app.config, app.instance_path)),
+        keyring=KeyRing(load_keks(app.config, app.instance_path)),
+        keystore=SqlKeyStore(keys_engine, clock),
+        taxonomy=load_taxonomy(app.config["TAXONOMY_FILE"]),
+        areas=load_areas(app.config["AREAS_MODE"], app.config["AREAS_FILE"], app.config["H3_RESOLUTION"]),
         policies=policies,
         holdings=holdings,
-        audit_log=audit_log,
-        # With SAFESIGNAL_AUDIT_PUBLIC_KEY set, the private key is read only by a process that
-        # signs (the scheduler, the CLI), never by the API, which only verifies.
-        signer=functools.partial(_matching_audit_signer, app.config, app.instance_path, audit_public_key) if audit_public_key
-        else load_audit_signer(app.config, app.instance_path),
-        public_key=audit_public_key,
         clock=clock,
-        batch_size=app.config["RETENTION_BATCH_SIZE"],
-        pause_ratio=float(app.config["RETENTION_PAUSE_RATIO"]),
-        lease_ttl=dt.timedelta(seconds=app.config["RETENTION_LEASE_SECONDS"]),
-        erase_grace=dt.timedelta(minutes=app.config["RETENTION_VAULT_ERASE_GRACE_MINUTES"]),
+        instance_path=app.instance_path,
     )
-    signals = Signals.build(
-        intake.areas.areas(), intake.taxonomy, intake.areas.etag,
-        SignalRules(
-            release=ReleaseRules(
-                k=app.config["SIGNALS_K"], cap=app.config["SIGNALS_CONTRIBUTION_CAP"],
-                epsilon=float(app.config["SIGNALS_EPSILON_PER_RELEASE"]),
-            ),
-            budget_per_quarter=float(app.config["SIGNALS_BUDGET_PER_QUARTER"]),
-            delay=dt.timedelta(days=app.config["SIGNALS_RELEASE_DELAY_DAYS"]),
-            tallies_kept=dt.timedelta(days=policies["signal_tallies"].period_days),
-            ears=EarsRules(),
-        ),
-    )
-    tracing = _tracing(app, pseudonyms, keyring, keystore, policies)
-    app.extensions["safesignal"] = State(
-        engine, keys_engine, new_sessionmaker(engine), pseudonyms, intake, credentials, retention, clock, signals, tracing
-    )
+    for domain in DOMAINS:
+        if domain.build is not None:
+            state.built[domain.state_name] = domain.build(app.config, state)
+    app.extensions["safesignal"] = state
     # Per request (an app context can outlive requests, as in tests) and per CLI command.
     app.teardown_request(per_request.close_session)
     app.teardown_appcontext(per_request.close_session)
 
-    _register_api(app)
+    _register_api(app, DOMAINS)
     http.register(app)
     from service.cli import register_commands
 
-    register_commands(app)
+    register_commands(app, DOMAINS)
     return app
-
-
-def _tracing(app: Flask, pseudonyms: Any, keyring: Any, keystore: Any, policies: Any) -> Any:
-    """The tracing service's collaborators (service.tracing)."""
-    from crypto.exposure_export import SignatureInfo
-    from service.keys.material import load_tracing_export_key, load_tracing_token_key
-    from service.tracing.chaff import ResponseClock
-    from service.tracing.codes import CodeRules
-    from service.tracing.exports import ExportRules
-    from service.tracing.services import Tracing
-    from service.tracing.tokens import TokenIssuer
-
-    config = app.config
-    return Tracing(
-        pseudonyms=pseudonyms,
-        keyring=keyring,
-        keystore=keystore,
-        tokens=TokenIssuer(
-            load_tracing_token_key(config, app.instance_path),
-            audience=str(config["TRACING_TOKEN_AUDIENCE"]),
-            ttl=dt.timedelta(minutes=config["TRACING_TOKEN_TTL_MINUTES"]),
-        ),
-        code_rules=CodeRules(
-            ttl=dt.timedelta(minutes=config["TRACING_CODE_TTL_MINUTES"]),
-            per_day=config["TRACING_CODES_PER_DAY"],
-            failures_per_hour=config["TRACING_REDEEM_FAILURES_PER_HOUR"],
-        ),
-        export_rules=ExportRules(
-            period=dt.timedelta(hours=config["TRACING_EXPORT_PERIOD_HOURS"]),
-            min_keys=config["TRACING_EXPORT_MIN_KEYS"],
-            padding_range=config["TRACING_EXPORT_PADDING_RANGE"],
-            max_keys_per_file=config["TRACING_EXPORT_MAX_KEYS_PER_FILE"],
-            region=str(config["TRACING_REGION"]),
-            info=SignatureInfo(key_id=str(config["TRACING_EXPORT_KEY_ID"]), key_version=str(config["TRACING_EXPORT_KEY_VERSION"])),
-        ),
-        export_signer=functools.cache(functools.partial(load_tracing_export_key, config, app.instance_path)),
-        clock_skew=dt.timedelta(seconds=config["CLOCK_SKEW_SECONDS"]),
-        files_kept=dt.timedelta(days=policies["export_batches"].period_days),
-        exchange_clock=ResponseClock(config["TRACING_RESPONSE_FLOOR_MS"] / 1000),
-        upload_clock=ResponseClock(config["TRACING_RESPONSE_FLOOR_MS"] / 1000),
-    )
-
-
-def _matching_audit_signer(config: Mapping[str, Any], instance_path: str, public_key: bytes) -> Any:
-    """The audit signing key, refused unless it is the configured public key's (read on first signature)."""
-    from service.config import ConfigError
-    from service.keys.material import load_audit_signer
-
-    signer = load_audit_signer(config, instance_path)  # type: ignore[arg-type]
-    if signer.public_key != public_key:
-        raise ConfigError("the audit signing key does not match SAFESIGNAL_AUDIT_PUBLIC_KEY")
-    return signer
 
 
 def _load_policies(config: Mapping[str, Any], holdings: Any) -> Any:
@@ -256,31 +171,21 @@ def _load_policies(config: Mapping[str, Any], holdings: Any) -> Any:
     return policies
 
 
-def _register_api(app: Flask) -> None:
+def _register_api(app: Flask, domains: Any) -> None:
+    """The API: the shared parts, then each domain's blueprint and schemas, in the domains' order."""
+    from werkzeug.utils import import_string
+
     from service.bodies import register_schemas
-    from service.devices import schemas as device_schemas
-    from service.devices.views import blp as devices
-    from service.dpo import schemas as dpo_schemas
-    from service.dpo.views import blp as dpo
     from service.errors import Api, register_error_responses
-    from service.reference.views import blp as reference
-    from service.reports import schemas as report_schemas
-    from service.reports.views import blp as reports
-    from service.signals import schemas as signal_schemas
-    from service.signals.views import blp as signals
     from service.system import blp as system
-    from service.tracing import schemas as tracing_schemas
-    from service.tracing.views import blp as tracing
 
     api = Api(app, spec_kwargs={"info": {"description": "Encrypted, short-lived reports in; protected aggregates out."}})
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API token (ss_...) from `safesignal partners add` or device enrollment."}
     )
     register_error_responses(api.spec)
-    register_schemas(
-        api.spec, (*report_schemas.SCHEMAS, *device_schemas.SCHEMAS, *dpo_schemas.SCHEMAS, *signal_schemas.SCHEMAS,
-                   *tracing_schemas.SCHEMAS)
-    )
-    for blueprint in (system, reports, devices, reference, signals, tracing, dpo):
-        api.register_blueprint(blueprint)
-
+    register_schemas(api.spec, tuple(schema for domain in domains if domain.schemas for schema in import_string(domain.schemas)))
+    api.register_blueprint(system)
+    for domain in domains:
+        if domain.blueprint:
+            api.register_blueprint(import_string(domain.blueprint))

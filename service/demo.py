@@ -120,7 +120,7 @@ def seed_tracing(session: Session, state, now: dt.datetime) -> list[str]:  # typ
 
 
 def _uploaded(keys: list[dict[str, object]]) -> list:  # type: ignore[type-arg]
-    from service.tracing.keys import UploadedKey
+    from service.tracing.uploads import UploadedKey
 
     return [
         UploadedKey(str(key["key_data"]), int(key["rolling_start_interval_number"]), int(key["rolling_period"]),  # type: ignore[call-overload]

@@ -1,6 +1,6 @@
 """Every model of the main database, imported in one place so the metadata is complete.
 
-The key vault (service.keys.models) is a separate database with its own metadata.
+The key vault (service.vault.models) is a separate database with its own metadata.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from service import create_app
 from service.audit.log import genesis_row
 from service.audit.models import AuditHead
 from database.engines import make_engine
-from service.keys.models import VaultBase
+from service.vault.models import VaultBase
 from service.migrations import upgrade
 from service.models import metadata
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from database.base import Base
-from service.keys.models import VaultBase
+from service.vault.models import VaultBase
 from service.reports.registry import CHANNELS
 
 

@@ -24,7 +24,7 @@ def test_the_database_is_at_the_single_head(db_engine):
 
 
 def test_the_key_vault_schema_matches_its_models(app):
-    from service.keys.models import VaultBase
+    from service.vault.models import VaultBase
 
     keys_engine = app.extensions["safesignal"].keys_engine
     with keys_engine.connect() as connection:

@@ -22,7 +22,7 @@ VERSIONS: dict[str, str] = {"main": "versions", "keys": "keys_versions"}
 def target_metadata(target: Target) -> MetaData:
     """The models a target database holds."""
     if target == "keys":
-        from service.keys.models import VaultBase
+        from service.vault.models import VaultBase
 
         return VaultBase.metadata
     from service.models import metadata

@@ -202,7 +202,7 @@ def _submit(
     if not pending and not refused:
         return results  # type: ignore[return-value]
 
-    # The data key first, in its own committed transaction (see service.keys.store).
+    # The data key first, in its own committed transaction (see service.vault.store).
     key = intake.keyring.key_for_epoch(intake.keystore, channel.data_class, epoch) if pending else None
     seen = intake.store.seen(
         [entry[1] for entry in pending.values() if entry[1] is not None] + [entry[0] for entry in refused.values()]

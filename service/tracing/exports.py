@@ -36,7 +36,7 @@ from crypto.errors import CryptoError
 from crypto.exposure import INTERVAL_SECONDS, KEY_LENGTH, ROLLING_PERIOD
 from crypto.exposure_export import ExportKey, SignatureInfo, build_export
 from crypto.keyring import KeyRing, KeyStore
-from service.tracing.keys import (
+from service.tracing.uploads import (
     CONFIRMED_TEST, EMBARGO, MAX_AGE_DAYS, MAX_DAYS_FROM_ONSET, MAX_KEY_AGE_DAYS, StoredKey, transmission_risk, unpack,
 )
 from service.tracing.models import ExportFile, KeyUpload
@@ -144,7 +144,7 @@ Shape = tuple[int, int, int, int, int | None]
 
 def window_shapes(start: dt.datetime, end: dt.datetime) -> set[Shape]:
     """Every metadata (start, rolling period, risk, report type, days since onset) a real key
-    published in [start, end) can have, under the rules of service.tracing.keys.
+    published in [start, end) can have, under the rules of service.tracing.uploads.
 
     A key is published as its whole UTC day, so its shape is its day and days since onset. For
     each hour h of the window:

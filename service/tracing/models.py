@@ -75,7 +75,7 @@ class KeyUpload(Base):
     """Keys of one upload that become public at the same hour, encrypted as one payload.
 
     An upload is one row, or two when it holds a key that is still valid: that key waits for its
-    own hour. `payload` is the packed keys (service.tracing.keys), encrypted under the data key of
+    own hour. `payload` is the packed keys (service.tracing.uploads), encrypted under the data key of
     the `exposure_keys` class and the UTC day received, with the table and id as associated data.
     """
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from crypto.keyring import KeyRing, KeyStore
 from crypto.pseudonym import Pseudonymizer
 from database.base import upsert_insert
-from service.tracing import codes, keys
+from service.tracing import codes, uploads
 from service.tracing.chaff import ResponseClock
 from service.tracing.exports import ExportRules
 from service.tracing.models import UsedToken
@@ -59,30 +59,30 @@ def fake_exchange(session: Session, tracing: Tracing, *, now: dt.datetime) -> tu
 
 
 def upload(
-    session: Session, tracing: Tracing, token: str, uploaded: Sequence[keys.UploadedKey], *, now: dt.datetime
-) -> keys.Accepted:
+    session: Session, tracing: Tracing, token: str, uploaded: Sequence[uploads.UploadedKey], *, now: dt.datetime
+) -> uploads.Accepted:
     """Store the keys of a valid upload and spend its token, in the caller's transaction.
 
     Order: the token (InvalidToken), then the keys (InvalidKeys, which leaves the token unspent),
     then the token's one-time id (ReplayedToken).
     """
     claims = tracing.tokens.verify(token, now)
-    accepted = keys.validate(uploaded, claims.onset, now=now, skew=tracing.clock_skew)
+    accepted = uploads.validate(uploaded, claims.onset, now=now, skew=tracing.clock_skew)
     # ON CONFLICT DO NOTHING rather than a failed insert: a replay leaves no constraint error
     # (with the id's hash in it) in the database server's log.
     claimed = session.execute(
         upsert_insert(session.get_bind().dialect.name)(UsedToken)
-        .values(jti_hash=claims.jti_hash, expires_at=keys.next_hour(claims.expires_at))
+        .values(jti_hash=claims.jti_hash, expires_at=uploads.next_hour(claims.expires_at))
         .on_conflict_do_nothing(index_elements=[UsedToken.jti_hash])
         .returning(UsedToken.jti_hash)  # a row back only if inserted (rowcount differs by driver)
     ).first()
     if claimed is None:
         raise ReplayedToken()
-    keys.store(session, tracing.keyring, tracing.keystore, accepted, now=now)
+    uploads.store(session, tracing.keyring, tracing.keystore, accepted, now=now)
     return accepted
 
 
-def check_fake_upload(tracing: Tracing, uploaded: Sequence[keys.UploadedKey], *, now: dt.datetime) -> keys.Accepted:
+def check_fake_upload(tracing: Tracing, uploaded: Sequence[uploads.UploadedKey], *, now: dt.datetime) -> uploads.Accepted:
     """What a fake upload gets: the same validation, nothing stored."""
     today = now.astimezone(dt.timezone.utc).date()
-    return keys.validate(uploaded, codes.Onset("test", today), now=now, skew=tracing.clock_skew)
+    return uploads.validate(uploaded, codes.Onset("test", today), now=now, skew=tracing.clock_skew)

@@ -20,7 +20,7 @@ from service.bodies import body_doc, parse, respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
-from service.tracing import codes, exports, jobs, keys, services
+from service.tracing import codes, exports, jobs, services, uploads
 from service.tracing.chaff import FAKE_HEADER, is_fake, padded
 from service.tracing.schemas import ExchangeIn, ExchangeOut, IssueCodeIn, IssuedCode, UploadIn, UploadOut
 from service.tracing.tokens import InvalidToken
@@ -44,7 +44,7 @@ errors.register(codes.MalformedCode, 422, errors=lambda _: {"json": {"code": [_C
 errors.register(codes.InvalidCode, 403, "Unknown, used or expired code: ask the pharmacy for a new one.")
 errors.register(codes.TooManyFailures, 429, "Too many wrong codes were tried this hour; try again later.", headers=_retry_after)
 errors.register(InvalidToken, 403, "Invalid or expired upload token: exchange a new code.")
-errors.register(keys.InvalidKeys, 422, errors=lambda error: {"json": error.errors})
+errors.register(uploads.InvalidKeys, 422, errors=lambda error: {"json": error.errors})
 errors.register(services.ReplayedToken, 409, "This upload token was used already.")
 
 INDEX_MAX_AGE = 300
@@ -175,7 +175,7 @@ def upload_keys():  # type: ignore[no-untyped-def]
     fake = is_fake(request.headers)
     body = parse(UploadIn)
     uploaded = [
-        keys.UploadedKey(key.key_data, key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level)
+        uploads.UploadedKey(key.key_data, key.rolling_start_interval_number, key.rolling_period, key.transmission_risk_level)
         for key in body.keys
     ]
     now = state.clock()
@@ -187,7 +187,7 @@ def upload_keys():  # type: ignore[no-untyped-def]
     return _upload_response(accepted)
 
 
-def _upload_response(accepted: keys.Accepted) -> Response:
+def _upload_response(accepted: uploads.Accepted) -> Response:
     stored = len(accepted.now) + len(accepted.held)
     return respond({"inserted": stored, "held_back": len(accepted.held), "dropped": accepted.dropped})
 

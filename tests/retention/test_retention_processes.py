@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from crypto.envelope import associated_data, encrypt
-from service.keys.models import DataKeyRecord
+from service.vault.models import DataKeyRecord
 from service.reports.models import Report
 
 ROWS = 60_000

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from crypto.errors import DecryptionError
 from service.audit import log as audit_log
 from service.devices.models import EnrollmentCode
-from service.keys.models import DataKeyRecord
+from service.vault.models import DataKeyRecord
 from service.partners.models import Credential, Organisation
 from service.reports.models import Report, Submission
 from service.reports.services import read_payload

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select, text
 
 from retention.purge import ERASE_RETRY_DELAYS
 from database.engines import make_engine
-from service.keys.models import DataKeyRecord
+from service.vault.models import DataKeyRecord
 from test_retention_purge import _outcome, _state, _submit
 
 

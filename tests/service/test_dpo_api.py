@@ -196,10 +196,10 @@ def test_an_api_given_only_the_public_key_lists_the_checkpoints(app, app_with, p
 @pytest.mark.parametrize("loader", ["load_keks", "load_pseudonym_key", "load_audit_signer", "load_tracing_token_key",
                                     "load_tracing_export_key"])
 def test_production_never_creates_a_key_file(tmp_path, loader):
-    from service.keys import material
+    from service import secrets
 
     with pytest.raises(ConfigError, match="production"):
-        getattr(material, loader)({"ENV": "production"}, str(tmp_path))
+        getattr(secrets, loader)({"ENV": "production"}, str(tmp_path))
     assert list(tmp_path.rglob("*")) == []
 
 

@@ -9,13 +9,13 @@ from sqlalchemy import select
 from service import errors
 from service.devices import services as devices
 from service.signals import services as signals
-from service.tracing import codes, jobs, keys, services as tracing, tokens
+from service.tracing import codes, jobs, services as tracing, tokens, uploads
 from service.tracing.codes import new_code
 from service.tracing.models import RedeemFailures
 
 
 def test_every_tracing_error_derives_from_tracing_error():
-    for kind in (tokens.InvalidToken, tracing.ReplayedToken, keys.InvalidKeys, codes.InvalidCode, codes.TooManyFailures,
+    for kind in (tokens.InvalidToken, tracing.ReplayedToken, uploads.InvalidKeys, codes.InvalidCode, codes.TooManyFailures,
                  codes.QuotaExceeded, codes.NotPermitted, codes.BadOnset, codes.MalformedCode):
         assert issubclass(kind, codes.TracingError), kind
 
@@ -24,7 +24,7 @@ def test_one_table_answers_the_domain_errors(app):
     # Each domain's views registered its errors when the app was built; nothing else is answered.
     assert errors.answer_for(tokens.InvalidToken()).status == 403  # type: ignore[union-attr]
     assert errors.answer_for(tracing.ReplayedToken()).status == 409  # type: ignore[union-attr]
-    assert errors.answer_for(keys.InvalidKeys({"keys.0.key_data": ["x"]})).status == 422  # type: ignore[union-attr]
+    assert errors.answer_for(uploads.InvalidKeys({"keys.0.key_data": ["x"]})).status == 422  # type: ignore[union-attr]
     too_many = errors.answer_for(codes.TooManyFailures(60))
     assert too_many is not None and too_many.status == 429
     assert too_many.headers(codes.TooManyFailures(60)) == {"Retry-After": "60"}  # type: ignore[misc]

@@ -117,7 +117,7 @@ def test_a_week_whose_tallies_are_gone_cannot_be_released(app, client, reporting
 
 
 def test_the_scheduler_job_releases_due_weeks_once(app, reporting, clock, db_engine):
-    from service.scheduler import signals_job
+    from service.signals.domain import signals_job
 
     week = monday(clock.now)
     reporting.spread("n1", "dv_mask19", 6)
@@ -314,7 +314,7 @@ def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, pa
     # Little noise (epsilon 50, cap 2: sd 0.35), so the verdicts are known in advance.
     app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
     reporting = Reporting(app.test_client(), partners, clock)
-    from service.scheduler import signals_job
+    from service.signals.domain import signals_job
 
     weekly = [20, 22, 19, 21, 20, 23, 21, 20, 22, 60]  # ten weeks; the last one rises
     weeks = []
@@ -359,7 +359,7 @@ def test_alerts_name_only_the_baseline_weeks_they_read(app_with, partners, clock
 
     app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
     reporting = Reporting(app.test_client(), partners, clock)
-    from service.scheduler import signals_job
+    from service.signals.domain import signals_job
 
     weekly = [20, 22, 19, 21, 20, 23, 21, 60]  # eight weeks: the baseline of the last wants two more
     weeks = []

@@ -78,7 +78,7 @@ def test_the_real_keys_hide_among_padding_that_does_not_copy_them(client, partne
     import random
 
     from service.tracing import exports
-    from service.tracing.keys import transmission_risk
+    from service.tracing.uploads import transmission_risk
 
     real = _history()
     _upload(client, partners, real)  # onset: the test date, 2026-11-28
@@ -238,7 +238,7 @@ def test_a_numeric_key_id_from_the_environment_is_carried_as_text(app_with, cloc
 
 
 def test_the_scheduler_job_builds_due_windows_and_without_its_key_leaves_the_rest_alone(app, app_with, clock, caplog, db_engine):
-    from service.scheduler import tracing_job
+    from service.tracing.domain import tracing_job
 
     clock.now = dt.datetime(2026, 11, 29, 12, 10, tzinfo=UTC)
     keyless = app_with(ENV="production", TRACING_EXPORT_KEY=None, DATABASE_URL=app.config["DATABASE_URL"],
@@ -280,12 +280,12 @@ def test_every_shape_an_accepted_upload_can_publish_has_padding_look_alikes_at_e
     day or the day before, tomorrow to 14 days back), of every key an upload accepts: whole days
     from tomorrow to 16 days back, early-rotated and reissued keys, today's key rotated at upload,
     keys starting now or in the next interval. Each accepted key's published shape must have
-    padding look-alikes in its window. Runs keys.validate, what the upload endpoint runs (through
+    padding look-alikes in its window. Runs uploads.validate, what the upload endpoint runs (through
     HTTP this would be tens of thousands of uploads)."""
     import random
 
     from crypto.exposure import interval_number
-    from service.tracing import codes, exports, keys
+    from service.tracing import codes, exports, uploads
 
     tracing = app.extensions["safesignal"].tracing
     rules, skew = tracing.export_rules, tracing.clock_skew
@@ -306,9 +306,9 @@ def test_every_shape_an_accepted_upload_can_publish_has_padding_look_alikes_at_e
             for onset in onsets:
                 for start, period in candidates:
                     try:
-                        accepted = keys.validate([keys.UploadedKey(data, start, period, 0)], codes.Onset("symptoms", onset),
+                        accepted = uploads.validate([uploads.UploadedKey(data, start, period, 0)], codes.Onset("symptoms", onset),
                                                  now=now, skew=skew)
-                    except keys.InvalidKeys:
+                    except uploads.InvalidKeys:
                         continue
                     for key, hour_published in (*accepted.now, *accepted.held):
                         window = exports.window_of(hour_published, rules.period)

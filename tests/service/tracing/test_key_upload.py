@@ -160,7 +160,7 @@ def test_keys_are_published_as_whole_days(client, partners, db_engine, app):
     """A key rotated early or started mid-day is stored as its whole UTC day (what padding imitates);
     its validity decides only when it is published."""
     from crypto.envelope import associated_data
-    from service.tracing.keys import unpack
+    from service.tracing.uploads import unpack
 
     token = _token(client, partners)
     yesterday = day_start(TODAY - dt.timedelta(days=1))
@@ -185,7 +185,7 @@ def test_more_than_three_keys_with_one_start_are_refused(client, partners):
 
 def test_the_server_sets_the_transmission_risk_from_days_since_onset(client, partners, db_engine, app):
     from crypto.envelope import associated_data
-    from service.tracing.keys import transmission_risk, unpack
+    from service.tracing.uploads import transmission_risk, unpack
 
     token = _token(client, partners, symptom_onset=(TODAY - dt.timedelta(days=4)).isoformat())
     keys = [_key(TODAY - dt.timedelta(days=back), transmission_risk_level=8) for back in range(1, 15)]
@@ -202,7 +202,7 @@ def test_the_server_sets_the_transmission_risk_from_days_since_onset(client, par
 
 def test_days_since_onset_come_from_the_token_and_keys_too_far_from_onset_are_dropped(client, partners, db_engine, app):
     from crypto.envelope import associated_data
-    from service.tracing.keys import unpack
+    from service.tracing.uploads import unpack
 
     token = _token(client, partners, symptom_onset=(TODAY - dt.timedelta(days=1)).isoformat())
     keys = [_key(TODAY - dt.timedelta(days=back), days_since_onset_of_symptoms=7) for back in range(1, 15)]
@@ -219,7 +219,7 @@ def test_days_since_onset_come_from_the_token_and_keys_too_far_from_onset_are_dr
 @pytest.mark.parametrize("report_type", [1, 3, 5, "CONFIRMED_TEST", "SELF_REPORT", "REVOKED"])
 def test_a_report_type_sent_by_the_app_is_accepted_and_overridden(client, partners, db_engine, app, report_type):
     from crypto.envelope import associated_data
-    from service.tracing.keys import unpack
+    from service.tracing.uploads import unpack
 
     token = _token(client, partners)
     keys = [_key(TODAY - dt.timedelta(days=back), report_type=report_type, days_since_onset_of_symptoms=3) for back in (1, 2)]

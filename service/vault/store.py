@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select, text, update
 from crypto.keyring import WrappedKey
 from database.base import READ_ONLY, upsert_insert
 from retention.errors import ErasureBlocked
-from service.keys.models import DataKeyRecord
+from service.vault.models import DataKeyRecord
 
 
 def _to_wrapped(row: DataKeyRecord) -> WrappedKey:

@@ -1,4 +1,4 @@
-"""Load the service's secrets: the key-encryption key(s) and the pseudonym key.
+"""Load the service's secrets: the key-encryption key(s), the pseudonym key, the audit keys, the tracing keys.
 
 Each secret comes from its own environment variable (base64url) or file. In development mode a
 missing secret is created in the instance folder (mode 0600) and logged as development-only. In

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from retention.holdings import Holding
 from retention.policy import Expiry
-from service.keys.models import DataKeyRecord
+from service.vault.models import DataKeyRecord
 
 HOLDINGS: tuple[Holding, ...] = (
     Holding("data_keys", "keys", DataKeyRecord.__table__, DataKeyRecord.__table__.c.destroyed_at,  # type: ignore[arg-type]

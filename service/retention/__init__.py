@@ -1,0 +1,1 @@
+"""Retention in the service: the retention library (retention/) run over every domain's holdings."""

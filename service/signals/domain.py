@@ -1,0 +1,84 @@
+"""The signals domain: weekly differentially private aggregates of the reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from service.config import ConfigError, require_integers, require_number
+from service.domain import Domain, Job
+from service.signals import holdings
+
+DEFAULTS: dict[str, Any] = {
+    # Cells under K are never shown; one reporter counts at most CONTRIBUTION_CAP times per
+    # (week, area, category); each weekly release spends EPSILON_PER_RELEASE of an analyst
+    # organisation's BUDGET_PER_QUARTER (the default budget opens every week of a quarter once);
+    # a week is released RELEASE_DELAY_DAYS after it ends, which must outlast the intake window
+    # so that no report of a released week can still come.
+    "SIGNALS_K": 5,
+    "SIGNALS_CONTRIBUTION_CAP": 2,
+    "SIGNALS_EPSILON_PER_RELEASE": 1.0,
+    "SIGNALS_BUDGET_PER_QUARTER": 14.0,
+    "SIGNALS_RELEASE_DELAY_DAYS": 8,
+}
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse signal settings that cannot run (after the reports' check: it reads the intake window)."""
+    for key in ("SIGNALS_EPSILON_PER_RELEASE", "SIGNALS_BUDGET_PER_QUARTER"):
+        require_number(config, key, 0, 1000)
+    window = config["INTAKE_WINDOW_HOURS"] * 3600 + config["CLOCK_SKEW_SECONDS"]
+    if isinstance(config["SIGNALS_RELEASE_DELAY_DAYS"], int) and config["SIGNALS_RELEASE_DELAY_DAYS"] * 86400 < window:
+        raise ConfigError(
+            "SAFESIGNAL_SIGNALS_RELEASE_DELAY_DAYS must outlast the intake window and clock skew: "
+            "a report of a released week could still arrive"
+        )
+    require_integers(config, ("SIGNALS_K", "SIGNALS_CONTRIBUTION_CAP", "SIGNALS_RELEASE_DELAY_DAYS"), least=1)
+
+log = logging.getLogger("service.scheduler")
+
+
+def build(config: Mapping[str, Any], state: Any) -> Any:
+    """The signals' rules over the deployment's areas and taxonomy."""
+    from service.signals.ears import EarsRules
+    from service.signals.release import ReleaseRules
+    from service.signals.services import SignalRules, Signals
+
+    return Signals.build(
+        state.areas.areas(), state.taxonomy, state.areas.etag,
+        SignalRules(
+            release=ReleaseRules(
+                k=config["SIGNALS_K"], cap=config["SIGNALS_CONTRIBUTION_CAP"],
+                epsilon=float(config["SIGNALS_EPSILON_PER_RELEASE"]),
+            ),
+            budget_per_quarter=float(config["SIGNALS_BUDGET_PER_QUARTER"]),
+            delay=dt.timedelta(days=config["SIGNALS_RELEASE_DELAY_DAYS"]),
+            tallies_kept=dt.timedelta(days=state.policies["signal_tallies"].period_days),
+            ears=EarsRules(),
+        ),
+    )
+
+
+def signals_job(state: Any) -> None:
+    """Release the weeks that are due (service.signals.jobs)."""
+    from service.signals.jobs import release_due
+    from service.signals.release import week_label
+
+    weeks = release_due(state, "scheduler")
+    if weeks:
+        log.info("signals released: %s", ", ".join(week_label(week) for week in weeks))
+
+
+DOMAIN = Domain(
+    "signals",
+    defaults=DEFAULTS,
+    check=check,
+    build=build,
+    blueprint="service.signals.views:blp",
+    schemas="service.signals.schemas:SCHEMAS",
+    commands=("service.signals.commands:signals_group",),
+    jobs=(Job("signals", "signals: compute the weeks that are due", "RETENTION_INTERVAL_MINUTES", signals_job),),
+    holdings=holdings.HOLDINGS,
+)
