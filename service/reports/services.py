@@ -145,12 +145,12 @@ def submit(
         except IntegrityError as error:
             # A concurrent request stored one of these client ids first: look again, and the
             # earlier record answers. Any other constraint is not a race and goes up.
-            if attempt == RACE_ATTEMPTS or not _is_submission_race(error):
+            if attempt == RACE_ATTEMPTS or not is_submission_race(error):
                 raise
     raise AssertionError("unreachable")
 
 
-def _is_submission_race(error: IntegrityError) -> bool:
+def is_submission_race(error: IntegrityError) -> bool:
     """Whether the violated constraint is the idempotency record's key (PostgreSQL, SQLite)."""
     constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
     return constraint == "pk_submission" or "submission.key_hash" in str(error.orig)

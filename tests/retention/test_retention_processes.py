@@ -15,7 +15,6 @@ import sys
 import time
 import uuid
 
-import pytest
 from sqlalchemy import func, insert, select, text
 
 from crypto.envelope import associated_data, encrypt

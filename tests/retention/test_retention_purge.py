@@ -1,6 +1,6 @@
 """Retention runs: exact boundaries, shred before delete, backups made unreadable, idempotence.
 
-The clock is frozen (conftest.Clock) and moved to the microsecond around each period's end.
+The clock is frozen (support.Clock) and moved to the microsecond around each period's end.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import uuid
 
 import pytest
-from conftest import bearer
+from retention_support import outcome, state as app_state, submit
 from sqlalchemy import func, select, text
 
 from crypto.errors import DecryptionError
@@ -28,14 +28,6 @@ def _midnight(moment: dt.datetime) -> dt.datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _submit(client, token, clock, count: int = 3, note: str = "vroeg naar CAW") -> None:  # type: ignore[no-untyped-def]
-    reports = [
-        {"category": "dv_mask19", "observed_at": (clock.now - dt.timedelta(minutes=30)).isoformat(), "note": note,
-         "client_id": f"c-{int(clock.now.timestamp())}-{i}"}
-        for i in range(count)
-    ]
-    response = client.post("/v1/pharmacy/reports/batch", json={"reports": reports}, headers=bearer(token))
-    assert response.status_code == 200 and response.get_json()["accepted"] == count, response.get_json()
 
 
 def _count(engine, model, *where) -> int:  # type: ignore[no-untyped-def]
@@ -43,31 +35,26 @@ def _count(engine, model, *where) -> int:  # type: ignore[no-untyped-def]
         return connection.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
-def _state(app):  # type: ignore[no-untyped-def]
-    return app.extensions["safesignal"]
 
 
-def _outcome(run, data_class: str):  # type: ignore[no-untyped-def]
-    (result,) = [r for r in run.classes if r.data_class == data_class]
-    return result
 
 
 def test_an_epoch_is_kept_exactly_at_its_period_and_shredded_one_microsecond_later(app, client, partners, clock, db_engine):
     token = partners.pharmacy()
-    _submit(client, token, clock)
+    submit(client, token, clock)
     epoch_start = _midnight(clock.now)
-    state = _state(app)
+    state = app_state(app)
     keys_engine = state.keys_engine
 
     clock.now = epoch_start + dt.timedelta(days=35)  # exactly at the period: kept
     run = state.retention.run()
-    assert _outcome(run, "pharmacy_reports").rows == 0 and _outcome(run, "pharmacy_reports").keys_destroyed == 0
+    assert outcome(run, "pharmacy_reports").rows == 0 and outcome(run, "pharmacy_reports").keys_destroyed == 0
     assert _count(db_engine, Report) == 3
     assert _count(keys_engine, DataKeyRecord, DataKeyRecord.destroyed_at.is_(None)) == 1
 
     clock.now += dt.timedelta(microseconds=1)  # one microsecond past: shredded, then deleted
     run = state.retention.run()
-    result = _outcome(run, "pharmacy_reports")
+    result = outcome(run, "pharmacy_reports")
     assert (result.rows, result.keys_destroyed, result.outcome) == (3, 1, "ok")
     assert result.epochs == [epoch_start.date().isoformat()]
     assert _count(db_engine, Report) == 0
@@ -81,13 +68,13 @@ def test_timestamp_classes_keep_a_record_at_its_period_and_remove_it_one_microse
     organisation_id, _ = partners.add("prevention_service", "Preventiedienst")
     revoked_at = clock.now
     partners.run("partners", "revoke", organisation_id)
-    state = _state(app)
+    state = app_state(app)
 
     clock.now = revoked_at + dt.timedelta(days=90)
     state.retention.run()
     assert _count(db_engine, Credential) == 1
     clock.now += dt.timedelta(microseconds=1)
-    assert _outcome(state.retention.run(), "credentials").rows == 1
+    assert outcome(state.retention.run(), "credentials").rows == 1
     assert _count(db_engine, Credential) == 0
 
     # The organisation is anonymised, not deleted, a year after its revocation.
@@ -96,17 +83,17 @@ def test_timestamp_classes_keep_a_record_at_its_period_and_remove_it_one_microse
     with db_engine.connect() as connection:
         assert connection.execute(select(Organisation.name)).scalar_one() == "Preventiedienst"
     clock.now += dt.timedelta(microseconds=1)
-    assert _outcome(state.retention.run(), "organisations").rows == 1
+    assert outcome(state.retention.run(), "organisations").rows == 1
     with db_engine.connect() as connection:
         organisation = connection.execute(select(Organisation.__table__)).one()
     assert organisation.name == "(anonymised)" and organisation.area is None and organisation.kind == "prevention_service"
-    assert _outcome(state.retention.run(), "organisations").rows == 0  # anonymised once
+    assert outcome(state.retention.run(), "organisations").rows == 0  # anonymised once
 
 
 def test_a_revoked_prevention_services_territory_goes_with_its_name_one_microsecond_after_the_period(app, partners, clock, db_engine):
     from service.signals.models import Territory
 
-    state = _state(app)
+    state = app_state(app)
     municipality = next(iter(state.signals.grids))
     output = partners.run("partners", "add", "--kind", "prevention_service", "--name", "Preventiedienst", "--municipality", municipality)
     organisation_id = output.split()[1]
@@ -114,12 +101,12 @@ def test_a_revoked_prevention_services_territory_goes_with_its_name_one_microsec
     partners.run("partners", "revoke", organisation_id)
 
     clock.now = revoked_at + dt.timedelta(days=365)  # exactly at the period: kept
-    assert _outcome(state.retention.run(), "organisations").rows == 0
+    assert outcome(state.retention.run(), "organisations").rows == 0
     assert _count(db_engine, Territory) == 1
     clock.now += dt.timedelta(microseconds=1)
     status = {s.data_class: s for s in state.retention.status()}["organisations"]
     assert (status.past_period, status.compliant) == (2, False)  # the organisation and its territory
-    assert _outcome(state.retention.run(), "organisations").rows == 2
+    assert outcome(state.retention.run(), "organisations").rows == 2
     assert _count(db_engine, Territory) == 0
     with db_engine.connect() as connection:
         assert connection.execute(select(Organisation.name)).scalar_one() == "(anonymised)"
@@ -132,20 +119,20 @@ def test_enrollment_codes_go_seven_days_after_their_validity(app, partners, cloc
     with db_engine.connect() as connection:
         expires_at = connection.execute(select(EnrollmentCode.expires_at)).scalar_one()
     clock.now = expires_at + dt.timedelta(days=7)
-    _state(app).retention.run()
+    app_state(app).retention.run()
     assert _count(db_engine, EnrollmentCode) == 1
     clock.now += dt.timedelta(microseconds=1)
-    _state(app).retention.run()
+    app_state(app).retention.run()
     assert _count(db_engine, EnrollmentCode) == 0
 
 
 def test_a_copy_of_the_database_taken_before_the_shred_cannot_decrypt_expired_payloads(app, app_with, client, partners, clock, db_engine):
     """The issue's backup test: expired payloads in an old copy are unreadable, others still readable."""
-    state = _state(app)
+    state = app_state(app)
     token = partners.pharmacy()
-    _submit(client, token, clock, note="oud")  # day 0: will expire
+    submit(client, token, clock, note="oud")  # day 0: will expire
     clock.advance(days=20)
-    _submit(client, token, clock, note="recent")  # day 20: kept
+    submit(client, token, clock, note="recent")  # day 20: kept
     # The backup: every table of the main database, as a dump would take it.
     with db_engine.connect() as connection:
         backup = connection.execute(select(Report.__table__)).all()
@@ -154,10 +141,10 @@ def test_a_copy_of_the_database_taken_before_the_shred_cannot_decrypt_expired_pa
     assert {read_payload(state.intake, row).note for row in backup} == {"oud", "recent"}
 
     clock.now = _midnight(clock.now - dt.timedelta(days=20)) + dt.timedelta(days=35, microseconds=1)
-    assert _outcome(state.retention.run(), "pharmacy_reports").keys_destroyed == 1
+    assert outcome(state.retention.run(), "pharmacy_reports").keys_destroyed == 1
 
     # An attacker with the backup, the KEK and the live key vault, through a fresh process's key ring.
-    fresh = _state(app_with())
+    fresh = app_state(app_with())
     readable, unreadable = [], []
     for row in backup:
         try:
@@ -168,13 +155,13 @@ def test_a_copy_of_the_database_taken_before_the_shred_cannot_decrypt_expired_pa
 
 
 def test_a_second_run_finds_nothing_and_the_chain_stays_valid(app, client, partners, clock, db_engine):
-    state = _state(app)
-    _submit(client, partners.pharmacy(), clock)
+    state = app_state(app)
+    submit(client, partners.pharmacy(), clock)
     clock.advance(days=40)
     first = state.retention.run()
     second = state.retention.run()
-    assert _outcome(first, "pharmacy_reports").rows == 3
-    assert _outcome(first, "idempotency_records").rows == 3
+    assert outcome(first, "pharmacy_reports").rows == 3
+    assert outcome(first, "idempotency_records").rows == 3
     assert all(result.rows == 0 and result.keys_destroyed == 0 for result in second.classes)
     assert _count(db_engine, Submission) == 0
     with db_engine.connect() as connection:
@@ -186,8 +173,8 @@ def test_a_second_run_finds_nothing_and_the_chain_stays_valid(app, client, partn
 
 def test_a_destruction_the_audit_log_missed_is_logged_by_the_next_run(app, client, partners, clock, db_engine):
     """A crash between destroying keys (vault) and logging it (main database) loses no record."""
-    state = _state(app)
-    _submit(client, partners.pharmacy(), clock)
+    state = app_state(app)
+    submit(client, partners.pharmacy(), clock)
     (key,) = state.intake.keystore.live_through("pharmacy_reports", clock.now.date())
     state.intake.keystore.destroy([key.key_id], clock.now)  # what a crashed run did before dying
     state.retention.run()
@@ -198,13 +185,13 @@ def test_a_destruction_the_audit_log_missed_is_logged_by_the_next_run(app, clien
 
 
 def test_dry_run_counts_and_changes_nothing(app, client, partners, clock, db_engine):
-    state = _state(app)
-    _submit(client, partners.pharmacy(), clock)
+    state = app_state(app)
+    submit(client, partners.pharmacy(), clock)
     clock.advance(days=36)
     with db_engine.connect() as connection:
         entries = connection.execute(text("SELECT count(*) FROM audit_entry")).scalar_one()
     run = state.retention.run(dry_run=True)
-    assert _outcome(run, "pharmacy_reports").rows == 3 and _outcome(run, "pharmacy_reports").keys_destroyed == 1
+    assert outcome(run, "pharmacy_reports").rows == 3 and outcome(run, "pharmacy_reports").keys_destroyed == 1
     assert _count(db_engine, Report) == 3
     assert len(state.intake.keystore.live_through("pharmacy_reports", clock.now.date())) == 1
     with db_engine.connect() as connection:
@@ -215,15 +202,15 @@ def test_rows_go_in_bounded_batches(app_with, client, partners, clock):
     small = app_with(RETENTION_BATCH_SIZE=2)
     with small.test_client() as small_client:
         token = partners.pharmacy()
-        _submit(small_client, token, clock, count=5)
+        submit(small_client, token, clock, count=5)
     clock.advance(days=36)
-    result = _outcome(_state(small).retention.run(), "pharmacy_reports")
+    result = outcome(app_state(small).retention.run(), "pharmacy_reports")
     assert result.rows == 5 and result.outcome == "ok"
 
 
 def test_status_flags_what_is_past_its_period_until_a_run_removes_it(app, client, partners, clock):
-    state = _state(app)
-    _submit(client, partners.pharmacy(), clock)
+    state = app_state(app)
+    submit(client, partners.pharmacy(), clock)
     clock.advance(days=36)
     status = {s.data_class: s for s in state.retention.status()}
     reports = status["pharmacy_reports"]
@@ -239,7 +226,7 @@ def test_status_flags_what_is_past_its_period_until_a_run_removes_it(app, client
 
 
 def test_the_cli_runs_retention_and_reports_per_class(app, client, partners, clock):
-    _submit(client, partners.pharmacy(), clock)
+    submit(client, partners.pharmacy(), clock)
     clock.advance(days=36)
     runner = app.test_cli_runner()
     dry = runner.invoke(args=["retention", "run", "--dry-run"])
@@ -252,7 +239,7 @@ def test_the_cli_runs_retention_and_reports_per_class(app, client, partners, clo
 
 
 def test_an_expired_lease_is_taken_over_and_a_held_one_makes_the_run_skip(app, clock, db_engine):
-    state = _state(app)
+    state = app_state(app)
     other = state.retention.lease()
     assert other.acquire()
     run = state.retention.run()
@@ -265,7 +252,7 @@ def test_an_expired_lease_is_taken_over_and_a_held_one_makes_the_run_skip(app, c
 def test_a_lease_row_expires_and_its_old_holder_loses_it(app, clock):
     from retention.lease import LeaseLost
 
-    state = _state(app)
+    state = app_state(app)
     first, second = state.retention.lease(), state.retention.lease()
     assert first.acquire() and not second.acquire()
     first.renew()
@@ -279,8 +266,8 @@ def test_a_lease_row_expires_and_its_old_holder_loses_it(app, clock):
 def test_a_destroyed_key_leaves_no_copy_in_the_vault_files(app, client, partners, clock, keys_database_url):
     from pathlib import Path
 
-    state = _state(app)
-    _submit(client, partners.pharmacy(), clock)
+    state = app_state(app)
+    submit(client, partners.pharmacy(), clock)
     with state.keys_engine.connect() as connection:
         wrapped = connection.execute(select(DataKeyRecord.wrapped)).scalar_one()
     vault = Path(keys_database_url.removeprefix("sqlite:///"))
@@ -288,21 +275,21 @@ def test_a_destroyed_key_leaves_no_copy_in_the_vault_files(app, client, partners
     assert any(wrapped in path.read_bytes() for path in files if path.exists())  # the probe can see it
 
     clock.advance(days=36)
-    assert _outcome(state.retention.run(), "pharmacy_reports").keys_destroyed == 1
+    assert outcome(state.retention.run(), "pharmacy_reports").keys_destroyed == 1
     for path in files:
         if path.exists():
             assert wrapped not in path.read_bytes(), path.name
 
 
 def test_the_dpo_commands_list_runs_and_the_inventory(app, client, partners, clock):
-    _submit(client, partners.pharmacy(), clock)
+    submit(client, partners.pharmacy(), clock)
     runner = app.test_cli_runner()
     inventory = runner.invoke(args=["dpo", "inventory"])
     assert inventory.exit_code == 0
     assert f"pharmacy_reports     {clock.now.date().isoformat()}     0 days          3 records  key live" in inventory.output
     clock.advance(days=36)
-    _state(app).retention.run()
-    HOLDINGS = _state(app).retention.holdings
+    app_state(app).retention.run()
+    HOLDINGS = app_state(app).retention.holdings
 
     # One outcome per data class: the run's whole set.
     runs = runner.invoke(args=["dpo", "runs", "--limit", str(len(HOLDINGS))])
@@ -325,9 +312,9 @@ def test_a_used_enrollment_code_does_not_hold_back_its_deleted_credential(app_wi
     credential_id = token[3:35]
     partners.run("devices", "revoke", str(uuid.UUID(credential_id)))
     clock.advance(days=1, microseconds=1)
-    result = _outcome(_state(short).retention.run(), "credentials")
+    result = outcome(app_state(short).retention.run(), "credentials")
     assert (result.rows, result.outcome) == (1, "ok")
-    engine = _state(short).engine
+    engine = app_state(short).engine
     assert _count(engine, Credential) == 0
     with engine.connect() as connection:
         assert connection.execute(select(EnrollmentCode.credential_id)).scalar_one() is None  # the code stays, unlinked

@@ -14,14 +14,13 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from conftest import bearer
+from support import bearer
 from sqlalchemy import Engine, select, text
 
 from retention.purge import ERASE_RETRY_DELAYS
 from database.engines import make_engine
 from service.vault.models import DataKeyRecord
-from test_retention_purge import _outcome, _state, _submit
+from retention_support import outcome, state as app_state, submit
 
 
 def _vault_bytes(engine: Engine, url: str) -> Callable[[], bytes]:
@@ -80,9 +79,9 @@ def _run_until_erased(state, run):  # type: ignore[no-untyped-def]
 def test_a_key_a_reader_held_during_the_shred_stays_pending_until_a_later_run_erases_it(
     app, client, partners, clock, keys_database_url
 ):
-    state = _state(app)
+    state = app_state(app)
     dpo = bearer(partners.add("dpo_office", "DPO")[1])
-    _submit(client, partners.pharmacy(), clock)
+    submit(client, partners.pharmacy(), clock)
     with state.keys_engine.connect() as connection:
         wrapped = connection.execute(select(DataKeyRecord.wrapped)).scalar_one()
     vault_bytes = _vault_bytes(state.keys_engine, keys_database_url)
@@ -94,7 +93,7 @@ def test_a_key_a_reader_held_during_the_shred_stays_pending_until_a_later_run_er
         clock.advance(days=36)
         destroyed_at = clock.now
         run = state.retention.run()
-        assert _outcome(run, "pharmacy_reports").keys_destroyed == 1
+        assert outcome(run, "pharmacy_reports").keys_destroyed == 1
         # Retried with backoff within the run, then left pending, and said so.
         assert (run.vault.pending_keys, run.vault.erased_keys, run.vault.attempts) == (1, 0, 1 + len(ERASE_RETRY_DELAYS))
         assert wrapped in vault_bytes()
@@ -125,15 +124,15 @@ def test_a_key_a_reader_held_during_the_shred_stays_pending_until_a_later_run_er
 
 
 def test_without_a_reader_the_shredding_run_itself_erases_the_key_from_the_files(app, client, partners, clock, keys_database_url):
-    state = _state(app)
-    _submit(client, partners.pharmacy(), clock)
+    state = app_state(app)
+    submit(client, partners.pharmacy(), clock)
     with state.keys_engine.connect() as connection:
         wrapped = connection.execute(select(DataKeyRecord.wrapped)).scalar_one()
     vault_bytes = _vault_bytes(state.keys_engine, keys_database_url)
     assert wrapped in vault_bytes()
     clock.advance(days=36)
     run = state.retention.run()
-    assert _outcome(run, "pharmacy_reports").keys_destroyed == 1
+    assert outcome(run, "pharmacy_reports").keys_destroyed == 1
     run = _run_until_erased(state, run)
     assert (run.vault.erased_keys, run.vault.pending_keys) == (1, 0)
     assert wrapped not in vault_bytes()

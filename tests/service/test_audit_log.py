@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import bearer
+from support import bearer
 from sqlalchemy import Engine, select, text, update
 
 from crypto.audit import GENESIS, CheckpointSigner, EntryAuthenticator, entry_hash

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import bearer
+from support import bearer
 from sqlalchemy import select
 
 from service.reports.models import Report

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import bearer
+from support import bearer
 from sqlalchemy import text
 
 from crypto.audit import GENESIS, entry_hash, verify_checkpoint

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import uuid
 
-from conftest import bearer
+from support import bearer
 from sqlalchemy import select, text
 
 from service.models import metadata

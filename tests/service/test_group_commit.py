@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from conftest import bearer
+from support import bearer
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, exc, func, select
 
 from database.group_commit import GroupCommit
@@ -172,7 +172,7 @@ def test_a_lost_idempotency_race_is_told_from_other_constraint_errors(db_engine)
     """Intake retries only when the idempotency key collides; the check reads each engine's error."""
     import os
 
-    from service.reports.services import _is_submission_race, new_report_id
+    from service.reports.services import is_submission_race, new_report_id
 
     hour = dt.datetime(2026, 11, 29, 10, tzinfo=dt.timezone.utc)
     submission = {"key_hash": os.urandom(32), "content_digest": os.urandom(32), "redactions": 0,
@@ -186,8 +186,8 @@ def test_a_lost_idempotency_race_is_told_from_other_constraint_errors(db_engine)
         group.write([(Submission.__table__, [submission])])
     with pytest.raises(exc.IntegrityError) as other:
         group.write([(Report.__table__, [report])])
-    assert _is_submission_race(race.value)
-    assert not _is_submission_race(other.value)
+    assert is_submission_race(race.value)
+    assert not is_submission_race(other.value)
 
 
 def test_accumulated_counts_add_up_across_a_group_and_survive_a_failing_entry(db_engine, table):

@@ -13,7 +13,7 @@ import random
 import uuid
 from collections.abc import Iterator
 
-from conftest import bearer
+from support import bearer
 from sqlalchemy import func, select
 
 from service.reports.models import Report

@@ -11,7 +11,7 @@ import threading
 
 import jsonschema
 import pytest
-from conftest import bearer
+from support import bearer
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from conftest import bearer
+from support import bearer
 
 
 @pytest.mark.parametrize("path", ["/v1/taxonomy", "/v1/areas"])

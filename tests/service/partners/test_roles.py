@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import bearer
+from support import bearer
 
 ENDPOINTS = {
     ("POST", "/v1/pharmacy/reports"): {"pharmacy"},

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from conftest import bearer
+from support import bearer
 from sqlalchemy import event, func, select
 
 from service.reports.models import Report, Submission

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from conftest import bearer
+from support import bearer
 from sqlalchemy import select
 
 from service.reports.models import Report

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import bearer
+from support import bearer
 
 # Two municipalities; "north" has two districts (one of a single area), "south" one district.
 AREAS = [

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import bearer
+from support import bearer
 from signals_support import app_config, label, monday, reporting  # noqa: F401 - fixtures
 from sqlalchemy import func, select
 

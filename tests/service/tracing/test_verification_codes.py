@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import bearer
+from support import bearer
 from sqlalchemy import func, select, text
 from stdnum import damm
 from tracing_support import granted_pharmacy
