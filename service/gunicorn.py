@@ -227,7 +227,7 @@ class JsonErrorWorker(ThreadWorker):
         body = json.dumps({"code": status, "status": reason, "message": message}).encode()
         head = (
             f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"X-Content-Type-Options: nosniff\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         try:
             util.write_nonblock(client, head.encode("latin-1") + body)

@@ -191,6 +191,7 @@ def test_gunicorns_own_answers_are_json(malformed_run: dict[str, Any], name: str
         status_line, *headers = head.decode("latin-1").split("\r\n")
         assert status_line.split(" ", 2)[1] == str(status), answer[:300]
         assert "content-type: application/json" in [h.lower() for h in headers]
+        assert "x-content-type-options: nosniff" in [h.lower() for h in headers]  # as every answer of the API
         error = json.loads(body)
         assert set(error) == {"code", "status", "message"}
         assert error["code"] == status and error["message"]
