@@ -142,6 +142,7 @@ def _load_policies(config: Mapping[str, Any], holdings: Any) -> Any:
     """The retention policies, checked against what the service stores: fail closed."""
     from retention import policy as retention_policy
     from service.config import ConfigError
+    from service.domains import DOMAINS
     from service.holdings import stored_data_classes
 
     try:
@@ -149,25 +150,9 @@ def _load_policies(config: Mapping[str, Any], holdings: Any) -> Any:
         retention_policy.check_coverage(policies, stored_data_classes(), holdings.supported_actions())
     except retention_policy.PolicyError as error:
         raise ConfigError(str(error)) from None
-    # A replay inside the intake window must still find its record, or it is stored twice.
-    # Records go by whole days from the start of the day received, so one day more is needed.
-    if policies["idempotency_records"].period_days * 24 < config["INTAKE_WINDOW_HOURS"] + 24:
-        raise ConfigError(
-            "retention policy of idempotency_records: period_days must exceed SAFESIGNAL_INTAKE_WINDOW_HOURS by a day"
-        )
-    # A week's tallies must still be there when the week is released (it ends 7 days after its
-    # Monday), with a day to spare for a scheduler that was down.
-    if policies["signal_tallies"].period_days < 7 + config["SIGNALS_RELEASE_DELAY_DAYS"] + 1:
-        raise ConfigError(
-            "retention policy of signal_tallies: period_days must exceed 7 + SAFESIGNAL_SIGNALS_RELEASE_DELAY_DAYS by a day"
-        )
-    # Ledger entries count from their week's Monday, and a quarter spans up to 14 weeks: each
-    # entry must outlive every release of its quarter, or purging the quarter's first entries
-    # would hand its budget back while later weeks are still there to open.
-    if policies["privacy_budget_ledger"].period_days < policies["signal_releases"].period_days + 98:
-        raise ConfigError(
-            "retention policy of privacy_budget_ledger: period_days must exceed that of signal_releases by a quarter (98 days)"
-        )
+    for domain in DOMAINS:
+        if domain.check_policies is not None:
+            domain.check_policies(config, policies)
     return policies
 
 

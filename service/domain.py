@@ -47,6 +47,11 @@ class Domain:
     # `safesignal` commands or command groups ("module:name").
     commands: tuple[str, ...] = ()
     jobs: tuple[Job, ...] = ()
+    # Its tables of the main database: the module of its models ("package.module"), which
+    # service.models imports so that the schema (and the migrations) see every table.
+    models: str | None = None
+    # Constraints between its settings and the retention periods of what it stores, checked at start.
+    check_policies: Callable[[Mapping[str, Any], Any], None] | None = None
     # For retention: what it stores (in the purge order), tables it exempts, tables purged with another.
     holdings: tuple[Holding, ...] = ()
     exempt: Mapping[str, str] = field(default_factory=dict)

@@ -35,6 +35,7 @@ def checkpoint_job(state: Any) -> None:
 
 DOMAIN = Domain(
     "audit",
+    models="service.audit.models",
     defaults=DEFAULTS,
     check=check,
     commands=("service.audit.commands:audit_group",),

@@ -14,6 +14,7 @@ DEFAULTS: dict[str, Any] = {
 
 DOMAIN = Domain(
     "devices",
+    models="service.devices.models",
     defaults=DEFAULTS,
     blueprint="service.devices.views:blp",
     schemas="service.devices.schemas:SCHEMAS",

@@ -31,6 +31,7 @@ def build(config: Mapping[str, Any], state: Any) -> Any:
 
 DOMAIN = Domain(
     "partners",
+    models="service.partners.models",
     defaults=DEFAULTS,
     check=check,
     build=build,

@@ -49,10 +49,22 @@ def build(config: Mapping[str, Any], state: Any) -> Any:
     )
 
 
+def check_policies(config: Mapping[str, Any], policies: Any) -> None:
+    """The idempotency records must outlive the intake window."""
+    # A replay inside the intake window must still find its record, or it is stored twice.
+    # Records go by whole days from the start of the day received, so one day more is needed.
+    if policies["idempotency_records"].period_days * 24 < config["INTAKE_WINDOW_HOURS"] + 24:
+        raise ConfigError(
+            "retention policy of idempotency_records: period_days must exceed SAFESIGNAL_INTAKE_WINDOW_HOURS by a day"
+        )
+
+
 DOMAIN = Domain(
     "reports",
+    models="service.reports.models",
     defaults=DEFAULTS,
     check=check,
+    check_policies=check_policies,
     build=build,
     provides="intake",
     blueprint="service.reports.views:blp",

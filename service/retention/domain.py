@@ -89,6 +89,7 @@ def retention_job(state: Any) -> None:
 
 DOMAIN = Domain(
     "retention",
+    models="retention.models",
     defaults=DEFAULTS,
     check=check,
     build=build,

@@ -71,10 +71,29 @@ def signals_job(state: Any) -> None:
         log.info("signals released: %s", ", ".join(week_label(week) for week in weeks))
 
 
+def check_policies(config: Mapping[str, Any], policies: Any) -> None:
+    """Tallies must outlive their week's release, and the budget ledger every release of its quarter."""
+    # A week's tallies must still be there when the week is released (it ends 7 days after its
+    # Monday), with a day to spare for a scheduler that was down.
+    if policies["signal_tallies"].period_days < 7 + config["SIGNALS_RELEASE_DELAY_DAYS"] + 1:
+        raise ConfigError(
+            "retention policy of signal_tallies: period_days must exceed 7 + SAFESIGNAL_SIGNALS_RELEASE_DELAY_DAYS by a day"
+        )
+    # Ledger entries count from their week's Monday, and a quarter spans up to 14 weeks: each
+    # entry must outlive every release of its quarter, or purging the quarter's first entries
+    # would hand its budget back while later weeks are still there to open.
+    if policies["privacy_budget_ledger"].period_days < policies["signal_releases"].period_days + 98:
+        raise ConfigError(
+            "retention policy of privacy_budget_ledger: period_days must exceed that of signal_releases by a quarter (98 days)"
+        )
+
+
 DOMAIN = Domain(
     "signals",
+    models="service.signals.models",
     defaults=DEFAULTS,
     check=check,
+    check_policies=check_policies,
     build=build,
     blueprint="service.signals.views:blp",
     schemas="service.signals.schemas:SCHEMAS",

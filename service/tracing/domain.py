@@ -122,6 +122,7 @@ def tracing_job(state: Any) -> None:
 
 DOMAIN = Domain(
     "tracing",
+    models="service.tracing.models",
     defaults=DEFAULTS,
     check=check,
     build=build,

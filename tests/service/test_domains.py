@@ -61,3 +61,22 @@ def test_the_cli_has_the_shared_groups_and_every_domains_commands(app):
     add = app.cli.get_command(None, "partners").get_command(None, "add")
     kind = next(param for param in add.params if param.name == "kind")
     assert list(kind.type.choices) == [kind.value for kind in OrganisationKind]
+
+
+def test_the_schema_is_the_tables_of_the_domains_models():
+    """service.models imports each declared models module: a table joins the schema, and the
+    migrations, by its domain's declaration alone, and no table comes from anywhere else."""
+    import importlib
+
+    from database.base import Base
+    from service.models import metadata
+
+    assert metadata is Base.metadata
+    declared = set()
+    for domain in DOMAINS:
+        if domain.models:
+            module = importlib.import_module(domain.models)
+            declared |= {value.__table__.name for value in vars(module).values()
+                         if isinstance(value, type) and issubclass(value, Base) and hasattr(value, "__table__")}
+    assert declared == set(metadata.tables)
+    assert {"report", "lease", "audit_entry", "organisation_territory"} <= declared
