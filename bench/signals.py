@@ -504,7 +504,7 @@ def aggregation(state: Any, week: dt.date) -> Any:
 
     from service.signals.models import Tally
 
-    cap = state.signals.rules.release.cap
+    cap = state.signals.rules.protection.cap
     bounded_n = case((Tally.n > cap, cap), else_=Tally.n)
     return select(Tally.area, Tally.category, func.sum(bounded_n)).where(Tally.week == week).group_by(Tally.area, Tally.category)
 
@@ -538,7 +538,7 @@ def time_week(deployment: Deployment, week: dt.date) -> tuple[float, float, list
 
 def store_week(deployment: Deployment, computed: list[Any]) -> dict[str, Any]:
     """Store computed releases as the scheduler does (a short write, its audit entries); timed."""
-    from service.signals.release import decode_cells
+    from service.signals.protection import decode_cells
     from service.signals.services import store
 
     state = deployment.state
@@ -634,7 +634,7 @@ def _note(seen: dict[str, tuple[list[float], list[int], dict[int, int]]], key: s
 
 def query_paths(weeks: list[dt.date], args: argparse.Namespace) -> dict[str, list[str]]:
     """The fixed request mixes of the read series."""
-    from service.signals.release import week_label
+    from service.signals.weeks import week_label
 
     rng = np.random.default_rng(args.seed + 2)
     combos = [(week_label(w), geo, tax) for w in weeks for geo in GEO_LEVELS for tax in TAX_LEVELS]
@@ -651,7 +651,7 @@ def query_paths(weeks: list[dt.date], args: argparse.Namespace) -> dict[str, lis
 
 def first_open_paths(weeks: list[dt.date], seed: int) -> list[str]:
     """Every week once, in a random order, each at a random level combination."""
-    from service.signals.release import week_label
+    from service.signals.weeks import week_label
 
     rng = np.random.default_rng(seed)
     return [f"/v1/signals/weeks/{week_label(weeks[i])}/counts?geo={GEO_LEVELS[rng.integers(3)]}"
@@ -734,7 +734,7 @@ def by_geo(series: list[str], result: dict[str, Any]) -> dict[str, Any]:
 def weeks_released(now: dt.datetime) -> list[dt.date]:
     """The 52 weeks up to the last one released by now (week end + the release delay)."""
     from service.signals.domain import DEFAULTS
-    from service.signals.release import week_of
+    from service.signals.weeks import week_of
 
     last = week_of(now - dt.timedelta(days=7 + DEFAULTS["SIGNALS_RELEASE_DELAY_DAYS"]))
     return [last - dt.timedelta(weeks=WEEKS - 1 - i) for i in range(WEEKS)]

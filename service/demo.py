@@ -27,7 +27,7 @@ from service.devices.services import issue_code
 from service.partners.models import Organisation
 from service.partners.services import OrganisationKind, add_organisation, issue_credential, revoke
 from service.signals.models import Release, Tally
-from service.signals.release import week_label, week_of
+from service.signals.weeks import week_label, week_of
 from service.signals.services import first_week, release_at, release_week, set_territory
 
 DEMO_LABEL = "demo"

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # The core: what a scheduled job, a CLI command or a benchmark loads without an application.
 CORE_GLOBS = ("crypto/*.py", "database/*.py", "retention/*.py", "service/models.py", "service/*/models.py",
               "service/*/services.py", "service/*/store.py", "service/*/holdings.py", "service/decoding.py",
-              "service/domain.py", "service/domains.py", "service/*/domain.py")
+              "service/domain.py", "service/domains.py", "service/*/domain.py", "service/*/jobs.py",
+              "service/signals/weeks.py", "service/signals/protection.py", "service/signals/publication.py",
+              "service/tracing/exchange.py")
 
 
 def _core_modules() -> list[str]:

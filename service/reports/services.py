@@ -34,7 +34,7 @@ from service.reports.channels import Decoded, ReportChannel, ReportIn, Reporter,
 from service.reports.models import Report
 from service.reports.schemas import EncryptedPayload, ReportResult
 from service.screening import screen
-from service.signals.release import week_of
+from service.signals.weeks import week_of
 from service.taxonomy import Taxonomy
 
 PAYLOAD_VERSION = 1

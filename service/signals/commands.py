@@ -37,7 +37,7 @@ def signals_territory(organisation_id: str, municipalities: tuple[str, ...]) -> 
 def signals_release() -> None:
     """Compute every week that is due and not released yet (the scheduler does this hourly)."""
     from service.signals.jobs import release_due
-    from service.signals.release import week_label
+    from service.signals.weeks import week_label
 
     weeks = release_due(current_state(), "cli")
     click.echo("released: " + (", ".join(week_label(w) for w in weeks) if weeks else "nothing due"))
@@ -47,7 +47,7 @@ def signals_release() -> None:
 @with_appcontext
 def signals_calendar() -> None:
     """The release calendar: week, release time and status."""
-    from service.signals.release import week_label
+    from service.signals.weeks import week_label
     from service.signals.services import calendar
 
     state = current_state()

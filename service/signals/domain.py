@@ -43,13 +43,13 @@ log = logging.getLogger("service.scheduler")
 def build(config: Mapping[str, Any], state: Any) -> Any:
     """The signals' rules over the deployment's areas and taxonomy."""
     from service.signals.ears import EarsRules
-    from service.signals.release import ReleaseRules
+    from service.signals.protection import ProtectionRules
     from service.signals.services import SignalRules, Signals
 
     return Signals.build(
         state.areas.areas(), state.taxonomy, state.areas.etag,
         SignalRules(
-            release=ReleaseRules(
+            protection=ProtectionRules(
                 k=config["SIGNALS_K"], cap=config["SIGNALS_CONTRIBUTION_CAP"],
                 epsilon=float(config["SIGNALS_EPSILON_PER_RELEASE"]),
             ),
@@ -64,7 +64,7 @@ def build(config: Mapping[str, Any], state: Any) -> Any:
 def signals_job(state: Any) -> None:
     """Release the weeks that are due (service.signals.jobs)."""
     from service.signals.jobs import release_due
-    from service.signals.release import week_label
+    from service.signals.weeks import week_label
 
     weeks = release_due(state, "scheduler")
     if weeks:

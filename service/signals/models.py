@@ -57,9 +57,9 @@ class Release(Base):
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     epsilon: Mapped[float] = mapped_column(Float)
     # The parameters the table was computed with (k, cap, noise scales, taxonomy and area
-    # versions), as JSON; see service.signals.release.ReleaseParams.
+    # versions), as JSON; see service.signals.services.compute_missing.
     params: Mapped[bytes] = mapped_column(LargeBinary)
-    # The cells, one list per part (see service.signals.release.encode_cells). One immutable
+    # The cells, one list per part (see service.signals.protection.encode_cells). One immutable
     # document rather than a row per cell: a read is one row whatever the grid's size.
     cells: Mapped[bytes] = mapped_column(LargeBinary)
 

@@ -8,7 +8,7 @@ municipality reads the same numbers, so asking again, or asking from another org
 averages nothing away.
 
 Budget. The privacy unit is one reporter's reports in one area and category within a calendar
-quarter. Each weekly release is epsilon-DP for a reporter's week in a cell (see release.py), so a
+quarter. Each weekly release is epsilon-DP for a reporter's week in a cell (see protection.py), so a
 quarter of releases composes to the sum of their epsilons. Municipalities hold disjoint areas, so
 opening a week for a whole territory costs one release's epsilon (parallel composition). The
 ledger records, per analyst organisation, each week it opened and what it cost; opening a week
@@ -34,21 +34,19 @@ from service.partners.models import Organisation
 from service.signals import noise
 from service.signals.ears import EarsRules, Verdict, c2
 from service.signals.models import BudgetSpend, Release, Tally, Territory
-from service.signals.schemas import CountCell
-from service.signals.release import (
+from service.signals.protection import (
     GEO_LEVELS,
     TAX_LEVELS,
     Grid,
-    ReleaseRules,
+    ProtectionRules,
     Status,
     compute,
     decode_cells,
     decode_part,
     encode_cells,
-    quarter_of,
-    week_label,
-    week_of,
 )
+from service.signals.schemas import CountCell
+from service.signals.weeks import quarter_of, week_label, week_of
 from service.taxonomy import Taxonomy
 
 # Floating-point slack when comparing sums of epsilons with the budget.
@@ -87,7 +85,7 @@ class BudgetExhausted(SignalsError):
 class SignalRules:
     """The deployment's release settings."""
 
-    release: ReleaseRules
+    protection: ProtectionRules
     budget_per_quarter: float
     delay: dt.timedelta
     tallies_kept: dt.timedelta  # the tallies' retention period
@@ -117,7 +115,7 @@ class Signals:
     @property
     def noise_sd(self) -> float:
         """Standard deviation of the noise on every published value (discrete Laplace)."""
-        q = math.exp(-1 / self.rules.release.scale)
+        q = math.exp(-1 / self.rules.protection.scale)
         return math.sqrt(2 * q) / (1 - q)
 
 
@@ -188,7 +186,7 @@ def compute_missing(reading: Session, signals: Signals, week: dt.date, now: dt.d
         if stored:
             return []
         raise NotReleased(_not_released_message(week, signals, now))
-    rules = signals.rules.release
+    rules = signals.rules.protection
     bounded_n = case((Tally.n > rules.cap, rules.cap), else_=Tally.n)
     rows = reading.execute(
         select(Tally.area, Tally.category, func.sum(bounded_n)).where(Tally.week == week).group_by(Tally.area, Tally.category)

@@ -20,8 +20,9 @@ from service.bodies import respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
-from service.signals import jobs, schemas, services
-from service.signals.release import GEO_LEVELS, TAX_LEVELS, parse_week, week_label
+from service.signals import publication, schemas, services
+from service.signals.protection import GEO_LEVELS, TAX_LEVELS
+from service.signals.weeks import parse_week, week_label
 
 blp = Blueprint("signals", __name__, url_prefix="/v1/signals", description="Protected aggregates for prevention-service analysts.")
 
@@ -88,8 +89,8 @@ def release_calendar():  # type: ignore[no-untyped-def]
     with per_request.read_session() as session:
         weeks = services.calendar(session, signals, current_principal().organisation_id, state.clock())
     return respond(schemas.Calendar(
-        delay_days=rules.delay.days, k=rules.release.k, contribution_cap=rules.release.cap,
-        epsilon_per_release=rules.release.epsilon, budget_per_quarter=rules.budget_per_quarter,
+        delay_days=rules.delay.days, k=rules.protection.k, contribution_cap=rules.protection.cap,
+        epsilon_per_release=rules.protection.epsilon, budget_per_quarter=rules.budget_per_quarter,
         noise_sd=round(signals.noise_sd, 3),
         weeks=[schemas.CalendarWeek(week_label(w.week), w.week.isoformat(), w.release_at.isoformat(), w.status, w.opened)  # type: ignore[arg-type]
                for w in weeks],
@@ -136,14 +137,14 @@ def week_counts(week: str):  # type: ignore[no-untyped-def]
         opened = services.reopen(session, state.signals, principal.organisation_id, monday)
     if opened is None:
         session = per_request.session()
-        opened = jobs.open_weeks(state, (monday,), session, lambda: services.open_week(
+        opened = publication.open_weeks(state, (monday,), session, lambda: services.open_week(
             session, state.signals, principal.organisation_id, monday, state.clock(), state.audit, _actor(principal)
         ))
     rows = services.rows(opened.releases, geo, taxonomy)
     if fmt == "csv":
         return _csv(week_label(monday), rows)
     release = opened.releases[0]
-    rules = state.signals.rules.release
+    rules = state.signals.rules.protection
     return respond(schemas.Counts(
         week=week_label(monday), released_at=min(r.computed_at for r in opened.releases).isoformat(),
         geo=geo, taxonomy=taxonomy, k=rules.k, epsilon=release.epsilon, noise_sd=round(state.signals.noise_sd, 3),  # type: ignore[arg-type]
@@ -174,7 +175,7 @@ def week_alerts(week: str):  # type: ignore[no-untyped-def]
         result = services.realerts(session, state.signals, principal.organisation_id, monday, geo, taxonomy)
     if result is None:
         session = per_request.session()
-        result = jobs.open_weeks(state, tuple(services.baseline_weeks(monday, state.signals.rules)), session, lambda: services.alerts(
+        result = publication.open_weeks(state, tuple(services.baseline_weeks(monday, state.signals.rules)), session, lambda: services.alerts(
             session, state.signals, principal.organisation_id, monday, geo, taxonomy, state.clock(), state.audit,
             _actor(principal),
         ))

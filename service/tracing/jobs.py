@@ -1,7 +1,6 @@
-"""Units of work owning their transactions: redeeming a code (a request), building export
-batches (the scheduler and `safesignal tracing export`).
+"""The tracing's scheduled work: building export batches (the scheduler and `safesignal tracing
+export`). Redeeming a code, which a request runs, is service.tracing.exchange's.
 
-A code's redemption commits even when it fails: the failure counts against the hour's limit.
 Each export window is read and built on a read-only connection and stored in a short write transaction
 of its own: building a large window takes seconds, and on SQLite a write transaction would hold
 the database's write lock, and so every upload, all that time.
@@ -9,26 +8,12 @@ the database's write lock, and so every upload, all that time.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from database.base import READ_ONLY
-from service.tracing import codes, exports, services
-
-
-def exchange(state: Any, code: str, now: dt.datetime) -> tuple[str, dt.datetime]:
-    """Redeem a code for an upload token in a transaction of its own; an unknown, used or expired
-    code (InvalidCode) is counted, committed, then raised. TooManyFailures leaves nothing behind."""
-    with state.sessions() as session:
-        try:
-            result = services.exchange(session, state.tracing, code, now=now)
-        except codes.InvalidCode:
-            session.commit()  # the failure counts
-            raise
-        session.commit()
-    return result
+from service.tracing import exports
 
 
 def export_due(state: Any, actor: str) -> list[tuple[str, int]]:

@@ -20,7 +20,8 @@ from service.bodies import body_doc, parse, respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
-from service.tracing import codes, exports, jobs, services, uploads
+# The module under another name: `exchange` is this blueprint's view (and its endpoint's name).
+from service.tracing import codes, exchange as redemption, exports, services, uploads
 from service.tracing.chaff import FAKE_HEADER, is_fake, padded
 from service.tracing.schemas import ExchangeIn, ExchangeOut, IssueCodeIn, IssuedCode, UploadIn, UploadOut
 from service.tracing.tokens import InvalidToken
@@ -147,7 +148,7 @@ def exchange():  # type: ignore[no-untyped-def]
         with per_request.read_session() as reading:
             token, expires = services.fake_exchange(reading, tracing, now=now)
     else:
-        token, expires = jobs.exchange(state, body.code, now)
+        token, expires = redemption.exchange(state, body.code, now)
     return respond({"token": token, "expires_at": _iso(expires)})
 
 

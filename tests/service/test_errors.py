@@ -9,7 +9,7 @@ from sqlalchemy import select
 from service import errors
 from service.devices import services as devices
 from service.signals import services as signals
-from service.tracing import codes, jobs, services as tracing, tokens, uploads
+from service.tracing import codes, exchange, services as tracing, tokens, uploads
 from service.tracing.codes import new_code
 from service.tracing.models import RedeemFailures
 
@@ -37,6 +37,6 @@ def test_one_table_answers_the_domain_errors(app):
 def test_a_failed_code_is_counted_by_the_exchange_itself_outside_any_request(app, clock, db_engine):
     state = app.extensions["safesignal"]
     with pytest.raises(codes.InvalidCode):
-        jobs.exchange(state, new_code(), clock.now)
+        exchange.exchange(state, new_code(), clock.now)
     with db_engine.connect() as connection:
         assert connection.scalar(select(RedeemFailures.failures)) == 1

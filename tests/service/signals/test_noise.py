@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from service.signals import noise
-from service.signals.release import PARTS, Grid, ReleaseRules, compute
+from service.signals.protection import PARTS, Grid, ProtectionRules, compute
 
 # Samples drawn once per module: drawing is the slow part (OpenDP samples exactly, ~12 us each).
 SAMPLES = 40_000
@@ -42,7 +42,7 @@ def chi_square_p(sample: Counter[int], scale: float) -> float:
 def released_noise() -> tuple[Counter[int], float]:
     """Noise as releases publish it: value minus exact count, over whole computed releases whose
     counts are far above k (nothing suppressed, nothing clamped at 0)."""
-    rules = ReleaseRules(k=5, cap=2, epsilon=1.0)
+    rules = ProtectionRules(k=5, cap=2, epsilon=1.0)
     g = Grid("m", {f"a{i:03d}": f"d{i % 10}" for i in range(200)}, {f"c{i:02d}": f"p{i % 4}" for i in range(25)})
     bounded = {(a, c): 10_000 for a in g.districts for c in g.phenomena}
     sample: Counter[int] = Counter()
@@ -73,7 +73,7 @@ def test_the_test_rejects_a_distribution_that_is_not_the_declared_one(released_n
 
 
 def test_each_part_spends_its_share_and_a_release_spends_epsilon():
-    rules = ReleaseRules(k=5, cap=2, epsilon=1.0)
+    rules = ProtectionRules(k=5, cap=2, epsilon=1.0)
     # One reporter's week in one cell moves one cell of each part by at most `cap`.
     per_part = noise.epsilon(rules.scale, rules.cap)
     assert per_part == pytest.approx(rules.epsilon / PARTS)

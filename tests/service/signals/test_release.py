@@ -9,20 +9,18 @@ import numpy as np
 import pytest
 
 from service.signals import noise
-from service.signals.release import (
+from service.signals.protection import (
     PARTS,
     Grid,
-    ReleaseRules,
+    ProtectionRules,
     Status,
     compute,
     decode_cells,
     decode_part,
     encode_cells,
     exact_counts,
-    parse_week,
-    quarter_of,
-    week_label,
 )
+from service.signals.weeks import parse_week, quarter_of, week_label
 
 
 def no_noise(values, scale):  # type: ignore[no-untyped-def]
@@ -78,7 +76,7 @@ def test_exact_counts_roll_up_along_both_hierarchies():
 
 
 def test_nothing_under_k_is_shown_exact_or_noisy():
-    rules = ReleaseRules(k=5, cap=2, epsilon=1.0)
+    rules = ProtectionRules(k=5, cap=2, epsilon=1.0)
     g = grid(areas=10, categories=6)
     rng = random.Random(7)
     for trial in range(40):
@@ -96,7 +94,7 @@ def test_no_total_ever_has_exactly_one_suppressed_member():
     for trial in range(150):
         g = grid(rng.randint(1, 12), rng.randint(1, 4), rng.randint(1, 7), rng.randint(1, 3))
         bounded = {(a, c): int(rng.expovariate(1 / rng.choice([0.5, 3, 8]))) for a in g.districts for c in g.phenomena}
-        table = compute(g, bounded, ReleaseRules(k=5), no_noise)
+        table = compute(g, bounded, ProtectionRules(k=5), no_noise)
         for parent, children in g.equations():
             assert sum(key in table.hidden for key in (parent, *children)) != 1, (trial, parent)
 
@@ -111,7 +109,7 @@ def test_no_suppressed_cell_can_be_solved_from_all_totals_together():
         g = grid(rng.randint(2, 15), rng.randint(1, 5), rng.randint(2, 8), rng.randint(1, 4))
         lam = rng.choice([0.3, 1, 3, 6, 12])
         bounded = {(a, c): int(rng.expovariate(1 / lam)) for a in g.districts for c in g.phenomena}
-        table = compute(g, bounded, ReleaseRules(k=5), no_noise)
+        table = compute(g, bounded, ProtectionRules(k=5), no_noise)
         unknown = sorted(table.hidden)
         published = {key: table.noisy[key] for key in table.exact if key not in table.hidden}
         assert derivable(g, published, unknown) == [], trial
@@ -122,7 +120,7 @@ def test_no_suppressed_cell_can_be_solved_from_all_totals_together():
 def test_the_audit_adds_complements_where_the_rule_alone_leaves_a_cell_solvable():
     # The one-equation rule alone leaves a bridge cell solvable in this table (found by search);
     # the full compute must not.
-    from service.signals import release
+    from service.signals import protection
 
     rng = random.Random(191)
     for _ in range(400):
@@ -130,15 +128,15 @@ def test_the_audit_adds_complements_where_the_rule_alone_leaves_a_cell_solvable(
         lam = rng.choice([0.3, 1, 3, 6, 12])
         bounded = {(a, c): int(rng.expovariate(1 / lam)) for a in g.districts for c in g.phenomena}
         exact = exact_counts(g, bounded)
-        table = release.Table(exact, dict(exact), {k: Status.SUPPRESSED for k, v in exact.items() if v < 5})
+        table = protection.Table(exact, dict(exact), {k: Status.SUPPRESSED for k, v in exact.items() if v < 5})
         equations = g.equations()
         involving: dict = {}
         for index, (parent, children) in enumerate(equations):
             for key in (parent, *children):
                 involving.setdefault(key, []).append(index)
-        release._complete(table, equations, involving, frozenset(), set(range(len(equations))))
-        if release._derivable(table, equations, involving):
-            full = compute(g, bounded, ReleaseRules(k=5), no_noise)
+        protection._complete(table, equations, involving, frozenset(), set(range(len(equations))))
+        if protection._derivable(table, equations, involving):
+            full = compute(g, bounded, ProtectionRules(k=5), no_noise)
             assert len(full.hidden) > len(table.hidden)
             assert derivable(g, {}, sorted(full.hidden)) == []
             return
@@ -150,12 +148,12 @@ def test_the_pattern_prefers_last_weeks_complements():
     # a00 is under k; any of a01..a03 could be its complement; each is 9, so the choice is free.
     bounded = {("a00", "c00"): 2, ("a01", "c00"): 9, ("a02", "c00"): 9, ("a03", "c00"): 9}
     chosen = {
-        key for key, status in compute(g, bounded, ReleaseRules(k=5), no_noise).hidden.items()
+        key for key, status in compute(g, bounded, ProtectionRules(k=5), no_noise).hidden.items()
         if status is Status.COMPLEMENTARY and key[0] == "area" and key[2] == "category"
     }
     assert chosen == {("area", "a01", "category", "c00")}  # the first, by code
     last_week = [("area", "a03", "category", "c00")]
-    again = compute(g, bounded, ReleaseRules(k=5), no_noise, previously_hidden=last_week)
+    again = compute(g, bounded, ProtectionRules(k=5), no_noise, previously_hidden=last_week)
     assert {k for k, s in again.hidden.items() if s is Status.COMPLEMENTARY and k[0] == "area" and k[2] == "category"} == set(last_week)
 
 
@@ -163,13 +161,13 @@ def test_the_same_input_gives_the_same_pattern():
     g = grid(areas=12, districts=3, categories=6, phenomena=2)
     rng = random.Random(3)
     bounded = {(a, c): int(rng.expovariate(1 / 4)) for a in g.districts for c in g.phenomena}
-    first = compute(g, bounded, ReleaseRules(k=5), no_noise).hidden
-    assert all(compute(g, bounded, ReleaseRules(k=5), no_noise).hidden == first for _ in range(3))
+    first = compute(g, bounded, ProtectionRules(k=5), no_noise).hidden
+    assert all(compute(g, bounded, ProtectionRules(k=5), no_noise).hidden == first for _ in range(3))
 
 
 def test_cells_survive_their_stored_form():
     g = grid()
-    table = compute(g, {("a00", "c00"): 9, ("a01", "c00"): 7}, ReleaseRules(k=5), noise.noisy)
+    table = compute(g, {("a00", "c00"): 9, ("a01", "c00"): 7}, ProtectionRules(k=5), noise.noisy)
     stored = encode_cells(table.cells())
     assert {c.key: c for c in decode_cells(stored)} == {c.key: c for c in table.cells()}
     assert len(decode_cells(stored)) == len(table.cells())
@@ -179,8 +177,8 @@ def test_cells_survive_their_stored_form():
 def test_rules_refuse_nonsense():
     for kwargs in ({"k": 0}, {"cap": 0}, {"epsilon": 0.0}, {"epsilon": -1.0}):
         with pytest.raises(ValueError):
-            ReleaseRules(**kwargs)
-    assert ReleaseRules(cap=2, epsilon=1.0).scale == 12.0
+            ProtectionRules(**kwargs)
+    assert ProtectionRules(cap=2, epsilon=1.0).scale == 12.0
 
 
 @pytest.mark.parametrize(("text", "monday"), [("2026-W48", "2026-11-23"), ("2026-W53", "2026-12-28"), ("2027-W01", "2027-01-04")])

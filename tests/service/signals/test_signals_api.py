@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from service.audit import log as audit_log
 from service.audit.models import AuditEntry
 from service.signals.models import BudgetSpend, Release, Tally
-from service.signals.release import Grid
+from service.signals.protection import Grid
 
 WEEK_FIELDS = ("municipality", "district", "area", "phenomenon", "category")
 

@@ -38,7 +38,6 @@ Protection, in order:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -124,7 +123,7 @@ class Grid:
 
 
 @dataclass(frozen=True)
-class ReleaseRules:
+class ProtectionRules:
     """k, the contribution cap and the release's epsilon (split equally over the six parts)."""
 
     k: int = 5
@@ -179,7 +178,7 @@ def exact_counts(grid: Grid, bounded: Mapping[tuple[str, str], int]) -> dict[Cel
 def compute(
     grid: Grid,
     bounded: Mapping[tuple[str, str], int],
-    rules: ReleaseRules,
+    rules: ProtectionRules,
     noise: Callable[[Sequence[int], float], list[int]],
     previously_hidden: Iterable[CellKey] = (),
 ) -> Table:
@@ -349,34 +348,3 @@ def decode_part(data: bytes, geo: str, taxonomy: str) -> list[Cell]:
 def decode_cells(data: bytes) -> list[Cell]:
     """Every cell of a stored release."""
     return [cell for g in GEO_LEVELS for t in TAX_LEVELS for cell in decode_part(data, g, t)]
-
-
-def week_of(moment: dt.datetime) -> dt.date:
-    """The Monday of the UTC ISO week holding `moment`: the week a report is counted in."""
-    day = moment.astimezone(dt.timezone.utc).date()
-    return day - dt.timedelta(days=day.weekday())
-
-
-def week_label(week: dt.date) -> str:
-    """ISO week label of a Monday: 2026-W48."""
-    year, number, _ = week.isocalendar()
-    return f"{year}-W{number:02d}"
-
-
-def parse_week(label: str) -> dt.date | None:
-    """The Monday of an ISO week label such as 2026-W48, None if it is not one or its year is
-    outside 2000-2999 (weeks the service cannot hold, and whose arithmetic would overflow)."""
-    if len(label) != 8 or label[4:6] != "-W" or not (label[:4].isascii() and label[:4].isdigit()
-                                                     and label[6:].isascii() and label[6:].isdigit()):
-        return None
-    if not 2000 <= int(label[:4]) <= 2999:
-        return None
-    try:
-        return dt.date.fromisocalendar(int(label[:4]), int(label[6:]), 1)
-    except ValueError:
-        return None
-
-
-def quarter_of(week: dt.date) -> str:
-    """The calendar quarter of a week's Monday: 2026-Q4."""
-    return f"{week.year}-Q{(week.month - 1) // 3 + 1}"
