@@ -17,10 +17,12 @@ from typing import Annotated
 
 import msgspec
 
+from retention.errors import RetentionError
+
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.toml")
 
 
-class PolicyError(Exception):
+class PolicyError(RetentionError):
     """The policy file cannot be used; the message is one line saying why."""
 
 

@@ -50,15 +50,19 @@ _MAX_TEXT = 200
 _MAC_OPTION = "safesignal_audit_authenticator"
 
 
-class AuditDetailError(ValueError):
+class AuditError(Exception):
+    """Base of every error the audit log raises itself."""
+
+
+class AuditDetailError(AuditError, ValueError):
     """An entry's detail holds a key or a value the audit log does not accept."""
 
 
-class AuditKeyMissing(RuntimeError):
+class AuditKeyMissing(AuditError, RuntimeError):
     """The connection has no audit MAC key (see `with_authenticator`): nothing can be appended."""
 
 
-class AuditLogBroken(UnsignedLog):
+class AuditLogBroken(AuditError, UnsignedLog):
     """The log does not verify, so it is not signed: a checkpoint would vouch for a forgery."""
 
     def __init__(self, result: Verification):

@@ -20,6 +20,26 @@ def test_every_tracing_error_derives_from_tracing_error():
         assert issubclass(kind, codes.TracingError), kind
 
 
+def test_every_error_of_a_package_derives_from_its_base():
+    """Callers catch a package's errors by its one base (STYLE.md), whatever else they subclass."""
+    import inspect
+
+    from crypto import errors as crypto_errors
+    from retention import errors as retention_errors, lease, policy, purge
+    from service.audit import log as audit_log
+
+    def raised_here(*modules):  # type: ignore[no-untyped-def]
+        return {kind for module in modules for _, kind in inspect.getmembers(module, inspect.isclass)
+                if issubclass(kind, Exception) and kind.__module__ == module.__name__}
+
+    bases = {audit_log: audit_log.AuditError, crypto_errors: crypto_errors.CryptoError}
+    for module, base in bases.items():
+        assert raised_here(module) and all(issubclass(kind, base) for kind in raised_here(module)), module
+    retention_kinds = raised_here(retention_errors, lease, policy, purge)
+    assert {policy.PolicyError, lease.LeaseLost} <= retention_kinds
+    assert all(issubclass(kind, retention_errors.RetentionError) for kind in retention_kinds)
+
+
 def test_one_table_answers_the_domain_errors(app):
     # Each domain's views registered its errors when the app was built; nothing else is answered.
     assert errors.answer_for(tokens.InvalidToken()).status == 403  # type: ignore[union-attr]
