@@ -28,7 +28,7 @@ run: $(VENV)/.installed
 	$(BIN)/safesignal demo
 	@echo "# serving http://$(HOST):$(PORT) (Ctrl-C stops it)"
 	$(BIN)/safesignal scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
-	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) --no-control-socket 'service:create_app()'
+	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) 'service:create_app()'
 
 test: $(VENV)/.installed
 	$(BIN)/pytest

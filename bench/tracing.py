@@ -226,7 +226,7 @@ def fill(deployment: Deployment, start: dt.datetime, seed: int, say: Callable[[s
     period = tracing.export_rules.period.total_seconds()
     rng = random.Random(seed)
     began = time.perf_counter()
-    remaining, uploads = deployment.keys, 0
+    remaining, phones = deployment.keys, 0
     with state.sessions() as session:
         while remaining > 0:
             moment = start - dt.timedelta(hours=1) + dt.timedelta(seconds=rng.uniform(1, period - 1))
@@ -240,17 +240,17 @@ def fill(deployment: Deployment, start: dt.datetime, seed: int, say: Callable[[s
                 raise RuntimeError(f"fill: {len(accepted.now)} keys publishable of {days}, {accepted.dropped} dropped")
             uploads.store(session, tracing.keyring, tracing.keystore, accepted, now=moment)
             remaining -= days
-            uploads += 1
-            if uploads % 2000 == 0:
+            phones += 1
+            if phones % 2000 == 0:
                 session.commit()
-            if uploads % 20000 == 0:
+            if phones % 20000 == 0:
                 say(f"{deployment.label}: {deployment.keys - remaining:,} keys, {time.perf_counter() - began:.0f} s")
         session.commit()
         rows = session.scalar(select(func.count()).select_from(KeyUpload))
         in_window = session.scalar(select(func.sum(KeyUpload.keys)).where(
             KeyUpload.publish_at >= start, KeyUpload.publish_at < start + tracing.export_rules.period))
     deployment.databases.settle(deployment.name)
-    deployment.info.update(fill_s=time.perf_counter() - began, uploads=uploads, rows=rows, keys_in_window=in_window,
+    deployment.info.update(fill_s=time.perf_counter() - began, uploads=phones, rows=rows, keys_in_window=in_window,
                            window_start=start.isoformat(), database_bytes=deployment.databases.size(deployment.name))
 
 

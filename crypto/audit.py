@@ -163,3 +163,9 @@ class EntryAuthenticator(Unpicklable):
     def entry_ok(self, chain_hash: bytes, mac: bytes | None) -> bool:
         """True if `mac` is this key's MAC of the entry (compared in constant time)."""
         return mac is not None and hmac.compare_digest(self.entry_mac(chain_hash), bytes(mac))
+
+    def head_ok(self, seq: int, chain_hash: bytes, base_seq: int, base_hash: bytes, mac_from: int, checkpointed: int,
+                mac: bytes | None) -> bool:
+        """True if `mac` is this key's MAC of the head row (compared in constant time)."""
+        expected = self.head_mac(seq, chain_hash, base_seq, base_hash, mac_from, checkpointed)
+        return mac is not None and hmac.compare_digest(expected, bytes(mac))

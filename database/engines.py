@@ -126,17 +126,16 @@ def _configure_sqlite(engine: Engine) -> None:
             raise
 
 
-def checkpoint_wal(engine: Engine, mode: str = "PASSIVE") -> None:
-    """Run a SQLite WAL checkpoint outside any transaction, on the driver's connection.
+def checkpoint_wal(engine: Engine) -> None:
+    """Run a passive SQLite WAL checkpoint outside any transaction, on the driver's connection:
+    it copies what it can back from the log without waiting for anyone.
 
-    PASSIVE copies what it can without waiting for anyone; TRUNCATE also empties the log file
-    when no reader holds it (best effort: with a reader active it does what PASSIVE does).
+    (Emptying the log for good, which must know whether it succeeded, is the vault's own:
+    service.vault.store.)
     """
-    if mode not in ("PASSIVE", "TRUNCATE"):
-        raise ValueError("mode must be PASSIVE or TRUNCATE")
     raw = engine.raw_connection()
     try:
-        raw.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})")  # type: ignore[union-attr]
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
     finally:
         raw.close()
 

@@ -24,11 +24,17 @@ log = logging.getLogger("service.scheduler")
 
 
 def checkpoint_job(state: Any) -> None:
-    """Sign a checkpoint of the log's head, if it moved."""
+    """Sign a checkpoint of the log's head, if it moved and the log verifies."""
     from service.audit import log as audit
 
-    with state.engine.begin() as connection:
-        seq = audit.checkpoint(connection, state.retention.signer, state.clock())
+    try:
+        with state.engine.begin() as connection:
+            # Verified with the policy's period, as retention and `safesignal audit checkpoint` do:
+            # without it a prune would be judged by the period it claims for itself.
+            seq = audit.checkpoint(connection, state.retention.signer, state.clock(), state.policies["audit_log"].period)
+    except audit.AuditLogBroken as error:
+        log.error("audit log checkpoint not signed: %s", error)
+        return
     if seq is not None:
         log.info("audit log checkpoint signed at entry %d", seq)
 

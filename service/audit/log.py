@@ -17,7 +17,6 @@ pseudonym, token or coordinate can be written into the log by mistake.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -92,9 +91,8 @@ def _write_head(connection: Connection, authenticator: EntryAuthenticator, head:
 
 
 def _head_ok(authenticator: EntryAuthenticator, head: Any) -> bool:
-    return head.mac is not None and hmac.compare_digest(authenticator.head_mac(
-        head.seq, head.hash, head.base_seq, head.base_hash, head.mac_from, head.checkpointed
-    ), bytes(head.mac))
+    return authenticator.head_ok(head.seq, head.hash, head.base_seq, head.base_hash, head.mac_from, head.checkpointed,
+                                 head.mac)
 
 
 def _check_detail(detail: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from service.config import ConfigError
 @click.command("scheduler")
 @with_appcontext
 def scheduler() -> None:
-    """Run the retention and checkpoint jobs until stopped (one such process per deployment)."""
+    """Run every domain's scheduled jobs until stopped (one such process per deployment)."""
     from service.scheduler import serve
 
     try:

@@ -599,6 +599,18 @@ def test_a_forged_prune_claiming_a_short_period_is_named_by_the_policy_period(ap
     assert cli.exit_code == 1 and cli.stderr.startswith(f"BROKEN at entry {seq}: records a prune of entries younger")
 
 
+def test_the_schedulers_checkpoint_job_judges_a_prune_by_the_policy_period_too(app, real_log, db_engine, caplog):
+    from service.scheduler import build
+
+    seq = _forge_prune(app, db_engine, real_log, cutoff=_state(app).clock(), period_days=0)
+    job = build(_state(app), app.config).get_job("audit-checkpoint")
+    with caplog.at_level("ERROR", logger="service.scheduler"):
+        job.func(*job.args)
+    # Not signed: a checkpoint would vouch for the forged prune, as `audit checkpoint` refuses to.
+    assert _checkpoint_seqs(db_engine) == [real_log["first_checkpoint"], real_log["second_checkpoint"]]
+    assert f"audit log checkpoint not signed: the audit log does not verify: entry {seq}" in caplog.text
+
+
 def test_a_broken_chain_is_not_pruned(app, partners, clock, db_engine):
     _issue(partners, 3)
     _sql(db_engine, "UPDATE audit_entry SET detail = '{}' WHERE seq = 2")

@@ -1,7 +1,8 @@
 """A two-municipality deployment for the signals tests, and helpers to report into it.
 
-Not a conftest.py: test folders have no __init__.py, so a second conftest would replace the
-first as the module `conftest` that other tests import from. Test modules import the fixtures.
+A module the signals test modules import by name (`from signals_support import ...`), fixtures
+included, as every test imports its shared helpers (tests/support.py); not a conftest.py, which
+pytest loads as a plugin and nothing imports.
 """
 
 from __future__ import annotations
