@@ -84,7 +84,9 @@ def missing_secrets(config: dict[str, Any]) -> list[str]:
             continue
         if value == "AUDIT_SIGNING_KEY" and config.get("AUDIT_PUBLIC_KEY"):
             continue  # an API process that only verifies
-        missing.append(f"SAFESIGNAL_{value} or SAFESIGNAL_{file}")
+        # An API process may be given the public key instead: say so, as the README does.
+        public = " (or SAFESIGNAL_AUDIT_PUBLIC_KEY for an API process)" if value == "AUDIT_SIGNING_KEY" else ""
+        missing.append(f"SAFESIGNAL_{value} or SAFESIGNAL_{file}{public}")
     return missing
 
 

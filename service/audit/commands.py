@@ -37,8 +37,10 @@ def audit_verify(kept_file) -> None:  # type: ignore[no-untyped-def]
     result = current_state().retention.verify_audit(kept)
     if result.valid:
         through = f"signed through entry {result.last_checkpoint}" if result.last_checkpoint else "none signed yet"
+        # checkpoints_checked counts the log's checkpoints and the kept copies together: name each.
+        saved = f" and {len(kept)} kept ones from the file" if kept_file is not None else ""
         click.echo(f"valid: entries {result.first_seq}..{result.last_seq} ({result.entries_checked} checked), "
-                   f"{result.checkpoints_checked} signed checkpoints (key {result.public_key_id}); {through}, "
+                   f"{result.checkpoints_checked - len(kept)} signed checkpoints{saved} (key {result.public_key_id}); {through}, "
                    f"{result.unsigned_entries} entries after the last checkpoint (not yet signed)")
         for note in result.notes:
             click.echo(f"  note: {note}")

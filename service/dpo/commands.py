@@ -28,9 +28,11 @@ def dpo_record(fmt: str) -> None:
 @with_appcontext
 def dpo_runs(limit: int) -> None:
     """What the latest retention runs did to each data class (from the audit log)."""
-    for run in current_state().retention.runs(limit):
+    runs = current_state().retention.runs(limit)
+    width = max([20, *(len(run["data_class"]) for run in runs)])  # the columns line up
+    for run in runs:
         keys = f", {run['keys_destroyed']} keys destroyed" if run.get("keys_destroyed") else ""
-        click.echo(f"{run['at'][:19]}Z  {run['data_class']:<20} {run['action']:<9} {run['rows']:>8} rows{keys}  "
+        click.echo(f"{run['at'][:19]}Z  {run['data_class']:<{width}} {run['action']:<9} {run['rows']:>8} rows{keys}  "
                    f"{run['duration_ms']} ms  {run['outcome']}{': ' + run['error'] if run.get('error') else ''}")
 
 
@@ -38,5 +40,7 @@ def dpo_runs(limit: int) -> None:
 @with_appcontext
 def dpo_inventory() -> None:
     """Records per data class and epoch (UTC day), no content, and whether the epoch's key lives."""
-    for row in current_state().retention.inventory():
-        click.echo(f"{row['data_class']:<20} {row['epoch']}  {row['age_days']:>4} days  {row['records']:>9} records  key {row['key']}")
+    rows = current_state().retention.inventory()
+    width = max([20, *(len(row["data_class"]) for row in rows)])  # the columns line up
+    for row in rows:
+        click.echo(f"{row['data_class']:<{width}} {row['epoch']}  {row['age_days']:>4} days  {row['records']:>9} records  key {row['key']}")

@@ -26,11 +26,13 @@ def retention_run(dry_run: bool, as_json: bool) -> None:
     elif outcome.skipped:
         click.echo(f"skipped: {outcome.skipped}")
     else:
+        # As wide as the longest class name (privacy_budget_ledger), so the columns line up.
+        width = max([20, *(len(result.data_class) for result in outcome.classes)])
         for result in outcome.classes:
             verb = ("would " if dry_run else "") + ("anonymise" if result.action == "anonymise" else "remove")
             verb += "" if dry_run else "d"
             keys = f", {result.keys_destroyed} keys destroyed" if result.keys_destroyed else ""
-            click.echo(f"{result.data_class:<20} {result.action:<9} {verb} {result.rows} rows{keys}"
+            click.echo(f"{result.data_class:<{width}} {result.action:<9} {verb} {result.rows} rows{keys}"
                        f" (older than {result.cutoff[:19]}Z) {result.outcome}{': ' + result.error if result.error else ''}")
     if any(result.outcome == "error" for result in outcome.classes):
         sys.exit(1)
@@ -54,12 +56,13 @@ def retention_status(as_json: bool) -> None:
             "vault": {"pending_keys": vault.pending_keys, "pending_since": vault.pending_since, "compliant": vault.compliant},
         }, indent=2))
     else:
-        click.echo(f"{'data class':<20} {'period':>7} {'records':>9} {'oldest':>9} {'overdue':>8}  state")
+        width = max([20, *(len(status.data_class) for status in statuses)])
+        click.echo(f"{'data class':<{width}} {'period':>7} {'records':>9} {'oldest':>9} {'overdue':>8}  state")
         for status in statuses:
             oldest = f"{status.oldest_age_days:.1f}d" if status.oldest_age_days is not None else "-"
             overdue = status.past_period + status.live_keys_past_period
             state = "ok" if status.compliant else "OVERDUE: run `safesignal retention run`"
-            click.echo(f"{status.data_class:<20} {status.period_days:>6}d {status.records:>9} {oldest:>9} {overdue:>8}  {state}")
+            click.echo(f"{status.data_class:<{width}} {status.period_days:>6}d {status.records:>9} {oldest:>9} {overdue:>8}  {state}")
         if vault.pending_keys:
             state = "pending" if vault.compliant else "OVERDUE: a reader holds the vault; see the README, Retention"
             click.echo(f"key vault files: {vault.pending_keys} destroyed keys not yet erased, since "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 
 import pytest
@@ -238,6 +239,30 @@ def test_the_cli_runs_retention_and_reports_per_class(app, client, partners, clo
     assert reports["rows"] == 3 and reports["keys_destroyed"] == 1 and outcome["checkpoint"] is not None
 
 
+def test_the_cli_tables_line_up_whatever_the_length_of_a_class_name(app, client, partners, clock):
+    """privacy_budget_ledger and redeem_failure_counts are longer than 20 characters: the column
+    after the class name must still start at the same place on every row."""
+    submit(client, partners.pharmacy(), clock)
+    runner = app.test_cli_runner()
+    classes = {s.data_class for s in app_state(app).retention.status()}
+    assert max(len(name) for name in classes) > 20
+    # (command, index of the class name's word, what follows it up to the next column's edge: the
+    # end of the right-aligned period, the start of a left-aligned action)
+    tables = (
+        (["retention", "status"], 0, r" +\d+d"),
+        (["retention", "run", "--dry-run"], 0, r" +"),
+        (["retention", "run"], 0, r" +"),
+        (["dpo", "runs"], 1, r" +"),
+    )
+    for args, position, gap in tables:
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+        rows = [line for line in result.output.splitlines() if len(line.split()) > position and line.split()[position] in classes]
+        assert {line.split()[position] for line in rows} >= {"privacy_budget_ledger", "pharmacy_reports"}, result.output
+        edges = {re.search(re.escape(line.split()[position]) + gap, line).end() for line in rows}  # type: ignore[union-attr]
+        assert len(edges) == 1, (args, result.output)
+
+
 def test_an_expired_lease_is_taken_over_and_a_held_one_makes_the_run_skip(app, clock, db_engine):
     state = app_state(app)
     other = state.retention.lease()
@@ -294,7 +319,8 @@ def test_the_dpo_commands_list_runs_and_the_inventory(app, client, partners, clo
     # One outcome per data class: the run's whole set.
     runs = runner.invoke(args=["dpo", "runs", "--limit", str(len(HOLDINGS))])
     assert runs.exit_code == 0 and len(runs.output.splitlines()) == len(HOLDINGS)
-    assert any("pharmacy_reports     shred            3 rows, 1 keys destroyed" in line for line in runs.output.splitlines())
+    # The class column is as wide as the longest name (test_the_cli_tables_line_up_...).
+    assert any(re.search(r"pharmacy_reports +shred +3 rows, 1 keys destroyed", line) for line in runs.output.splitlines())
     assert runner.invoke(args=["dpo", "inventory"]).output == ""
 
 
