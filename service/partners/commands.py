@@ -81,7 +81,8 @@ def partners_list() -> None:
 
     for organisation in list_organisations(per_request.session()):
         state = "revoked" if organisation.revoked_at else "active"
-        tracing = "  (issues tracing codes)" if organisation.tracing_granted_at else ""
+        # A revoked organisation has no credential left to issue codes with, whatever its grant says.
+        tracing = "  (issues tracing codes)" if organisation.tracing_granted_at and not organisation.revoked_at else ""
         click.echo(f"{organisation.id}  {organisation.kind:<18} {state:<7} {organisation.area or '-':<24} {organisation.name}{tracing}")
         for credential in organisation.credentials:
             cstate = "revoked" if credential.revoked_at else "active"

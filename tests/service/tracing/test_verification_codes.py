@@ -83,6 +83,15 @@ def test_a_pharmacy_without_the_grant_is_refused_and_a_withdrawal_stops_it(clien
     assert _issue(client, token).status_code == 403
 
 
+def test_partners_list_says_who_issues_codes_and_a_revoked_pharmacy_does_not(client, partners):
+    organisation_id, token = granted_pharmacy(partners)
+    line = next(line for line in partners.run("partners", "list").splitlines() if line.startswith(organisation_id))
+    assert line.endswith("(issues tracing codes)")
+    partners.run("partners", "revoke", organisation_id)
+    line = next(line for line in partners.run("partners", "list").splitlines() if line.startswith(organisation_id))
+    assert " revoked " in line and "tracing" not in line  # its credentials are gone: it issues nothing
+
+
 def test_only_pharmacies_can_be_granted(partners):
     organisation_id, _ = partners.add("prevention_service", "Preventiedienst")
     result = partners.runner.invoke(args=["tracing", "grant", organisation_id])
