@@ -308,15 +308,11 @@ def test_a_cell_of_k_minus_1_reports_is_never_observable(precise, partners, cloc
 
 # --- signals -------------------------------------------------------------------------------------------
 
-def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, partners, clock):
-    from signals_support import Reporting
-
-    # Little noise (epsilon 50, cap 2: sd 0.35), so the verdicts are known in advance.
-    app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
-    reporting = Reporting(app.test_client(), partners, clock)
+def _released_weeks(app, reporting, clock, weekly: list[int]) -> list[dt.date]:  # type: ignore[no-untyped-def]
+    """One week per count: that many dv_mask19 reports in n1, steady neighbours, the week released
+    as the scheduler would; the weeks' Mondays, in order."""
     from service.signals.domain import signals_job
 
-    weekly = [20, 22, 19, 21, 20, 23, 21, 20, 22, 60]  # ten weeks; the last one rises
     weeks = []
     for count in weekly:
         weeks.append(monday(clock.now))
@@ -327,6 +323,18 @@ def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, pa
         reporting.spread("n3", "dv_mask19", 6)
         signals_job(_state(app))  # what the scheduler does every hour
         clock.advance(days=7)
+    return weeks
+
+
+def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, partners, clock):
+    from signals_support import Reporting
+
+    # Little noise (epsilon 50, cap 2: sd 0.35), so the verdicts are known in advance.
+    app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
+    reporting = Reporting(app.test_client(), partners, clock)
+
+    weekly = [20, 22, 19, 21, 20, 23, 21, 20, 22, 60]  # ten weeks; the last one rises
+    weeks = _released_weeks(app, reporting, clock, weekly)
     token = reporting.analyst("north")
     clock.now = reporting.release_time(weeks[-1])
     response = reporting.client.get(f"/v1/signals/weeks/{label(weeks[-1])}/alerts?geo=area&taxonomy=category", headers=bearer(token))
@@ -359,18 +367,9 @@ def test_alerts_name_only_the_baseline_weeks_they_read(app_with, partners, clock
 
     app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
     reporting = Reporting(app.test_client(), partners, clock)
-    from service.signals.domain import signals_job
 
     weekly = [20, 22, 19, 21, 20, 23, 21, 60]  # eight weeks: the baseline of the last wants two more
-    weeks = []
-    for count in weekly:
-        weeks.append(monday(clock.now))
-        for pharmacy in range(0, count, 2):
-            reporting.report("n1", "dv_mask19", min(2, count - pharmacy), pharmacy=pharmacy)
-        reporting.spread("n2", "dv_mask19", 6)
-        reporting.spread("n3", "dv_mask19", 6)
-        signals_job(_state(app))
-        clock.advance(days=7)
+    weeks = _released_weeks(app, reporting, clock, weekly)
     token = reporting.analyst("north")
     clock.now = reporting.release_time(weeks[-1])
     response = reporting.client.get(f"/v1/signals/weeks/{label(weeks[-1])}/alerts?geo=area&taxonomy=category", headers=bearer(token))
