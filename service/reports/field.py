@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 
 
 def _reporter(principal: Principal) -> Reporter:
-    # Today each device credential is its own reporter (issue 12 makes it the organisation).
-    return Reporter(principal.organisation_id.bytes, principal.credential_id.bytes, None)
+    # A field service is one reporter, all its devices together: the contribution cap bounds what
+    # the organisation adds to a cell, whatever number of tablets it hands out.
+    return Reporter(principal.organisation_id.bytes, principal.organisation_id.bytes, None)
 
 
 def _locate(report: FieldReportIn, reporter: Reporter, areas: AreaResolver) -> tuple[str | None, Errors]:

@@ -10,6 +10,7 @@ from typing import Any
 from service.config import ConfigError, require_integers, require_number
 from service.domain import Domain, Job
 from service.signals import holdings
+from service.signals.protection import DEFAULT_SPLIT, ProtectionRules
 
 DEFAULTS: dict[str, Any] = {
     # Cells under K are never shown; one reporter counts at most CONTRIBUTION_CAP times per
@@ -22,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "SIGNALS_EPSILON_PER_RELEASE": 1.0,
     "SIGNALS_BUDGET_PER_QUARTER": 14.0,
     "SIGNALS_RELEASE_DELAY_DAYS": 8,
+    # How EPSILON_PER_RELEASE is shared between the six parts (geo level / taxonomy level); a part
+    # with 0 is not measured, only summed from the others (service.signals.protection).
+    "SIGNALS_EPSILON_SPLIT": dict(DEFAULT_SPLIT),
 }
 
 
@@ -36,6 +40,21 @@ def check(config: Mapping[str, Any]) -> None:
             "a report of a released week could still arrive"
         )
     require_integers(config, ("SIGNALS_K", "SIGNALS_CONTRIBUTION_CAP", "SIGNALS_RELEASE_DELAY_DAYS"), least=1)
+    split = config["SIGNALS_EPSILON_SPLIT"]
+    if not isinstance(split, dict):
+        raise ConfigError("SAFESIGNAL_SIGNALS_EPSILON_SPLIT must be a JSON object of the six parts' shares")
+    try:
+        protection_rules(config)
+    except ValueError as error:
+        raise ConfigError(f"SAFESIGNAL_SIGNALS_EPSILON_SPLIT: {error}") from None
+
+
+def protection_rules(config: Mapping[str, Any]) -> ProtectionRules:
+    return ProtectionRules(
+        k=config["SIGNALS_K"], cap=config["SIGNALS_CONTRIBUTION_CAP"],
+        epsilon=float(config["SIGNALS_EPSILON_PER_RELEASE"]),
+        split=tuple(sorted(config["SIGNALS_EPSILON_SPLIT"].items())),
+    )
 
 log = logging.getLogger("service.scheduler")
 
@@ -43,16 +62,12 @@ log = logging.getLogger("service.scheduler")
 def build(config: Mapping[str, Any], state: Any) -> Any:
     """The signals' rules over the deployment's areas and taxonomy."""
     from service.signals.ears import EarsRules
-    from service.signals.protection import ProtectionRules
     from service.signals.services import SignalRules, Signals
 
     return Signals.build(
         state.areas.areas(), state.taxonomy, state.areas.etag,
         SignalRules(
-            protection=ProtectionRules(
-                k=config["SIGNALS_K"], cap=config["SIGNALS_CONTRIBUTION_CAP"],
-                epsilon=float(config["SIGNALS_EPSILON_PER_RELEASE"]),
-            ),
+            protection=protection_rules(config),
             budget_per_quarter=float(config["SIGNALS_BUDGET_PER_QUARTER"]),
             delay=dt.timedelta(days=config["SIGNALS_RELEASE_DELAY_DAYS"]),
             tallies_kept=dt.timedelta(days=state.policies["signal_tallies"].period_days),

@@ -32,17 +32,19 @@ Why this method and these numbers:
   to look at, not a test result.
 - The sample standard deviation (n - 1), as R's `sd` that earsC uses.
 - min_sd is earsC's `minSigma`. Without it a flat baseline (5, 5, 5, ...) has sd 0 and any +1
-  would flag with an infinite statistic. Callers pass the standard deviation of the
-  differential-privacy noise added to each count: a rise smaller than the noise cannot be told
-  apart from the noise, so it must not be reported as a signal. The default of 1.0 is a floor for
-  callers that add no noise.
-- Protected counts arrive with small cells suppressed (None). A suppressed baseline week is left
-  out, not read as zero: zero would pull the mean down and make the next ordinary week look like
-  a rise. Leaving it out biases the mean upwards (a suppressed cell was small), which errs towards
-  not flagging. earsC has no such rule (one NA makes its verdict NA); here a verdict needs at
-  least `min_baseline` present baseline weeks, because the standard deviation of two or three
-  values is too unstable to divide by. A suppressed tested week gets no verdict.
-- Weeks before the start of the series count as suppressed, so a young series gets
+  would flag with an infinite statistic. The default of 1.0 is a floor for callers that add no
+  noise.
+- Callers that add differential-privacy noise pass its standard deviation for the cell
+  (`noise_sd`), and the floor becomes sqrt(noise_sd^2 + expected): the noise plus the Poisson
+  variation of a count of the expected size. A rise within that cannot be told from chance, so it
+  must not be reported as a signal; and seven baseline weeks often underestimate the spread by
+  luck, which alone made about 1.5 false alarms per 100 cell-weeks (Student's t with 6 degrees of
+  freedom past 2.8). With the floor it is about 0.3 (bench/signals_utility.py measures it).
+- A baseline week may be missing (None): a week never released. It is left out, not read as zero.
+  earsC has no such rule (one NA makes its verdict NA); here a verdict needs at least
+  `min_baseline` present baseline weeks, because the standard deviation of two or three values is
+  too unstable to divide by. A tested week not shown (None) gets no verdict.
+- Weeks before the start of the series count as missing, so a young series gets
   "short_baseline" rather than an error.
 
 Pure and stdlib only: no Flask, no database, no clock. The caller picks the weeks and orders them.
@@ -55,7 +57,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Reason = Literal["flagged", "within_baseline", "suppressed", "short_baseline"]
+Reason = Literal["flagged", "within_baseline", "not_shown", "short_baseline"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class EarsRules:
     baseline      weeks in the baseline (earsC's `baseline`, 7 by default)
     guard         weeks between the baseline and the tested week (2 for C2; 0 gives C1)
     threshold     standardised rise above which a week is flagged
-    min_baseline  fewest present (non-suppressed) baseline weeks needed for a verdict
+    min_baseline  fewest present (released) baseline weeks needed for a verdict
     min_sd        floor on the baseline standard deviation; pass the DP noise standard deviation
     """
 
@@ -102,7 +104,7 @@ class Verdict:
     """The outcome of c2 for one tested week.
 
     expected and sd are None exactly when the baseline is short; statistic and rise are None
-    when the baseline is short or the tested week is suppressed. sd is the value divided by,
+    when the baseline is short or the tested week is not shown. sd is the value divided by,
     after the min_sd floor.
     """
 
@@ -120,8 +122,9 @@ def required_weeks(rules: EarsRules = EarsRules()) -> int:
     return 1 + rules.guard + rules.baseline
 
 
-def c2(series: Sequence[int | None], rules: EarsRules = EarsRules()) -> Verdict:
-    """Test the last week of a series (oldest first, None = suppressed) against its baseline."""
+def c2(series: Sequence[int | None], rules: EarsRules = EarsRules(), *, noise_sd: float | None = None) -> Verdict:
+    """Test the last week of a series (oldest first, None = missing or not shown) against its
+    baseline; `noise_sd` is the standard deviation of the noise on each value, if any."""
     if not series:
         raise ValueError("series is empty: there is no week to test")
     observed = series[-1]
@@ -136,10 +139,11 @@ def c2(series: Sequence[int | None], rules: EarsRules = EarsRules()) -> Verdict:
         # the two-pass float formula is exact to far below anything the threshold can notice.
         expected = math.fsum(present) / len(present)
         variance = math.fsum((value - expected) ** 2 for value in present) / (len(present) - 1)
-        sd = max(math.sqrt(variance), rules.min_sd)
+        floor = rules.min_sd if noise_sd is None else max(rules.min_sd, math.sqrt(noise_sd**2 + max(expected, 0.0)))
+        sd = max(math.sqrt(variance), floor)
 
     if observed is None:
-        return Verdict(observed, expected, sd, None, None, False, "suppressed")
+        return Verdict(observed, expected, sd, None, None, False, "not_shown")
     if expected is None or sd is None:
         return Verdict(observed, None, None, None, None, False, "short_baseline")
 

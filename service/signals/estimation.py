@@ -115,6 +115,10 @@ class Estimator:
     """Weighted least squares over one hierarchy for fixed noise variances per part."""
 
     def __init__(self, hierarchy: Hierarchy, variances: Mapping[Part, float]):
+        """`variances`: the noise variance of each part; infinite for a part that is not measured
+        (it is then only a sum of the others). Area x category must be measured."""
+        if not 0 < variances["area", "category"] < float("inf"):
+            raise ValueError("area x category must be measured: every other part is a sum of it")
         h = self.h = hierarchy
         self.w = {part: 1.0 / variances[part] for part in PARTS}
         n = np.bincount(h.area_district, minlength=len(h.districts)).astype(float)
@@ -145,7 +149,7 @@ class Estimator:
     def solve(self, b: np.ndarray) -> np.ndarray:
         """N^-1 applied to an areas x categories matrix."""
         U, V = self.U, self.V
-        bu, bv = U.T @ b, b @ V
+        bu = U.T @ b
         pc_b = b - U @ bu  # Pc b
         pc_b_qc = pc_b - (pc_b @ V) @ V.T
         out = pc_b_qc / self.w["area", "category"]
@@ -159,7 +163,10 @@ class Estimator:
     def estimate(self, noisy: Mapping[Part, np.ndarray]) -> np.ndarray:
         """The weighted least-squares base table (areas x categories, real) from the noisy parts."""
         h = self.h
-        b = sum(self.w[g, t] * h._expand_tax(t, h._expand_geo(g, np.asarray(noisy[g, t], dtype=float))) for g, t in PARTS)
+        b = np.zeros((len(h.areas), len(h.categories)))
+        for g, t in PARTS:
+            if self.w[g, t] > 0:  # a part not measured (weight 0) has no noisy values
+                b += self.w[g, t] * h._expand_tax(t, h._expand_geo(g, np.asarray(noisy[g, t], dtype=float)))
         return self.solve(b)
 
     def variances(self) -> dict[Part, np.ndarray]:

@@ -7,7 +7,8 @@ Three data classes, each with its own retention policy:
   release never scans reports and costs the same whatever their volume. Per reporter, because
   contribution bounding caps what one reporter adds to a cell. They never leave the service.
 - `signal_releases`: a municipality's protected table for one week, computed once and stored; what
-  analysts read. Only noisy values of cells at or above k and the suppression pattern are in it.
+  analysts read. Only protected values (post-processed noisy measurements, never an exact count),
+  their noise sd and each cell's status are in it.
 - `privacy_budget_ledger`: which analyst organisation opened which week, and the epsilon that cost.
 """
 
@@ -59,7 +60,7 @@ class Release(Base):
     # The parameters the table was computed with (k, cap, noise scales, taxonomy and area
     # versions), as JSON; see service.signals.services.compute_missing.
     params: Mapped[bytes] = mapped_column(LargeBinary)
-    # The cells, one list per part (see service.signals.protection.encode_cells). One immutable
+    # The cells, one list per part (see service.signals.protection.encode_table). One immutable
     # document rather than a row per cell: a read is one row whatever the grid's size.
     cells: Mapped[bytes] = mapped_column(LargeBinary)
 

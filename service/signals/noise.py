@@ -39,6 +39,12 @@ def scale_for(sensitivity: int, epsilon: float) -> float:
     return sensitivity / epsilon
 
 
+def variance(scale: float) -> float:
+    """The variance of the discrete Laplace of this scale: 2q / (1 - q)^2 with q = exp(-1 / scale)."""
+    q = math.exp(-1 / scale)
+    return 2 * q / (1 - q) ** 2
+
+
 def epsilon(scale: float, sensitivity: int) -> float:
     """The epsilon OpenDP's privacy map gives for counts of this sensitivity at this scale."""
     return float(_measurement(scale).map(sensitivity))

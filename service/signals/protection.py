@@ -1,44 +1,35 @@
-"""Computing one municipality's protected table for one week: bound, count, noise, suppress.
+"""Computing one municipality's protected table for one week: bound, measure with noise, make
+consistent, then decide what is shown from the protected values alone.
 
 The table has six parts, every combination of a geographic level (area, district, municipality)
-and a taxonomy level (category, phenomenon). Every cell of every part is released or suppressed;
-there are no free filters, so the grid is fixed in advance.
+and a taxonomy level (category, phenomenon). Every cell of every part is in the release, whatever
+was reported; there are no free filters, so the grid is fixed in advance.
 
-Protection, in order:
+1. Contribution bounding. A reporting organisation's tally in an (area, category) cell counts at
+   most `cap`. Bounded counts roll up exactly: a district's count is the sum of its areas'.
+2. Measurement. One organisation's week in one (area, category) cell changes one cell of each
+   part by at most `cap`: each part has L1 sensitivity `cap`. Each part measured gets its share of
+   the release's epsilon (`split`) and independent discrete Laplace noise of scale cap / its
+   epsilon (service.signals.noise); a part with no share is not measured. The release is
+   epsilon-DP by sequential composition over the parts, the shares summing to epsilon.
+3. Consistency (service.signals.estimation). The noisy parts are combined by weighted least
+   squares into one estimate of the area x category table, rounded to non-negative integers
+   top-down; every published value is a sum of those, so every total adds up.
+4. What is shown. Each cell's protected value comes with the standard deviation of its estimate
+   (exact, from the noise scales and the grid alone) and a 90% interval. A cell is shown when its
+   interval lies at or above k: a cell of k-1 reports is then shown only when the noise pushes it
+   past the interval's half-width, about 5% of the time at most. Otherwise it is `below_k` (the
+   protected value is under k: "fewer than 5") or `uncertain` (at least k, but not clearly).
 
-1. Contribution bounding. A reporter's tally in an (area, category) cell counts at most `cap`.
-   Bounded counts roll up exactly: a district's count is the sum of its areas' bounded counts.
-2. Differential privacy. One reporter's week in one (area, category) cell changes exactly one
-   cell of each part, by at most `cap`: each part has L1 sensitivity `cap`. Each part gets an equal
-   share of the release's epsilon and its own independent discrete Laplace noise (service.signals.
-   noise), so the release is epsilon-DP by sequential composition over the six parts. Noise is
-   independent per published cell, so published totals are not exact sums of published children.
-3. Primary suppression. A cell whose exact bounded count is under k, or whose noisy value is under
-   k, is suppressed: nothing under k is ever shown, and a cell of k-1 reports never shows a value.
-   (The pattern depends on the exact counts; it says only "under k", the statistical disclosure
-   control rule Statbel applies, and no value.)
-4. Secondary suppression. Every total is an equation: parent = sum of its children, along the
-   area hierarchy (for each taxonomy node) and along the taxonomy (for each geographic node). An
-   equation with exactly one suppressed cell would give it away by subtraction, so one more of
-   its cells is suppressed, until no equation has exactly one. The complement is chosen to keep the
-   pattern stable from week to week (a cell suppressed in the previous week's release first), then
-   one that mends other such equations too, then the smallest published value (the least
-   information lost), then the code; a child before the parent. The choice uses published values
-   only.
-5. Audit. The rule above is what statistical offices' hypercube method starts from, and it is not
-   enough on its own: several equations together can still pin down a cell (a "bridge" between
-   two groups of suppressed cells; our random-grid test found one in 400 small tables). So the
-   finished pattern is audited the way tau-Argus audits one: a suppressed cell can be derived
-   exactly iff its unit vector lies in the row space of the equations restricted to suppressed
-   cells, which an SVD of each connected group of suppressed cells answers. A derivable cell gets
-   one more complement in one of its equations, and the audit runs again.
-   That audit treats published values as exact; they are not (each carries its own noise), so the
-   guarantee holds with room to spare.
+Steps 3 and 4 read the noisy values only, never an exact count: everything published (values,
+intervals, statuses, and the alerts computed from them) is post-processing of the noisy
+measurements, so the release as a whole is epsilon-DP, pattern included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -46,18 +37,35 @@ import msgspec
 import numpy as np
 
 from service.signals import noise
+from service.signals.estimation import GEO_LEVELS, PARTS, TAX_LEVELS, Estimator, Hierarchy, Part, rounded
 
-GEO_LEVELS = ("area", "district", "municipality")
-TAX_LEVELS = ("category", "phenomenon")
-PARTS = len(GEO_LEVELS) * len(TAX_LEVELS)
+__all__ = ["GEO_LEVELS", "PARTS", "TAX_LEVELS"]
+
+# The two-sided 90% quantile of the standard normal: the interval published with every value.
+# The estimate's error is a weighted sum of discrete Laplace draws; at 90% the normal quantile
+# (1.645 sd) and the Laplace one (ln 10 / sqrt 2 = 1.628 sd) nearly agree, so the interval holds
+# whether one draw dominates (an area) or many (a municipality). bench/signals_utility.py
+# measures the coverage.
+CONFIDENCE = 0.9
+Z = 1.6448536269514722
+VARIANCE_FLOOR = 1e-3
+
+# How the release's epsilon is shared between the parts, by default: most where analysts read
+# (district x category, the API's default view), the rest on the neighbourhood views; the totals
+# above district are sums, and consistency makes them exact sums. docs/signals.md gives the
+# figures behind the choice (bench/signals_utility.py --splits).
+DEFAULT_SPLIT: dict[str, float] = {
+    "area/category": 0.2, "area/phenomenon": 0.2, "district/category": 0.6,
+    "district/phenomenon": 0.0, "municipality/category": 0.0, "municipality/phenomenon": 0.0,
+}
 
 
 class Status(StrEnum):
-    """Why a cell is hidden, internally; published cells say only shown or suppressed."""
+    """What a published cell says. Decided on the protected value and its interval only."""
 
-    SHOWN = "shown"
-    SUPPRESSED = "suppressed"  # under k
-    COMPLEMENTARY = "complementary"  # suppressed so that no suppressed cell can be derived
+    SHOWN = "shown"  # the 90% interval lies at or above k
+    BELOW_K = "below_k"  # the protected value is under k ("fewer than k")
+    UNCERTAIN = "uncertain"  # the protected value is at least k, its interval reaches below k
 
 
 # A cell's key: (geo level, geo code, taxonomy level, taxonomy code).
@@ -65,7 +73,7 @@ CellKey = tuple[str, str, str, str]
 
 
 class Cell(msgspec.Struct, array_like=True, frozen=True):
-    """One published cell; `value` is None unless `status` is shown."""
+    """One cell. `value`, `low` and `high` are None unless the cell is shown (or read protected)."""
 
     geo_level: str
     geo_code: str
@@ -73,6 +81,9 @@ class Cell(msgspec.Struct, array_like=True, frozen=True):
     tax_code: str
     value: int | None
     status: str
+    low: int | None = None
+    high: int | None = None
+    sd: float | None = None  # the standard deviation of the protected value's noise
 
     @property
     def key(self) -> CellKey:
@@ -89,14 +100,22 @@ class Grid:
     districts: Mapping[str, str]  # area code -> district code
     phenomena: Mapping[str, str]  # category code -> phenomenon code
 
+    def hierarchy(self) -> Hierarchy:
+        return Hierarchy.of(self.districts, self.phenomena)
+
+    def codes(self, level: str) -> list[str]:
+        """The codes of one level, in the order of every part's rows or columns."""
+        if level == "area":
+            return sorted(self.districts)
+        if level == "district":
+            return sorted(set(self.districts.values()))
+        if level == "municipality":
+            return [self.municipality]
+        return sorted(self.phenomena) if level == "category" else sorted(set(self.phenomena.values()))
+
     def keys(self) -> list[CellKey]:
         """Every cell of the six parts, in a fixed order."""
-        geo = [("area", a) for a in sorted(self.districts)]
-        geo += [("district", d) for d in sorted(set(self.districts.values()))]
-        geo += [("municipality", self.municipality)]
-        tax = [("category", c) for c in sorted(self.phenomena)]
-        tax += [("phenomenon", p) for p in sorted(set(self.phenomena.values()))]
-        return [(gl, gc, tl, tc) for gl, gc in geo for tl, tc in tax]
+        return [(g, gc, t, tc) for g in GEO_LEVELS for gc in self.codes(g) for t in TAX_LEVELS for tc in self.codes(t)]
 
     def equations(self) -> list[tuple[CellKey, list[CellKey]]]:
         """Every (total, its children) relation of the table, along both hierarchies."""
@@ -122,214 +141,158 @@ class Grid:
         return relations
 
 
+def part_name(part: Part) -> str:
+    return f"{part[0]}/{part[1]}"
+
+
 @dataclass(frozen=True)
 class ProtectionRules:
-    """k, the contribution cap and the release's epsilon (split equally over the six parts)."""
+    """k, the contribution cap, the release's epsilon and how it is shared between the parts."""
 
     k: int = 5
     cap: int = 2
     epsilon: float = 1.0
+    split: tuple[tuple[str, float], ...] = tuple(DEFAULT_SPLIT.items())
 
     def __post_init__(self) -> None:
         if not (isinstance(self.k, int) and self.k >= 1):
             raise ValueError("k must be a positive integer")
         if not (isinstance(self.cap, int) and self.cap >= 1):
             raise ValueError("the contribution cap must be a positive integer")
-        if not self.epsilon > 0:
+        if not (math.isfinite(self.epsilon) and self.epsilon > 0):
             raise ValueError("epsilon must be positive")
+        shares = dict(self.split)
+        names = {part_name(part) for part in PARTS}
+        if set(shares) != names:
+            raise ValueError("the split must give a share to each of the six parts: " + ", ".join(sorted(names)))
+        if any(not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0) for v in shares.values()):
+            raise ValueError("every share of the split must be a number of at least 0")
+        if abs(sum(shares.values()) - 1) > 1e-9:
+            raise ValueError("the shares of the split must add up to 1")
+        if shares["area/category"] <= 0:
+            raise ValueError("area/category must have a share: every other part is a sum of it")
 
-    @property
-    def scale(self) -> float:
-        """The discrete Laplace scale of every part: sensitivity cap at epsilon / 6 each."""
-        return noise.scale_for(self.cap * PARTS, self.epsilon)
+    def share(self, part: Part) -> float:
+        return dict(self.split)[part_name(part)]
+
+    def scale(self, part: Part) -> float | None:
+        """The discrete Laplace scale of a part (sensitivity cap at its share of epsilon); None
+        when the part is not measured."""
+        share = self.share(part)
+        return noise.scale_for(self.cap, self.epsilon * share) if share > 0 else None
+
+    def variance(self, part: Part) -> float:
+        """The variance of a part's noise; infinite when the part is not measured."""
+        scale = self.scale(part)
+        return noise.variance(scale) if scale is not None else math.inf
+
+    def spent(self) -> float:
+        """The release's epsilon as OpenDP's privacy maps give it, summed over the measured parts."""
+        return sum(noise.epsilon(scale, self.cap) for part in PARTS if (scale := self.scale(part)) is not None)
 
 
 @dataclass
 class Table:
-    """A computed release: every cell with its exact count (never published) and its fate."""
+    """A computed release: exact counts (never published nor stored) and what is published."""
 
     exact: dict[CellKey, int]
-    noisy: dict[CellKey, int]
-    hidden: dict[CellKey, Status] = field(default_factory=dict)
+    protected: dict[CellKey, int]
+    sd: dict[CellKey, float]
+    status: dict[CellKey, Status] = field(default_factory=dict)
 
-    def cells(self) -> list[Cell]:
-        """The published form: values of shown cells only, and one status for every hidden cell
-        (a complement is at least k; saying so would narrow the small cells beside it)."""
-        return [
-            Cell(*key, value=None, status=Status.SUPPRESSED.value) if key in self.hidden
-            else Cell(*key, value=self.noisy[key], status=Status.SHOWN.value)
-            for key in self.exact
-        ]
+    def cells(self, *, protected: bool = False) -> list[Cell]:
+        """The published cells (values of shown cells only), or every protected value."""
+        return [self._cell(key, protected) for key in self.exact]
+
+    def _cell(self, key: CellKey, protected: bool) -> Cell:
+        status, sd = self.status[key], round(self.sd[key], 3)  # as stored
+        if status != Status.SHOWN and not protected:
+            return Cell(*key, value=None, status=status.value, sd=sd)
+        value = self.protected[key]
+        return Cell(*key, value, status.value, *interval(value, sd), sd)
 
 
-def exact_counts(grid: Grid, bounded: Mapping[tuple[str, str], int]) -> dict[CellKey, int]:
-    """Exact bounded counts of every cell, from the (area, category) counts (others count 0)."""
-    counts = dict.fromkeys(grid.keys(), 0)
+def interval(value: int, sd: float) -> tuple[int, int]:
+    """The published 90% interval around a protected value, value -+ 1.645 sd rounded to whole
+    reports (halves up), never below 0."""
+    return max(0, math.floor(value - Z * sd + 0.5)), math.floor(value + Z * sd + 0.5)
+
+
+def exact_parts(grid: Grid, h: Hierarchy, bounded: Mapping[tuple[str, str], int]) -> dict[Part, np.ndarray]:
+    """Exact bounded counts of every part, from the (area, category) counts (others count 0)."""
+    area_index = {a: i for i, a in enumerate(h.areas)}
+    category_index = {c: i for i, c in enumerate(h.categories)}
+    base = np.zeros((len(h.areas), len(h.categories)), dtype=np.int64)
     for (area, category), n in bounded.items():
-        district, phenomenon = grid.districts.get(area), grid.phenomena.get(category)
-        if district is None or phenomenon is None:
-            continue  # not in this municipality's grid
-        for gl, gc in (("area", area), ("district", district), ("municipality", grid.municipality)):
-            counts[(gl, gc, "category", category)] += n
-            counts[(gl, gc, "phenomenon", phenomenon)] += n
-    return counts
+        if area in area_index and category in category_index:  # else not in this municipality's grid
+            base[area_index[area], category_index[category]] += n
+    return {part: np.rint(v).astype(np.int64) for part, v in h.totals(base.astype(float)).items()}
 
 
 def compute(
     grid: Grid,
     bounded: Mapping[tuple[str, str], int],
     rules: ProtectionRules,
-    noise: Callable[[Sequence[int], float], list[int]],
-    previously_hidden: Iterable[CellKey] = (),
+    draw: Callable[[Sequence[int], float], list[int]],
 ) -> Table:
-    """The protected table of `grid` for these bounded (area, category) counts."""
-    exact = exact_counts(grid, bounded)
-    keys = list(exact)
-    # One draw per cell; the parts share one call because each cell's noise is independent
-    # and every part has the same scale.
-    noisy = dict(zip(keys, (max(0, value) for value in noise([exact[key] for key in keys], rules.scale))))
-    table = Table(exact, noisy)
-    for key in keys:
-        if exact[key] < rules.k or noisy[key] < rules.k:
-            table.hidden[key] = Status.SUPPRESSED
-    equations = grid.equations()
-    previous = frozenset(previously_hidden)
-    involving: dict[CellKey, list[int]] = {}
-    for index, (parent, children) in enumerate(equations):
-        for key in (parent, *children):
-            involving.setdefault(key, []).append(index)
-    _complete(table, equations, involving, previous, set(range(len(equations))))
-    while derivable := _derivable(table, equations, involving):
-        # One more complement in an equation of the first derivable cell, then the rule and the
-        # audit again (each round hides at least one more cell, so this ends).
-        key = derivable[0]
-        parent, children = next(
-            equations[i] for i in involving[key] if any(m not in table.hidden for m in (equations[i][0], *equations[i][1]))
-        )
-        visible = [m for m in children if m not in table.hidden] or [parent]
-        choice = _pick(visible, table, equations, involving, previous)
-        table.hidden[choice] = Status.COMPLEMENTARY
-        _complete(table, equations, involving, previous, set(involving[choice]))
+    """The protected table of `grid` for these bounded (area, category) counts. `draw` adds noise
+    of a scale to counts (service.signals.noise.noisy); everything after it reads its output only."""
+    h = grid.hierarchy()
+    exact = exact_parts(grid, h, bounded)
+    noisy = {}
+    for part in PARTS:
+        scale = rules.scale(part)
+        if scale is not None:
+            noisy[part] = np.array(draw(exact[part].reshape(-1).tolist(), scale), dtype=float).reshape(exact[part].shape)
+    return protect(grid, h, exact, noisy, rules)
+
+
+def protect(
+    grid: Grid, h: Hierarchy, exact: Mapping[Part, np.ndarray], noisy: Mapping[Part, np.ndarray], rules: ProtectionRules,
+) -> Table:
+    """The published table from the noisy parts. `exact` only labels the table's cells for the
+    caller (tests compare); nothing here reads it."""
+    # A variance floor of a thousandth of a report squared: at a tiny scale (epsilon in the
+    # hundreds, as the attack tests set) the discrete Laplace variance falls below 1e-40 and the
+    # weights' ratios would overflow double precision. The floor only errs on the safe side: the
+    # stated sd is then at most 0.03 instead of nearly 0.
+    estimator = Estimator(h, {part: max(rules.variance(part), VARIANCE_FLOOR) for part in PARTS})
+    published = h.totals(rounded(h, estimator.estimate(noisy)).astype(float))
+    variances = estimator.variances()
+    table = Table({}, {}, {})
+    for g, t in PARTS:
+        geo_codes, tax_codes = grid.codes(g), grid.codes(t)
+        values, sds = published[g, t], np.sqrt(variances[g, t])
+        for i, gc in enumerate(geo_codes):
+            for j, tc in enumerate(tax_codes):
+                key = (g, gc, t, tc)
+                value, sd = int(round(values[i, j])), float(sds[i, j])
+                table.exact[key] = int(exact[g, t][i, j])
+                table.protected[key], table.sd[key] = value, sd
+                table.status[key] = (
+                    Status.SHOWN if interval(value, round(sd, 3))[0] >= rules.k
+                    else Status.BELOW_K if value < rules.k else Status.UNCERTAIN
+                )
     return table
 
 
-def _complete(
-    table: Table,
-    equations: list[tuple[CellKey, list[CellKey]]],
-    involving: Mapping[CellKey, list[int]],
-    previous: frozenset[CellKey],
-    pending: set[int],
-) -> None:
-    """Suppress complements until no equation has exactly one suppressed cell."""
-    while pending:
-        index = min(pending)  # deterministic order: the same input gives the same pattern
-        pending.discard(index)
-        parent, children = equations[index]
-        members = [*children, parent]
-        hidden = [key for key in members if key in table.hidden]
-        if len(hidden) != 1:
-            continue
-        candidates = [key for key in children if key not in table.hidden] or [parent]
-        choice = _pick(candidates, table, equations, involving, previous)
-        table.hidden[choice] = Status.COMPLEMENTARY
-        pending.update(involving[choice])
-
-
-def _pick(
-    candidates: list[CellKey],
-    table: Table,
-    equations: list[tuple[CellKey, list[CellKey]]],
-    involving: Mapping[CellKey, list[int]],
-    previous: frozenset[CellKey],
-) -> CellKey:
-    """The complement to suppress among `candidates`: one suppressed last week first; then one
-    that also completes other equations with a single suppressed member (one cell protecting
-    two totals, rather than a chain of complements); then the smallest value; then the code."""
-
-    def mends(key: CellKey) -> int:
-        return sum(
-            sum(member in table.hidden for member in (equations[i][0], *equations[i][1])) == 1
-            for i in involving.get(key, ())
-        )
-
-    return min(candidates, key=lambda key: (key not in previous, -mends(key), table.noisy[key], key))
-
-
-def _derivable(
-    table: Table, equations: list[tuple[CellKey, list[CellKey]]], involving: Mapping[CellKey, list[int]]
-) -> list[CellKey]:
-    """Suppressed cells that the published cells determine exactly, if values were exact sums.
-
-    x_j is determined iff e_j lies in the row space of A (equations x suppressed cells): iff its
-    projection onto that space has norm 1. A has a handful of non-zeros per column but thousands
-    of columns, so the row space comes from the small Gram matrix A A^T (one row and column per
-    equation): with A A^T = U diag(w) U^T, the columns of A^T U / sqrt(w) (w > 0) are an
-    orthonormal basis of it. That costs an eigendecomposition the size of the equations instead
-    of an SVD the size of the cells (seconds to a tenth of a second on a city grid).
-    """
-    found: list[CellKey] = []
-    for component in _components(table, equations, involving):
-        rows = sorted({i for key in component for i in involving.get(key, ())})
-        row_of = {i: r for r, i in enumerate(rows)}
-        cells, eqs, signs = [], [], []
-        for j, key in enumerate(component):
-            for i in involving.get(key, ()):
-                parent, _children = equations[i]
-                cells.append(j)
-                eqs.append(row_of[i])
-                signs.append(1.0 if key == parent else -1.0)
-        cell_index, eq_index, sign = np.array(cells), np.array(eqs), np.array(signs)
-        # A A^T, summed cell by cell over the pairs of equations each cell is in (at most five).
-        start = np.searchsorted(cell_index, np.arange(len(component) + 1))
-        gram = np.zeros((len(rows), len(rows)))
-        for j in range(len(component)):
-            e, v = eq_index[start[j]:start[j + 1]], sign[start[j]:start[j + 1]]
-            gram[np.ix_(e, e)] += np.outer(v, v)
-        weights, vectors = np.linalg.eigh(gram)
-        keep = weights > 1e-9 * max(1.0, float(weights.max(initial=0.0)))
-        scaled = vectors[:, keep] / np.sqrt(weights[keep])
-        basis = np.zeros((len(component), int(keep.sum())))
-        np.add.at(basis, cell_index, sign[:, None] * scaled[eq_index])  # A^T U / sqrt(w)
-        projection = (basis**2).sum(axis=1)
-        found += [key for j, key in enumerate(component) if projection[j] > 1 - 1e-6]
-    return sorted(found)
-
-
-def _components(
-    table: Table, equations: list[tuple[CellKey, list[CellKey]]], involving: Mapping[CellKey, list[int]]
-) -> list[list[CellKey]]:
-    """Suppressed cells grouped by the equations that link them (each group is audited alone)."""
-    parent_of = {key: key for key in table.hidden}
-
-    def root(key: CellKey) -> CellKey:
-        while parent_of[key] != key:
-            parent_of[key] = parent_of[parent_of[key]]
-            key = parent_of[key]
-        return key
-
-    for parent, children in equations:
-        members = [key for key in (parent, *children) if key in table.hidden]
-        for other in members[1:]:
-            parent_of[root(other)] = root(members[0])
-    groups: dict[CellKey, list[CellKey]] = {}
-    for key in sorted(table.hidden):
-        groups.setdefault(root(key), []).append(key)
-    return list(groups.values())
-
-
 class _Entry(msgspec.Struct, array_like=True, frozen=True):
+    """A stored cell. Releases stored before issue 12 have no `sd`, and `value` only when shown."""
+
     geo_code: str
     tax_code: str
     value: int | None
     status: str
+    sd: float | None = None
 
 
-def encode_cells(cells: list[Cell]) -> bytes:
-    """The stored form of a release's cells: one list per part ("area/category" ...), so that a
-    read decodes only the part it serves (a city's area parts hold most of the cells)."""
-    parts: dict[str, list[_Entry]] = {f"{g}/{t}": [] for g in GEO_LEVELS for t in TAX_LEVELS}
-    for cell in cells:
-        parts[f"{cell.geo_level}/{cell.tax_level}"].append(_Entry(cell.geo_code, cell.tax_code, cell.value, cell.status))
+def encode_table(table: Table) -> bytes:
+    """The stored form of a release: one list per part ("area/category" ...), so that a read
+    decodes only the part it serves, with every cell's protected value and its noise sd."""
+    parts: dict[str, list[_Entry]] = {f"{g}/{t}": [] for g, t in PARTS}
+    for key in table.exact:
+        g, gc, t, tc = key
+        parts[f"{g}/{t}"].append(_Entry(gc, tc, table.protected[key], table.status[key].value, round(table.sd[key], 3)))
     return msgspec.json.encode(parts)
 
 
@@ -337,14 +300,23 @@ _parts = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _entries = msgspec.json.Decoder(list[_Entry])
 
 
-def decode_part(data: bytes, geo: str, taxonomy: str) -> list[Cell]:
-    """The cells of one part of a stored release; the other parts are skipped, not built."""
+def decode_part(data: bytes, geo: str, taxonomy: str, *, protected: bool = False) -> list[Cell]:
+    """The cells of one part of a stored release, as published (values of shown cells only), or
+    with every protected value (alerts read those); the other parts are skipped, not built."""
     raw = _parts.decode(data).get(f"{geo}/{taxonomy}")
     if raw is None:
         return []
-    return [Cell(geo, e.geo_code, taxonomy, e.tax_code, e.value, e.status) for e in _entries.decode(raw)]
+    cells = []
+    for e in _entries.decode(raw):
+        if e.value is None or (e.status != Status.SHOWN and not protected):
+            cells.append(Cell(geo, e.geo_code, taxonomy, e.tax_code, None, e.status, sd=e.sd))
+        elif e.sd is None:  # stored before intervals were (its hidden cells say "suppressed")
+            cells.append(Cell(geo, e.geo_code, taxonomy, e.tax_code, e.value, e.status))
+        else:
+            cells.append(Cell(geo, e.geo_code, taxonomy, e.tax_code, e.value, e.status, *interval(e.value, e.sd), e.sd))
+    return cells
 
 
-def decode_cells(data: bytes) -> list[Cell]:
+def decode_cells(data: bytes, *, protected: bool = False) -> list[Cell]:
     """Every cell of a stored release."""
-    return [cell for g in GEO_LEVELS for t in TAX_LEVELS for cell in decode_part(data, g, t)]
+    return [cell for g, t in PARTS for cell in decode_part(data, g, t, protected=protected)]

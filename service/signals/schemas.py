@@ -9,9 +9,10 @@ import msgspec
 
 GeoLevel = Literal["area", "district", "municipality"]
 TaxonomyLevel = Literal["category", "phenomenon"]
-# One status for every hidden cell: telling a complement (at least k) from a small cell (under k)
-# would narrow a suppressed cell's value, down to an exact 0 in a two-cell total.
-CellStatus = Literal["shown", "suppressed"]
+# Decided on the protected value and its interval only (service.signals.protection): shown when
+# the 90% interval lies at or above k; below_k when the protected value is under k; uncertain
+# otherwise. "suppressed" is what releases computed by earlier versions say of every hidden cell.
+CellStatus = Literal["shown", "below_k", "uncertain", "suppressed"]
 
 
 class CalendarWeek(msgspec.Struct):
@@ -24,15 +25,27 @@ class CalendarWeek(msgspec.Struct):
     opened: bool  # whether this organisation has opened it (reading it again costs nothing)
 
 
+class PartNoise(msgspec.Struct):
+    """How one part of every release is measured: its share of epsilon and its noise."""
+
+    part: str  # geographic level / taxonomy level, e.g. district/category
+    share: float  # of epsilon_per_release; 0 when the part is not measured but summed from the others
+    epsilon: float
+    scale: float | None  # of the discrete Laplace noise; null when not measured
+    sd: float | None  # standard deviation of that noise, before the consistency step narrows it
+
+
 class Calendar(msgspec.Struct):
     """The release calendar and the protection every release has."""
 
     delay_days: int
+    time_zone: str  # weeks are ISO weeks of local time in this zone
     k: int
     contribution_cap: int
     epsilon_per_release: float
     budget_per_quarter: float
-    noise_sd: float
+    confidence: float  # of the interval published with every shown value
+    noise: list[PartNoise]
     weeks: list[CalendarWeek]
 
 
@@ -53,7 +66,9 @@ class Budget(msgspec.Struct):
 
 
 class CountCell(msgspec.Struct):
-    """One cell. `value` is the protected count, null when the cell is suppressed."""
+    """One cell. `value` is the protected count and [low, high] its 90% interval, all null unless
+    the cell is shown; `sd` is the standard deviation of the value's noise (it depends on the
+    grid and the settings only, never on the counts)."""
 
     municipality: str
     district: str | None
@@ -62,6 +77,9 @@ class CountCell(msgspec.Struct):
     category: str | None
     value: int | None
     status: CellStatus
+    low: int | None = None
+    high: int | None = None
+    sd: float | None = None
 
 
 class Counts(msgspec.Struct):
@@ -73,7 +91,7 @@ class Counts(msgspec.Struct):
     taxonomy: TaxonomyLevel
     k: int
     epsilon: float
-    noise_sd: float
+    confidence: float  # of every cell's [low, high]
     charged: float  # epsilon this request took from the budget (0 when opened before)
     cells: list[CountCell]
 
@@ -86,12 +104,13 @@ class Alert(msgspec.Struct):
     area: str | None
     phenomenon: str
     category: str | None
-    observed: int | None
+    observed: int | None  # the protected value, null when the cell is not shown this week
     expected: float | None
+    sd: float | None  # what the rise is divided by: the baseline's spread, never below noise and chance
     rise: float | None
     statistic: float | None
     flagged: bool
-    reason: Literal["flagged", "within_baseline", "suppressed", "short_baseline"]
+    reason: Literal["flagged", "within_baseline", "not_shown", "short_baseline"]
 
 
 class Alerts(msgspec.Struct):
@@ -104,7 +123,6 @@ class Alerts(msgspec.Struct):
     baseline_weeks: list[str]
     guard_weeks: list[str]
     threshold: float
-    min_sd: float
     charged: float  # epsilon this request took from the budget, over every week it opened
     flagged: int
     cells: list[Alert]

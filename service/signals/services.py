@@ -18,7 +18,6 @@ again costs nothing; a week that would take a quarter's spending past the budget
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,15 +34,17 @@ from service.signals import noise
 from service.signals.ears import EarsRules, Verdict, c2
 from service.signals.models import BudgetSpend, Release, Tally, Territory
 from service.signals.protection import (
+    CONFIDENCE,
     GEO_LEVELS,
+    PARTS,
     TAX_LEVELS,
     Grid,
     ProtectionRules,
     Status,
     compute,
-    decode_cells,
     decode_part,
-    encode_cells,
+    encode_table,
+    part_name,
 )
 from service.signals.schemas import CountCell
 from service.signals.weeks import quarter_of, week_label, week_of
@@ -112,11 +113,6 @@ class Signals:
         grids = {m: Grid(m, d, phenomena) for m, d in sorted(districts.items())}
         return cls(grids, taxonomy.version, areas_etag, rules)
 
-    @property
-    def noise_sd(self) -> float:
-        """Standard deviation of the noise on every published value (discrete Laplace)."""
-        q = math.exp(-1 / self.rules.protection.scale)
-        return math.sqrt(2 * q) / (1 - q)
 
 
 def release_at(week: dt.date, rules: SignalRules) -> dt.datetime:
@@ -192,27 +188,23 @@ def compute_missing(reading: Session, signals: Signals, week: dt.date, now: dt.d
         select(Tally.area, Tally.category, func.sum(bounded_n)).where(Tally.week == week).group_by(Tally.area, Tally.category)
     )
     bounded = {(area, category): int(total) for area, category, total in rows}
-    previous = {
-        r.municipality: r for r in reading.scalars(select(Release).where(Release.week == week - dt.timedelta(days=7)))
-    }
     computed = []
     for municipality in missing:
         grid = signals.grids[municipality]
-        before = previous.get(municipality)
-        hidden_before = [c.key for c in decode_cells(before.cells) if c.status != Status.SHOWN] if before else []
-        table = compute(grid, bounded, rules, noise.noisy, hidden_before)
-        cells = table.cells()
+        table = compute(grid, bounded, rules, noise.noisy)
+        statuses = list(table.status.values())
         # The grid goes with the release, so it reads the same after the area file or the
         # taxonomy changes.
         params = msgspec.json.encode({
-            "k": rules.k, "cap": rules.cap, "epsilon": rules.epsilon, "scale": rules.scale,
+            "k": rules.k, "cap": rules.cap, "epsilon": rules.epsilon, "split": dict(rules.split),
+            "scales": {part_name(part): rules.scale(part) for part in PARTS}, "confidence": CONFIDENCE,
             "mechanism": noise.MECHANISM, "taxonomy_version": signals.taxonomy_version, "areas_etag": signals.areas_etag,
             "districts": grid.districts, "phenomena": grid.phenomena,
-            "cells": len(cells), "shown": sum(c.status == Status.SHOWN for c in cells),
+            "cells": len(statuses), "shown": sum(status == Status.SHOWN for status in statuses),
         })
         computed.append(Release(
             id=uuid.uuid4(), municipality=municipality, week=week, computed_at=now,
-            epsilon=rules.epsilon, params=params, cells=encode_cells(cells),
+            epsilon=rules.epsilon, params=params, cells=encode_table(table),
         ))
     return computed
 
@@ -438,21 +430,23 @@ def budget(session: Session, signals: Signals, organisation_id: uuid.UUID, now: 
 Row = CountCell
 
 
-def rows(releases: Sequence[Release], geo: str, taxonomy: str) -> list[Row]:
-    """The cells of one part (geo level x taxonomy level) of the releases, ordered."""
+def rows(releases: Sequence[Release], geo: str, taxonomy: str, *, protected: bool = False) -> list[Row]:
+    """The cells of one part (geo level x taxonomy level) of the releases, ordered; as published,
+    or with every cell's protected value (what alerts read; never served as counts)."""
     if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
         raise ValueError("unknown level")
     result: list[Row] = []
     for release in sorted(releases, key=lambda r: r.municipality):
         params = msgspec.json.decode(release.params)
         municipality, districts, phenomena = release.municipality, params["districts"], params["phenomena"]
-        for cell in decode_part(release.cells, geo, taxonomy):
+        for cell in decode_part(release.cells, geo, taxonomy, protected=protected):
             code = cell.geo_code
             area = code if geo == "area" else None
             district = districts.get(code) if geo == "area" else code if geo == "district" else None
             category = cell.tax_code if taxonomy == "category" else None
             phenomenon = phenomena.get(category, "") if category is not None else cell.tax_code
-            result.append(CountCell(municipality, district, area, phenomenon, category, cell.value, cell.status))  # type: ignore[arg-type]
+            result.append(CountCell(municipality, district, area, phenomenon, category, cell.value, cell.status,  # type: ignore[arg-type]
+                                    cell.low, cell.high, cell.sd))
     return result
 
 
@@ -522,7 +516,10 @@ def realerts(
 def _verdicts(signals: Signals, week: dt.date, geo: str, taxonomy: str, opened: Mapping[dt.date, Opened]) -> Alerts:
     weeks = baseline_weeks(week, signals.rules)
     guard = signals.rules.ears.guard
-    # The series c2 reads: the baseline, the (unread) guard weeks, the tested week.
+    # The series c2 reads: the baseline, the (unread) guard weeks, the tested week. Every week
+    # gives its protected values, shown or not: they are post-processing of the noise like the
+    # shown ones, and a baseline without its small weeks would be biased upwards. The tested
+    # week's verdict is only given for a cell shown that week.
     length = len(weeks) + guard
     series: dict[tuple[str, str | None, str | None, str, str | None], list[int | None]] = {}
     tested: dict[tuple[str, str | None, str | None, str, str | None], Row] = {}
@@ -530,19 +527,18 @@ def _verdicts(signals: Signals, week: dt.date, geo: str, taxonomy: str, opened: 
         if past not in opened:
             continue
         position = length - 1 if past == week else index
-        for row in rows(opened[past].releases, geo, taxonomy):
+        for row in rows(opened[past].releases, geo, taxonomy, protected=True):
             key = (row.municipality, row.district, row.area, row.phenomenon, row.category)
             series.setdefault(key, [None] * length)[position] = row.value
-            if past == week:
-                tested[key] = row
-    rules = signals.rules.ears
-    ears = EarsRules(
-        baseline=rules.baseline, guard=rules.guard, threshold=rules.threshold,
-        min_baseline=rules.min_baseline, min_sd=max(rules.min_sd, signals.noise_sd),
-    )
+    for row in rows(opened[week].releases, geo, taxonomy):
+        key = (row.municipality, row.district, row.area, row.phenomenon, row.category)
+        tested[key] = row
+        if row.value is None:
+            series[key][-1] = None
     charged = sum(o.charged for o in opened.values())
     # The baseline as read: a week never released (before the service's first week) is not in it,
     # and naming it would claim a verdict rests on a week it did not see.
     read = [past for past in weeks[:-1] if past in opened]
+    ears = signals.rules.ears
     return Alerts(read, guard_weeks(week, signals.rules), round(charged, 6),
-                  [Alert(row, c2(series[key], ears)) for key, row in tested.items()])
+                  [Alert(row, c2(series[key], ears, noise_sd=row.sd)) for key, row in tested.items()])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from typing import Any
 
@@ -20,8 +21,8 @@ from service.bodies import respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
-from service.signals import publication, schemas, services
-from service.signals.protection import GEO_LEVELS, TAX_LEVELS
+from service.signals import noise, publication, schemas, services
+from service.signals.protection import CONFIDENCE, GEO_LEVELS, PARTS, TAX_LEVELS, ProtectionRules, part_name
 from service.signals.weeks import parse_week, week_label
 
 blp = Blueprint("signals", __name__, url_prefix="/v1/signals", description="Protected aggregates for prevention-service analysts.")
@@ -32,7 +33,7 @@ errors.register(services.NotReleased, 404, str)
 errors.register(services.BudgetExhausted, 403, str, errors=lambda error: {"budget": {
     "quarter": error.quarter, "budget": error.budget, "remaining": error.remaining, "needed": error.needed}})
 
-CSV_COLUMNS = ("week", "municipality", "district", "area", "phenomenon", "category", "value", "status")
+CSV_COLUMNS = ("week", "municipality", "district", "area", "phenomenon", "category", "value", "status", "low", "high", "sd")
 
 
 def _state():  # type: ignore[no-untyped-def]
@@ -88,10 +89,12 @@ def release_calendar():  # type: ignore[no-untyped-def]
     rules = signals.rules
     with per_request.read_session() as session:
         weeks = services.calendar(session, signals, current_principal().organisation_id, state.clock())
+    protection = rules.protection
     return respond(schemas.Calendar(
-        delay_days=rules.delay.days, k=rules.protection.k, contribution_cap=rules.protection.cap,
-        epsilon_per_release=rules.protection.epsilon, budget_per_quarter=rules.budget_per_quarter,
-        noise_sd=round(signals.noise_sd, 3),
+        delay_days=rules.delay.days, time_zone=current_app.config.get("SIGNALS_TIME_ZONE", "UTC"),
+        k=protection.k, contribution_cap=protection.cap,
+        epsilon_per_release=protection.epsilon, budget_per_quarter=rules.budget_per_quarter, confidence=CONFIDENCE,
+        noise=[_noise(protection, part) for part in PARTS],
         weeks=[schemas.CalendarWeek(week_label(w.week), w.week.isoformat(), w.release_at.isoformat(), w.status, w.opened)  # type: ignore[arg-type]
                for w in weeks],
     ))
@@ -147,7 +150,7 @@ def week_counts(week: str):  # type: ignore[no-untyped-def]
     rules = state.signals.rules.protection
     return respond(schemas.Counts(
         week=week_label(monday), released_at=min(r.computed_at for r in opened.releases).isoformat(),
-        geo=geo, taxonomy=taxonomy, k=rules.k, epsilon=release.epsilon, noise_sd=round(state.signals.noise_sd, 3),  # type: ignore[arg-type]
+        geo=geo, taxonomy=taxonomy, k=rules.k, epsilon=release.epsilon, confidence=CONFIDENCE,  # type: ignore[arg-type]
         charged=opened.charged,
         cells=rows,
     ))
@@ -184,14 +187,22 @@ def week_alerts(week: str):  # type: ignore[no-untyped-def]
     return respond(schemas.Alerts(
         week=week_label(monday), geo=geo, taxonomy=taxonomy,  # type: ignore[arg-type]
         method="EARS C2 on weekly protected counts", baseline_weeks=[week_label(w) for w in result.baseline],
-        guard_weeks=[week_label(w) for w in result.guard], threshold=ears.threshold,
-        min_sd=round(max(ears.min_sd, state.signals.noise_sd), 3), charged=result.charged,
+        guard_weeks=[week_label(w) for w in result.guard], threshold=ears.threshold, charged=result.charged,
         flagged=sum(a.verdict.flagged for a in found),
         cells=[schemas.Alert(
             a.row.municipality, a.row.district, a.row.area, a.row.phenomenon, a.row.category, a.verdict.observed,
-            _round(a.verdict.expected), _round(a.verdict.rise), _round(a.verdict.statistic), a.verdict.flagged, a.verdict.reason,
+            _round(a.verdict.expected), _round(a.verdict.sd), _round(a.verdict.rise), _round(a.verdict.statistic),
+            a.verdict.flagged, a.verdict.reason,
         ) for a in found],
     ))
+
+
+def _noise(protection: ProtectionRules, part: tuple[str, str]) -> schemas.PartNoise:
+    scale = protection.scale(part)
+    return schemas.PartNoise(
+        part_name(part), protection.share(part), round(protection.epsilon * protection.share(part), 6),
+        None if scale is None else round(scale, 6), None if scale is None else round(math.sqrt(noise.variance(scale)), 3),
+    )
 
 
 def _round(value: float | None) -> float | None:
@@ -214,5 +225,5 @@ def _csv(week: str, rows: list[services.Row]) -> Response:
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         writer.writerow((week, _cell(r.municipality), _cell(r.district or ""), _cell(r.area or ""), r.phenomenon,
-                         r.category or "", "" if r.value is None else r.value, r.status))
+                         r.category or "", *("" if v is None else v for v in (r.value, r.status, r.low, r.high, r.sd))))
     return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="signals-{week}.csv"'})

@@ -192,3 +192,21 @@ def test_a_revoked_device_is_refused(app, client, partners, clock):
     partners.run("devices", "revoke", str(uuid.UUID(device_id)))
     response = client.post(SYNC, json={"reports": [_item(app, clock)]}, headers=bearer(token))
     assert response.status_code == 401
+
+
+def test_a_field_service_is_one_reporter_whatever_its_devices(app, client, partners, clock):
+    """The privacy unit is the organisation: ten tablets of one field service add at most the
+    contribution cap to a cell, as one pharmacy does, and a second service counts on its own."""
+    from service.signals.models import Tally
+
+    service_id, _ = partners.add("field_service", "Straathoekwerk Noord")
+    tablets = [partners.device(client, service_id) for _ in range(10)]
+    other = partners.device(client)
+    for token in [*tablets, other]:
+        response = client.post(SYNC, json={"reports": [_item(app, clock), _item(app, clock)]}, headers=bearer(token))
+        assert response.status_code == 200 and response.get_json()["accepted"] == 2, response.get_json()
+    with app.extensions["safesignal"].sessions() as session:
+        tallies = sorted(n for n, in session.execute(select(Tally.n)))
+    assert tallies == [2, 20]  # one reporter per organisation: 10 tablets x 2 reports, and 2
+    cap = app.config["SIGNALS_CONTRIBUTION_CAP"]
+    assert sum(min(n, cap) for n in tallies) == 2 * cap

@@ -65,11 +65,11 @@ def test_the_first_and_last_baseline_weeks_are_read(position):
     assert verdict.flagged is False
 
 
-def test_a_suppressed_week_gets_no_verdict():
+def test_a_week_not_shown_gets_no_verdict():
     verdict = c2(BASELINE + GUARD + [None])
 
     assert verdict.flagged is False
-    assert verdict.reason == "suppressed"
+    assert verdict.reason == "not_shown"
     assert verdict.observed is None
     assert verdict.statistic is None
     assert verdict.rise is None
@@ -78,10 +78,10 @@ def test_a_suppressed_week_gets_no_verdict():
     assert verdict.sd == pytest.approx(math.sqrt(2), abs=1e-9)
 
 
-def test_a_suppressed_week_on_a_short_baseline_is_suppressed():
+def test_a_week_not_shown_on_a_short_baseline_gets_no_verdict():
     verdict = c2([None] * 9 + [None])
 
-    assert verdict.reason == "suppressed"
+    assert verdict.reason == "not_shown"
     assert verdict.expected is None
     assert verdict.sd is None
 
@@ -226,7 +226,7 @@ def test_rules_at_their_bounds_are_accepted():
     assert required_weeks(rules) == 3
 
 
-def _reference(series, rules):
+def _reference(series, rules, noise_sd=None):
     """A deliberately plain C2: index arithmetic, sums and a square root, no slicing."""
     t = len(series) - 1
     values = []
@@ -234,12 +234,15 @@ def _reference(series, rules):
         if i >= 0 and series[i] is not None:
             values.append(series[i])
     if series[t] is None:
-        return "suppressed", None, None
+        return "not_shown", None, None
     if len(values) < rules.min_baseline:
         return "short_baseline", None, None
     mean = sum(values) / len(values)
     variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-    sd = max(math.sqrt(variance), rules.min_sd)
+    floor = rules.min_sd
+    if noise_sd is not None:
+        floor = max(floor, math.sqrt(noise_sd * noise_sd + max(mean, 0)))
+    sd = max(math.sqrt(variance), floor)
     statistic = (series[t] - mean) / sd
     return ("flagged" if statistic > rules.threshold else "within_baseline"), mean, statistic
 
@@ -262,13 +265,14 @@ def test_c2_agrees_with_a_plain_reimplementation():
         if series[-1] is not None and rng.random() < 0.3:
             series[-1] += rng.randint(10, 60)
 
-        verdict = c2(series, rules)
-        reason, mean, statistic = _reference(series, rules)
+        noise_sd = None if rng.random() < 0.5 else rng.uniform(0.2, 5.0)
+        verdict = c2(series, rules, noise_sd=noise_sd)
+        reason, mean, statistic = _reference(series, rules, noise_sd)
 
-        context = f"{series} {rules}"
+        context = f"{series} {rules} {noise_sd}"
         assert isinstance(verdict, Verdict)
         reasons[verdict.reason] += 1
-        if reason in ("suppressed", "short_baseline"):
+        if reason in ("not_shown", "short_baseline"):
             assert verdict.reason == reason, context
             assert verdict.statistic is None, context
             continue
@@ -280,5 +284,16 @@ def test_c2_agrees_with_a_plain_reimplementation():
             assert verdict.flagged is (reason == "flagged"), context
 
     # The random draw must exercise every branch, or the agreement above proves little.
-    for reason in ("flagged", "within_baseline", "suppressed", "short_baseline"):
+    for reason in ("flagged", "within_baseline", "not_shown", "short_baseline"):
         assert reasons[reason] >= 30, reasons
+
+
+def test_the_noise_and_chance_set_the_floor_of_the_spread():
+    """With the noise sd given, a flat baseline of 100 needs a rise past 3 x sqrt(noise^2 + 100)."""
+    flat = [100] * 7 + [0, 0]
+    floor = (4.0**2 + 100) ** 0.5
+    assert c2(flat + [100 + int(3 * floor)], noise_sd=4.0).flagged is False
+    assert c2(flat + [100 + int(3 * floor) + 1], noise_sd=4.0).flagged is True
+    assert c2(flat + [100 + int(3 * floor)], noise_sd=4.0).sd == pytest.approx(floor)
+    # Without it, earsC's own floor (min_sd) applies.
+    assert c2(flat + [104]).flagged is True

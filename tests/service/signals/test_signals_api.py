@@ -9,7 +9,6 @@ import io
 import json
 import threading
 
-import numpy as np
 import pytest
 from support import bearer
 from signals_support import app_config, label, monday, reporting  # noqa: F401 - fixtures
@@ -266,44 +265,27 @@ def test_one_prolific_reporter_counts_at_most_the_cap(precise, partners, clock):
     assert cells[("n1", "dv_mask19")]["value"] == 2 + 3  # the cap (2) plus one each
 
 
-def test_a_cell_of_k_minus_1_reports_is_never_observable(precise, partners, clock):
+def test_a_cell_of_k_minus_1_reports_shows_no_value(precise, partners, clock):
+    """Under k the cell says below_k and nothing more. Its protected value can be worked out from
+    the totals (they add up), and that is all it gives: here the noise is negligible by setting
+    (epsilon 1000), the worst case; tests/service/signals/test_attacks.py attacks real settings."""
     from signals_support import Reporting
 
     reporting = Reporting(precise.test_client(), partners, clock)
     week = monday(clock.now)
     reporting.spread("n1", "dv_mask19", 4)  # k - 1
-    for area, category, n in (("n2", "dv_mask19", 9), ("n3", "dv_mask19", 11), ("n1", "intrafamily_violence_other", 8),
-                              ("n2", "intrafamily_violence_other", 6), ("n1", "housing_need", 12), ("n3", "housing_need", 5)):
+    for area, category, n in (("n2", "dv_mask19", 9), ("n3", "dv_mask19", 11), ("n1", "housing_need", 12)):
         reporting.spread(area, category, n)
     token = reporting.analyst("north")
     clock.now = reporting.release_time(week)
-    table: dict[tuple[str, str, str, str], int | None] = {}
-    for geo in ("area", "district", "municipality"):
-        for taxonomy in ("category", "phenomenon"):
-            for c in reporting.counts(token, week, geo, taxonomy)["cells"]:
-                geo_code = c["area"] or c["district"] or c["municipality"]
-                table[(geo, geo_code, taxonomy, c["category"] or c["phenomenon"])] = c["value"]
-    secret = ("area", "n1", "category", "dv_mask19")
-    assert table[secret] is None
-    statuses = {c["status"] for geo in ("area", "district") for c in reporting.counts(token, week, geo)["cells"]}
-    assert statuses == {"shown", "suppressed"}  # a complement is not told apart from a small cell
-    assert table[("area", "n3", "category", "dv_mask19")] == 11  # no noise to speak of: exact values
-    # n2 would give the secret away as the district's total minus n2: it is suppressed as well.
-    assert table[("area", "n2", "category", "dv_mask19")] is None
-
-    grid = Grid("north", {"n1": "n-centre", "n2": "n-centre", "n3": "n-harbour"}, _phenomena(precise))
-    equations = grid.equations()
-    # Differencing through one total, along either hierarchy: never exactly one unknown.
-    for parent, children in equations:
-        assert sum(table[key] is None for key in (parent, *children)) != 1, parent
-    # Every equation at once (the published values are exact here): the secret is not determined.
-    unknown = sorted(key for key, value in table.items() if value is None)
-    column = {key: j for j, key in enumerate(unknown)}
-    matrix = np.array([[(1.0 if key == parent else -1.0) if key in (parent, *children) else 0.0 for key in unknown]
-                       for parent, children in equations])
-    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
-    rank = int((singular > 1e-9).sum())
-    assert (vt[:rank, column[secret]] ** 2).sum() < 1 - 1e-6
+    cells = {(c["area"], c["category"]): c for c in reporting.counts(token, week)["cells"]}
+    secret = cells[("n1", "dv_mask19")]
+    assert secret["status"] == "below_k" and secret["value"] is secret["low"] is secret["high"] is None
+    assert cells[("n3", "dv_mask19")]["value"] == 11  # no noise to speak of: exact values
+    assert cells[("n3", "dv_mask19")]["low"] == cells[("n3", "dv_mask19")]["high"] == 11
+    district = {c["category"]: c for c in reporting.counts(token, week, "district")["cells"] if c["district"] == "n-centre"}
+    assert district["dv_mask19"]["value"] == 4 + 9  # the total adds up: it includes the protected 4
+    assert {c["status"] for c in cells.values()} == {"shown", "below_k"}
 
 
 # --- signals -------------------------------------------------------------------------------------------
@@ -349,7 +331,7 @@ def test_alerts_flag_a_rise_over_the_baseline_from_protected_values(app_with, pa
     assert rise["rise"] == pytest.approx(60 - sum(weekly[:7]) / 7, abs=3)
     steady = verdicts[("n3", "dv_mask19")]
     assert steady["flagged"] is False and steady["reason"] == "within_baseline"
-    assert verdicts[("n2", "housing_need")]["reason"] == "suppressed"
+    assert verdicts[("n2", "housing_need")]["reason"] == "not_shown"
     # The tested and baseline weeks were opened and charged once each, in their own quarter;
     # the guard weeks, which C2 does not read, were not.
     quarters = reporting.client.get("/v1/signals/budget", headers=bearer(token)).get_json()["quarters"]
