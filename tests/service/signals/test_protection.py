@@ -179,3 +179,13 @@ def test_bad_week_labels_are_refused(text):
 def test_quarters_go_by_the_monday():
     assert quarter_of(parse_week("2026-W40")) == "2026-Q3"  # Monday 28 September
     assert quarter_of(parse_week("2026-W41")) == "2026-Q4"
+
+
+def test_a_release_stored_by_an_earlier_version_still_reads():
+    """Before issue 12 a stored cell was [geo, tax, value or null, "shown" or "suppressed"]."""
+    old = b'{"area/category": [["a00", "c00", 12, "shown"], ["a01", "c00", null, "suppressed"]]}'
+    shown, hidden = decode_part(old, "area", "category")
+    assert (shown.value, shown.status, shown.low, shown.high, shown.sd) == (12, "shown", None, None, None)
+    assert (hidden.value, hidden.status) == (None, "suppressed")
+    assert [c.value for c in decode_part(old, "area", "category", protected=True)] == [12, None]
+    assert decode_part(old, "district", "category") == []
