@@ -40,6 +40,9 @@ class State:
     areas: Any
     policies: Any
     holdings: Any
+    # The week calendar (service.signals.weeks): intake counts tallies in its weeks and the
+    # signals release those weeks, so both carry this one, built from SAFESIGNAL_SIGNALS_TIME_ZONE.
+    weeks: Any
     clock: Callable[[], dt.datetime]
     instance_path: str
     # Domain name (Domain.state_name) -> what its build() returned.
@@ -73,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.domains import DOMAINS
     from service.holdings import holdings as held
     from service.secrets import default_database_url, load_audit_authenticator, load_keks, load_pseudonym_key
+    from service.signals.weeks import WeekCalendar
     from service.taxonomy import load_taxonomy
     from service.vault.store import SqlKeyStore
 
@@ -119,6 +123,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         areas=load_areas(app.config["AREAS_MODE"], app.config["AREAS_FILE"], app.config["H3_RESOLUTION"]),
         policies=policies,
         holdings=holdings,
+        weeks=WeekCalendar.named(app.config["SIGNALS_TIME_ZONE"]),
         clock=clock,
         instance_path=app.instance_path,
     )

@@ -27,7 +27,7 @@ from service.devices.services import issue_code
 from service.partners.models import Organisation
 from service.partners.services import OrganisationKind, add_organisation, issue_credential, revoke
 from service.signals.models import Release, Tally
-from service.signals.weeks import week_label, week_of
+from service.signals.weeks import week_label
 from service.signals.services import first_week, release_at, release_week, set_territory
 
 DEMO_LABEL = "demo"
@@ -148,7 +148,7 @@ def seed_signals(session: Session, state, now: dt.datetime, weeks: int = 10) -> 
     if first_week(session) is not None:
         session.rollback()  # end the read: on SQLite any transaction of this session holds the write lock
         return []
-    latest = week_of(now) - dt.timedelta(days=7)
+    latest = signals.rules.weeks.week_of(now) - dt.timedelta(days=7)
     while release_at(latest, signals.rules) > now:
         latest -= dt.timedelta(days=7)
     chosen = [latest - dt.timedelta(days=7 * back) for back in range(weeks - 1, -1, -1)]

@@ -40,6 +40,7 @@ def build(config: Mapping[str, Any], state: Any) -> Any:
         pseudonyms=state.pseudonyms,
         taxonomy=state.taxonomy,
         areas=state.areas,
+        weeks=state.weeks,
         rules=IntakeRules(
             window=dt.timedelta(hours=config["INTAKE_WINDOW_HOURS"]),
             clock_skew=dt.timedelta(seconds=config["CLOCK_SKEW_SECONDS"]),

@@ -34,7 +34,7 @@ from service.reports.channels import Decoded, ReportChannel, ReportIn, Reporter,
 from service.reports.models import Report
 from service.reports.schemas import EncryptedPayload, ReportResult
 from service.screening import screen
-from service.signals.weeks import week_of
+from service.signals.weeks import WeekCalendar
 from service.taxonomy import Taxonomy
 
 PAYLOAD_VERSION = 1
@@ -76,6 +76,7 @@ class Intake:
     pseudonyms: Pseudonymizer
     taxonomy: Taxonomy
     areas: AreaResolver
+    weeks: WeekCalendar  # the week a report's tally counts in
     rules: IntakeRules
 
 
@@ -230,7 +231,7 @@ def _submit(
                 {"key_hash": key_hash, "content_digest": digest, "redactions": redactions,
                  "received_hour": received, "epoch": epoch}
             )
-        cell = (week_of(row["observed_hour"]), row["area"], row["category"])  # type: ignore[arg-type]
+        cell = (intake.weeks.week_of(row["observed_hour"]), row["area"], row["category"])  # type: ignore[arg-type]
         tallies[cell] = tallies.get(cell, 0) + 1
         reports.append(_sealed(key, row))  # type: ignore[arg-type]
         results[index] = ReportResult(index, "accepted", client_id, redactions=redactions)

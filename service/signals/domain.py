@@ -11,6 +11,7 @@ from service.config import ConfigError, require_integers, require_number
 from service.domain import Domain, Job
 from service.signals import holdings
 from service.signals.protection import DEFAULT_SPLIT, ProtectionRules
+from service.signals.weeks import UnknownTimeZone, WeekCalendar
 
 DEFAULTS: dict[str, Any] = {
     # Cells under K are never shown; one reporter counts at most CONTRIBUTION_CAP times per
@@ -26,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     # How EPSILON_PER_RELEASE is shared between the six parts (geo level / taxonomy level); a part
     # with 0 is not measured, only summed from the others (service.signals.protection).
     "SIGNALS_EPSILON_SPLIT": dict(DEFAULT_SPLIT),
+    # Weeks are ISO weeks of local time in this IANA time zone (service.signals.weeks).
+    "SIGNALS_TIME_ZONE": "Europe/Brussels",
 }
 
 
@@ -47,6 +50,10 @@ def check(config: Mapping[str, Any]) -> None:
         protection_rules(config)
     except ValueError as error:
         raise ConfigError(f"SAFESIGNAL_SIGNALS_EPSILON_SPLIT: {error}") from None
+    try:
+        WeekCalendar.named(config["SIGNALS_TIME_ZONE"])
+    except UnknownTimeZone as error:
+        raise ConfigError(f"SAFESIGNAL_SIGNALS_TIME_ZONE: {error} (an IANA name such as Europe/Brussels)") from None
 
 
 def protection_rules(config: Mapping[str, Any]) -> ProtectionRules:
@@ -72,6 +79,7 @@ def build(config: Mapping[str, Any], state: Any) -> Any:
             delay=dt.timedelta(days=config["SIGNALS_RELEASE_DELAY_DAYS"]),
             tallies_kept=dt.timedelta(days=state.policies["signal_tallies"].period_days),
             ears=EarsRules(),
+            weeks=state.weeks,
         ),
     )
 

@@ -2,10 +2,11 @@
 
 Three data classes, each with its own retention policy:
 
-- `signal_tallies`: how many reports one reporter (by pseudonym) made in one cell (UTC ISO week
-  observed, area, category). Kept up to date in the transaction that stores the reports, so a
-  release never scans reports and costs the same whatever their volume. Per reporter, because
-  contribution bounding caps what one reporter adds to a cell. They never leave the service.
+- `signal_tallies`: how many reports one reporter (by pseudonym) made in one cell (local ISO week
+  observed: service.signals.weeks; area; category). Kept up to date in the transaction that
+  stores the reports, so a release never scans reports and costs the same whatever their volume.
+  Per reporter, because contribution bounding caps what one reporter adds to a cell. They never
+  leave the service.
 - `signal_releases`: a municipality's protected table for one week, computed once and stored; what
   analysts read. Only protected values (post-processed noisy measurements, never an exact count),
   their noise sd and each cell's status are in it.
@@ -37,7 +38,7 @@ class Tally(Base):
 
     # A surrogate key: retention deletes in batches by one key column.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    # The Monday (UTC) of the ISO week the report was observed in.
+    # The Monday of the ISO week (local time in the deployment's zone) the report was observed in.
     week: Mapped[dt.date] = mapped_column(Date)
     area: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64))

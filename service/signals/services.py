@@ -1,11 +1,11 @@
 """Aggregated signals: the release calendar, computing releases, the budget ledger, and what an
 analyst organisation may open.
 
-A week (UTC ISO week, by the hour a report was observed) is released `delay` after it ends: the
-delay outlasts the intake window, so no report of a released week can still arrive. A release is
-computed once per municipality and stored; every organisation whose territory holds the
-municipality reads the same numbers, so asking again, or asking from another organisation,
-averages nothing away.
+A week (an ISO week of local time in the deployment's zone, by the hour a report was observed:
+service.signals.weeks) is released `delay` after it ends: the delay outlasts the intake window, so
+no report of a released week can still arrive. A release is computed once per municipality and
+stored; every organisation whose territory holds the municipality reads the same numbers, so
+asking again, or asking from another organisation, averages nothing away.
 
 Budget. The privacy unit is one reporter's reports in one area and category within a calendar
 quarter. Each weekly release is epsilon-DP for a reporter's week in a cell (see protection.py), so a
@@ -47,7 +47,7 @@ from service.signals.protection import (
     part_name,
 )
 from service.signals.schemas import CountCell
-from service.signals.weeks import quarter_of, week_label, week_of
+from service.signals.weeks import WeekCalendar, quarter_of, week_label
 from service.taxonomy import Taxonomy
 
 # Floating-point slack when comparing sums of epsilons with the budget.
@@ -91,6 +91,7 @@ class SignalRules:
     delay: dt.timedelta
     tallies_kept: dt.timedelta  # the tallies' retention period
     ears: EarsRules
+    weeks: WeekCalendar  # when each week starts and ends (the deployment's time zone)
 
 
 @dataclass(frozen=True)
@@ -116,13 +117,25 @@ class Signals:
 
 
 def release_at(week: dt.date, rules: SignalRules) -> dt.datetime:
-    """When a week is released: the end of the week plus the delay."""
-    return dt.datetime.combine(week + dt.timedelta(days=7), dt.time(), tzinfo=dt.timezone.utc) + rules.delay
+    """When a week is released: the end of the week (local Monday 00:00) plus the delay, in UTC.
+
+    The delay is elapsed time, not calendar days: it must outlast the intake window, and 8 days
+    on the wall clock across the spring change are 191 hours. So a release whose delay spans a
+    change falls at 01:00 (spring) or 23:00 (autumn) local time.
+    """
+    return rules.weeks.end(week) + rules.delay
 
 
 def _tallies_held(week: dt.date, rules: SignalRules, now: dt.datetime) -> bool:
-    """Whether retention still holds the week's tallies (it counts from the week's Monday)."""
-    return dt.datetime.combine(week, dt.time(), tzinfo=dt.timezone.utc) + rules.tallies_kept > now
+    """Whether retention still holds the week's tallies.
+
+    The week starts at local Monday 00:00, but retention counts a tally's age from its Monday at
+    00:00 UTC (the week is a date column: retention.holdings). Count from whichever comes first,
+    so that no week is taken for held once retention may have deleted its tallies: east of UTC
+    (Brussels) that is the local start, west of it the UTC midnight.
+    """
+    utc_monday = dt.datetime.combine(week, dt.time(), tzinfo=dt.timezone.utc)
+    return min(rules.weeks.start(week), utc_monday) + rules.tallies_kept > now
 
 
 @dataclass(frozen=True)
@@ -259,7 +272,7 @@ def _counted_weeks(session: Session, signals: Signals, now: dt.datetime) -> list
     newest first. Only these can still be released."""
     first = first_week(session)
     weeks = []
-    week = week_of(now)
+    week = signals.rules.weeks.week_of(now)
     while first is not None and week >= first and _tallies_held(week, signals.rules, now):
         weeks.append(week)
         week -= dt.timedelta(days=7)
@@ -409,7 +422,7 @@ class QuarterBudget:
 
 def budget(session: Session, signals: Signals, organisation_id: uuid.UUID, now: dt.datetime) -> list[QuarterBudget]:
     """The organisation's ledger by quarter, the current quarter first even when nothing is spent."""
-    quarters: dict[str, list[BudgetSpend]] = {quarter_of(week_of(now)): []}
+    quarters: dict[str, list[BudgetSpend]] = {quarter_of(signals.rules.weeks.week_of(now)): []}
     for spend in session.scalars(
         select(BudgetSpend).where(BudgetSpend.organisation_id == organisation_id).order_by(BudgetSpend.week.desc())
     ):

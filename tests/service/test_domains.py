@@ -21,8 +21,9 @@ def test_what_each_domain_builds_is_on_the_state_under_its_name(app):
     assert built == {"intake", "credentials", "signals", "tracing", "retention"}
     for name in built:
         assert getattr(state, name) is state.built[name]
-    # The intake and the signals read the same deployment data.
+    # The intake and the signals read the same deployment data, and count in the same weeks.
     assert state.intake.areas is state.areas and state.intake.taxonomy is state.taxonomy
+    assert state.intake.weeks is state.weeks and state.signals.rules.weeks is state.weeks
 
 
 def test_every_domain_blueprint_is_served_in_the_document(client):

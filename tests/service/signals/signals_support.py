@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from support import bearer
@@ -45,8 +46,13 @@ def app_config(app_config, tmp_path):  # type: ignore[no-untyped-def]
     return {**app_config, "AREAS_MODE": "polygons", "AREAS_FILE": str(area_file(tmp_path / "areas.geojson"))}
 
 
+# The default SAFESIGNAL_SIGNALS_TIME_ZONE: weeks are ISO weeks of local time there.
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
 def monday(moment: dt.datetime) -> dt.date:
-    day = moment.date()
+    """The Monday of the Brussels ISO week holding `moment`."""
+    day = moment.astimezone(BRUSSELS).date()
     return day - dt.timedelta(days=day.weekday())
 
 
@@ -100,7 +106,9 @@ class Reporting:
         return response.get_json()
 
     def release_time(self, week: dt.date) -> dt.datetime:
-        return dt.datetime.combine(week + dt.timedelta(days=7 + 8), dt.time(), tzinfo=dt.timezone.utc)
+        """The week's end (the next Monday 00:00 in Brussels) plus 8 days of elapsed time, in UTC."""
+        end = dt.datetime.combine(week + dt.timedelta(days=7), dt.time(), tzinfo=BRUSSELS)
+        return end.astimezone(dt.timezone.utc) + dt.timedelta(days=8)
 
 
 @pytest.fixture
