@@ -200,14 +200,17 @@ class WeekReports:
     reporter: np.ndarray
     area: np.ndarray
     category: np.ndarray
-    observed: np.ndarray  # hours after the week's Monday 00:00 UTC
-    received: np.ndarray  # hours after the week's Monday 00:00 UTC
+    observed: np.ndarray  # hours after the week's start (local Monday 00:00)
+    received: np.ndarray  # hours after the week's start
     payload: np.ndarray  # index into the payload pool
 
 
-def generate_week(people: Population, week_index: int, monday: dt.date, count: int, seed: int) -> WeekReports:
-    """`count` reports of one week: who, where, what, when observed and received, their ids."""
+def generate_week(people: Population, calendar: Any, week_index: int, monday: dt.date, count: int, seed: int) -> WeekReports:
+    """`count` reports of one week of the calendar (service.signals.weeks): who, where, what, when
+    observed and received, their ids."""
     rng = np.random.default_rng([seed, week_index])
+    start = calendar.start(monday)
+    hours = int((calendar.end(monday) - start).total_seconds()) // 3600  # 167 or 169 across a change
     reporter = rng.choice(people.reporters, count, p=people.activity)
     device = reporter >= PHARMACIES
     area = people.home[reporter].copy()
@@ -228,11 +231,10 @@ def generate_week(people: Population, week_index: int, monday: dt.date, count: i
         mask = device & (rng.random(count) < 0.02)
         area[mask] = rng.choice(members)
         category[mask] = rng.choice(np.flatnonzero(people.category_weight["field"]))
-    observed = rng.integers(0, 7 * 24, count)
+    observed = rng.integers(0, hours, count)
     delay = np.where(device, np.minimum(rng.geometric(1 / 8, count) - 1, 72), rng.integers(0, 2, count))
     received = observed + delay
-    hours_since_1970 = (dt.datetime.combine(monday, dt.time(), tzinfo=dt.timezone.utc).timestamp() // 3600
-                        + received).astype(">u4")
+    hours_since_1970 = (start.timestamp() // 3600 + received).astype(">u4")
     ids = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
     ids[:, :4] = hours_since_1970.view(np.uint8).reshape(count, 4)
     order = np.lexsort(ids.T[::-1])
@@ -333,8 +335,8 @@ def _sqlite_time(value: dt.datetime) -> str:
 class Filler:
     """Writes generated weeks into one deployment's database through the driver."""
 
-    def __init__(self, url: str, people: Population):
-        self.url, self.people = url, people
+    def __init__(self, url: str, people: Population, calendar: Any):
+        self.url, self.people, self.calendar = url, people, calendar
         self.sqlite = url.startswith("sqlite")
         rng = np.random.default_rng(7)
         self.payloads = [rng.bytes(people.payload_sizes[i % len(people.payload_sizes)]) for i in range(PAYLOAD_POOL)]
@@ -349,7 +351,7 @@ class Filler:
     def week(self, monday: dt.date, reports: WeekReports, tallies: list[tuple[int, int, int, int]]) -> None:
         """The week's reports and tallies, in one transaction."""
         people = self.people
-        start = dt.datetime.combine(monday, dt.time(), tzinfo=dt.timezone.utc)
+        start = self.calendar.start(monday)
         hours = [start + dt.timedelta(hours=h) for h in range(int(reports.received.max()) + 1)]
         channel = np.where(reports.reporter >= PHARMACIES, 1, 0).tolist()
         channels = [("pharmacy_reports", "pharmacy"), ("field_reports", "field")]
@@ -450,12 +452,13 @@ class Deployment:
             upgrade(engine, target=target)  # type: ignore[arg-type]
             engine.dispose()
         url = self.databases.url(self.name)
-        filler = Filler(url, people)
+        calendar = week_calendar()
+        filler = Filler(url, people, calendar)
         volumes = week_volumes(self.reports, seed)
         generating = 0.0
         for index, (monday, count) in enumerate(zip(weeks, volumes)):
             begun = time.perf_counter()
-            reports = generate_week(people, index, monday, count, seed)
+            reports = generate_week(people, calendar, index, monday, count, seed)
             tallies = tallies_of(reports, people)
             generating += time.perf_counter() - begun
             filler.week(monday, reports, tallies)
@@ -731,12 +734,23 @@ def by_geo(series: list[str], result: dict[str, Any]) -> dict[str, Any]:
 # --- the run -------------------------------------------------------------------------------------------
 
 
+def week_calendar() -> Any:
+    """The deployments' week calendar: ISO weeks of local time in the default zone (the bench's
+    settings name none)."""
+    from service.signals.domain import DEFAULTS
+    from service.signals.weeks import WeekCalendar
+
+    return WeekCalendar.named(DEFAULTS["SIGNALS_TIME_ZONE"])
+
+
 def weeks_released(now: dt.datetime) -> list[dt.date]:
     """The 52 weeks up to the last one released by now (week end + the release delay)."""
     from service.signals.domain import DEFAULTS
-    from service.signals.weeks import week_of
 
-    last = week_of(now - dt.timedelta(days=7 + DEFAULTS["SIGNALS_RELEASE_DELAY_DAYS"]))
+    calendar, delay = week_calendar(), dt.timedelta(days=DEFAULTS["SIGNALS_RELEASE_DELAY_DAYS"])
+    last = calendar.week_of(now)
+    while calendar.end(last) + delay > now:
+        last -= dt.timedelta(days=7)
     return [last - dt.timedelta(weeks=WEEKS - 1 - i) for i in range(WEEKS)]
 
 
