@@ -79,7 +79,9 @@ LEVEL_PARAMS = [
 
 
 @blp.route("/calendar", methods=["GET"])
-@blp.doc(operationId="getReleaseCalendar", responses={"200": response_doc(schemas.Calendar, "Released, due and scheduled weeks, newest first.")})
+@blp.doc(operationId="getReleaseCalendar", responses={"200": response_doc(
+    schemas.Calendar, "Released, due and scheduled weeks, newest first. A week is an ISO week of local time in "
+    "`time_zone`, from Monday 00:00 to Monday 00:00; `starts` is its Monday, `release_at` a UTC time.")})
 @requires(Role.ANALYST)
 def release_calendar():  # type: ignore[no-untyped-def]
     """The release calendar: a week is released once it has ended plus the release delay."""
@@ -91,7 +93,7 @@ def release_calendar():  # type: ignore[no-untyped-def]
         weeks = services.calendar(session, signals, current_principal().organisation_id, state.clock())
     protection = rules.protection
     return respond(schemas.Calendar(
-        delay_days=rules.delay.days, time_zone=current_app.config.get("SIGNALS_TIME_ZONE", "UTC"),
+        delay_days=rules.delay.days, time_zone=rules.weeks.zone.key,
         k=protection.k, contribution_cap=protection.cap,
         epsilon_per_release=protection.epsilon, budget_per_quarter=rules.budget_per_quarter, confidence=CONFIDENCE,
         noise=[_noise(protection, part) for part in PARTS],

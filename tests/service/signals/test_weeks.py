@@ -168,7 +168,9 @@ def test_a_week_holding_a_change_is_released_8_days_after_its_local_end(app, cli
     token = reporting.analyst("north")
 
     clock.now = release - dt.timedelta(microseconds=1)
-    listed = {w["week"]: w for w in client.get("/v1/signals/calendar", headers=bearer(token)).get_json()["weeks"]}
+    calendar = client.get("/v1/signals/calendar", headers=bearer(token)).get_json()
+    assert calendar["time_zone"] == "Europe/Brussels"
+    listed = {w["week"]: w for w in calendar["weeks"]}
     assert listed[label(week)] == {"week": label(week), "starts": week.isoformat(), "release_at": release.isoformat(),
                                    "status": "scheduled", "opened": False}
     assert release.isoformat().endswith("+00:00")  # the API's format: UTC, as before
@@ -221,6 +223,8 @@ def test_another_zone_can_be_configured(app_with, partners, clock, db_engine):
     reporting.spread("n1", "dv_mask19", 6)  # observed Sunday 23:30 UTC
     assert _tallies(db_engine) == {dt.date(2026, 11, 23): 6}
     token = reporting.analyst("north")
-    listed = {w["week"]: w for w in application.test_client().get("/v1/signals/calendar", headers=bearer(token)).get_json()["weeks"]}
+    calendar = application.test_client().get("/v1/signals/calendar", headers=bearer(token)).get_json()
+    assert calendar["time_zone"] == "UTC"
+    listed = {w["week"]: w for w in calendar["weeks"]}
     assert listed["2026-W48"]["release_at"] == "2026-12-08T00:00:00+00:00"
     assert listed["2026-W49"]["release_at"] == "2026-12-15T00:00:00+00:00"
