@@ -19,7 +19,7 @@ class CalendarWeek(msgspec.Struct):
     """A week on the release calendar."""
 
     week: str  # ISO week, 2026-W48
-    starts: str  # its Monday (UTC)
+    starts: str  # its Monday (a date, in the configured time zone)
     release_at: str  # when it is (or was) released
     status: Literal["released", "due", "scheduled"]
     opened: bool  # whether this organisation has opened it (reading it again costs nothing)
