@@ -1,0 +1,474 @@
+"""Attacks on a week's release by an analyst who reads everything it publishes.
+
+Two attacks from the audit of the exact-count suppression that this release replaced, run against
+the release as the service computes it now, each beside a mutant that decides what is shown on
+exact counts again (the old rule: hidden when the count or the protected value is under k), to
+show that the attack still catches what it caught then:
+
+1. Non-negativity, by linear programming. The published values of shown cells are exact sums (they
+   are consistent), every total is an equation (Grid.equations), every hidden cell is at least 0,
+   and its status bounds it (below_k: under k; uncertain: at least k, its interval reaching under
+   k). For each hidden cell the attacker minimises and maximises it with scipy's linprog. The most
+   it can recover is the cell's protected value (stored, not published): a post-processing of the
+   noise, never the count.
+2. Membership inference on the pattern. One pharmacy's reports in a cell, many releases with
+   them and without them: how often the cell is shown (near the showing threshold), or said to
+   hold at least k (at k - 1), gives an empirical privacy loss, which must stay within the
+   release's epsilon. (The audit found the old rule showed a cell near k in 25% of releases with
+   the pharmacy and never without it: an infinite loss.)
+
+The other attacks (averaging by asking again, a prolific reporter, budget exhaustion, the declared
+noise) are in test_signals_api.py and test_noise.py. Figures print with `pytest -s`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.optimize import linprog
+from signals_support import app_config, monday, reporting  # noqa: F401 - fixtures
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.signals import noise
+from service.signals.models import Release
+from service.signals.protection import (
+    GEO_LEVELS,
+    TAX_LEVELS,
+    Cell,
+    CellKey,
+    Grid,
+    ProtectionRules,
+    Status,
+    Table,
+    compute,
+    decode_cells,
+    interval,
+)
+from service.signals.services import compute_missing
+from support import bearer
+
+Interval = tuple[float, float]
+
+
+# --- the attacker ------------------------------------------------------------------------------
+
+def status_bounds(cell: Cell, k: int) -> Interval:
+    """What a hidden cell's status says of its protected value: below_k, 0 to k - 1; uncertain,
+    from k to the largest value whose published interval (from the cell's sd) still reaches under k."""
+    if cell.status == Status.BELOW_K:
+        return 0.0, float(k - 1)
+    assert cell.status == Status.UNCERTAIN and cell.sd is not None
+    high = k
+    while interval(high + 1, cell.sd)[0] < k:
+        high += 1
+    return float(k), float(high)
+
+
+def lp_attack(grid: Grid, cells: Iterable[Cell], k: int) -> dict[CellKey, Interval | None]:
+    """For every hidden cell, the least and the greatest value that the published cells allow:
+    shown values as exact sums, every total of the grid, each hidden cell within what its status
+    says. None for the cells of a group whose equations and statuses contradict each other."""
+    published = {cell.key: cell for cell in cells}
+    hidden = [key for key, cell in published.items() if cell.status != Status.SHOWN]
+    bounds = {key: status_bounds(published[key], k) for key in hidden}
+    # Each total as an equation over its hidden cells; the shown ones go to the right-hand side.
+    equations: list[tuple[dict[CellKey, float], float]] = []
+    for parent, children in grid.equations():
+        coefficients: dict[CellKey, float] = {}
+        rhs = 0.0
+        for key, sign in [(parent, 1.0), *((child, -1.0) for child in children)]:
+            value = published[key].value
+            if value is None:
+                coefficients[key] = sign
+            else:
+                rhs -= sign * value
+        if coefficients:
+            equations.append((coefficients, rhs))
+    # Hidden cells joined by an equation are solved together; each group is a small problem.
+    leader = {key: key for key in hidden}
+
+    def find(key: CellKey) -> CellKey:
+        while leader[key] != key:
+            leader[key] = leader[leader[key]]
+            key = leader[key]
+        return key
+
+    for coefficients, _ in equations:
+        first, *others = coefficients
+        for other in others:
+            leader[find(other)] = find(first)
+    groups: dict[CellKey, list[CellKey]] = {}
+    for key in hidden:
+        groups.setdefault(find(key), []).append(key)
+    found: dict[CellKey, Interval | None] = {}
+    for root, keys in groups.items():
+        own = [(c, rhs) for c, rhs in equations if find(next(iter(c))) == root]
+        found.update(_extremes(keys, own, bounds) if own else {key: bounds[key] for key in keys})
+    return found
+
+
+def _extremes(
+    keys: list[CellKey], equations: list[tuple[dict[CellKey, float], float]], bounds: dict[CellKey, Interval],
+) -> dict[CellKey, Interval | None]:
+    column = {key: j for j, key in enumerate(keys)}
+    a = np.zeros((len(equations), len(keys)))
+    for i, (coefficients, _) in enumerate(equations):
+        for key, sign in coefficients.items():
+            a[i, column[key]] = sign
+    b = np.array([rhs for _, rhs in equations])
+    box = [bounds[key] for key in keys]
+    found: dict[CellKey, Interval | None] = {}
+    for key in keys:
+        objective = np.zeros(len(keys))
+        objective[column[key]] = 1.0
+        low = linprog(objective, A_eq=a, b_eq=b, bounds=box, method="highs")
+        if low.status == 2:  # infeasible: the published cells contradict each other
+            return dict.fromkeys(keys)
+        high = linprog(-objective, A_eq=a, b_eq=b, bounds=box, method="highs")
+        assert low.status == high.status == 0, (low.message, high.message)
+        found[key] = (float(low.fun), float(-high.fun))
+    return found
+
+
+def suppressed_on_exact_counts(table: Table, k: int) -> Table:
+    """The mutant: the same protected values, shown only when the exact count and the protected
+    value are both at least k (the rule the audit attacked), hidden (below_k) otherwise."""
+    status = {
+        key: Status.SHOWN if table.exact[key] >= k and table.protected[key] >= k else Status.BELOW_K
+        for key in table.exact
+    }
+    return Table(table.exact, table.protected, table.sd, status)
+
+
+# --- 1. the non-negativity attack ---------------------------------------------------------------
+
+def random_grid(rng: random.Random) -> Grid:
+    """A small grid: two to five areas in up to three districts, as many categories in up to three phenomena."""
+    areas, categories = rng.randint(2, 5), rng.randint(2, 5)
+    districts, phenomena = rng.randint(1, min(3, areas)), rng.randint(1, min(3, categories))
+    return Grid("m", {f"a{i}": f"d{i % districts}" for i in range(areas)}, {f"c{i}": f"p{i % phenomena}" for i in range(categories)})
+
+
+def random_counts(grid: Grid, rng: random.Random) -> dict[tuple[str, str], int]:
+    """A third of the cells empty, most of the rest around k, a few well above it."""
+    def draw() -> int:
+        u = rng.random()
+        return 0 if u < 0.35 else rng.randint(1, 6) if u < 0.8 else rng.randint(5, 25)
+
+    return {(area, category): draw() for area in grid.districts for category in grid.phenomena}
+
+
+@pytest.fixture(scope="module")
+def releases_at_default_epsilon() -> list[tuple[Grid, Table]]:
+    """Forty releases of random small grids at the default settings (epsilon 1), real noise."""
+    rng, rules = random.Random(12), ProtectionRules()
+    releases = []
+    for _ in range(40):
+        grid = random_grid(rng)
+        releases.append((grid, compute(grid, random_counts(grid, rng), rules, noise.noisy)))
+    return releases
+
+
+class Recovered:
+    """What the LP attack recovers from releases: per hidden cell its interval (the status's own
+    bounds where the LP is infeasible), the protected value and the exact count."""
+
+    def __init__(self, releases: Iterable[tuple[Grid, Table]], k: int, decide: Callable[[Table], Table] = lambda t: t):
+        self.cells: list[tuple[Interval | None, Interval, int, int]] = []
+        for grid, computed in releases:
+            table = decide(computed)
+            published = table.cells()
+            bounds = {c.key: status_bounds(c, k) for c in published if c.status != Status.SHOWN}
+            for key, found in lp_attack(grid, published, k).items():
+                self.cells.append((found, found or bounds[key], table.protected[key], table.exact[key]))
+
+    def contradictory(self) -> int:
+        """Hidden cells whose published neighbours and statuses no table satisfies."""
+        return sum(found is None for found, *_ in self.cells)
+
+    def excluding_the_protected_value(self) -> int:
+        """Hidden cells whose LP interval leaves out their protected value."""
+        return sum(found is not None and not found[0] - 1e-6 <= p <= found[1] + 1e-6 for found, _, p, _ in self.cells)
+
+    def pinned(self) -> list[tuple[float, int, int]]:
+        """(value, protected, exact) of the cells the LP pins to one value."""
+        return [(found[0], p, x) for found, _, p, x in self.cells if found is not None and found[1] - found[0] < 1e-6]
+
+    def widths(self) -> np.ndarray:
+        """The width of every hidden cell's interval."""
+        return np.array([high - low for _, (low, high), _, _ in self.cells])
+
+    def advantage(self) -> tuple[float, float]:
+        """How much closer to the exact count the attacker's guess (its interval's midpoint) is
+        than the protected value, in mean absolute error, and the standard error of that mean."""
+        gain = np.array([abs(p - x) - abs((low + high) / 2 - x) for _, (low, high), p, x in self.cells])
+        return float(gain.mean()), float(gain.std(ddof=1) / math.sqrt(len(gain)))
+
+    def summary(self) -> str:
+        """The figures, in one line."""
+        gain, error = self.advantage()
+        return (f"{len(self.cells)} hidden cells, {len(self.pinned())} pinned, median width {np.median(self.widths()):g}, "
+                f"{self.contradictory()} contradictory, {self.excluding_the_protected_value()} excluding the protected value, "
+                f"guess closer than the protected value by {gain:.2f} +- {error:.2f} reports")
+
+
+@pytest.mark.parametrize("epsilon", [0.5, 1.0, 10.0, 1000.0])
+def test_the_lp_recovers_at_most_the_protected_value_of_a_hidden_cell(epsilon):
+    """Whatever the noise, every hidden cell's LP interval holds its protected value: the attacker
+    can narrow a cell down to what the noisy measurements say, not past it. At epsilon 1000 the
+    noise is negligible and the protected values are the counts: the LP then pins hidden cells to
+    their exact counts (the attack has teeth; noise is all that protects a value)."""
+    rng, rules = random.Random(int(epsilon * 10)), ProtectionRules(epsilon=epsilon)
+    releases = []
+    for _ in range(10):
+        grid = random_grid(rng)
+        releases.append((grid, compute(grid, random_counts(grid, rng), rules, noise.noisy)))
+    recovered = Recovered(releases, rules.k)
+    print(f"\nLP attack, epsilon {epsilon:g}: {recovered.summary()}")
+    assert len(recovered.cells) >= 100  # enough hidden cells to mean something
+    assert recovered.contradictory() == 0 and recovered.excluding_the_protected_value() == 0
+    pinned = recovered.pinned()
+    assert all(value == pytest.approx(p) for value, p, _ in pinned)
+    if epsilon == 1000.0:
+        assert len(pinned) >= 20 and all(p == x for _, p, x in pinned)
+
+
+def test_the_lp_guess_is_no_closer_to_the_count_than_the_protected_value(releases_at_default_epsilon):
+    """At the default epsilon, the attacker's best guess of a hidden cell (the midpoint of its LP
+    interval) is no closer to the exact count than the protected value is, over forty releases,
+    within four standard errors. Over 300 releases the protected value is the closer by 0.18 +-
+    0.02 reports, more than seven standard errors of forty releases from the limit: no false
+    alarm to speak of. An empirical comparison over one distribution of counts: where nearly every
+    count is tiny, a guess pulled towards the middle could beat the noisy value without learning
+    anything of a reporter. The guarantee is the interval holding the protected value (above) and
+    the membership tests below; the mutant shows that this one would catch a leak."""
+    recovered = Recovered(releases_at_default_epsilon, ProtectionRules().k)
+    print(f"\nLP attack, default settings: {recovered.summary()}")
+    assert recovered.contradictory() == 0 and recovered.excluding_the_protected_value() == 0
+    gain, error = recovered.advantage()
+    assert gain <= 4 * error
+
+
+def test_the_lp_attack_breaks_suppression_decided_on_exact_counts(releases_at_default_epsilon):
+    """The same releases and attack against the mutant: the pattern now says something of the
+    exact counts that the protected values do not. The attacker's guess gets closer to the exact
+    count than the protected value, and the statuses contradict the values (no table fits them,
+    or the protected value lies outside what they allow): both assertions above fail."""
+    k = ProtectionRules().k
+    recovered = Recovered(releases_at_default_epsilon, k, lambda table: suppressed_on_exact_counts(table, k))
+    print(f"\nLP attack, cells shown on exact counts: {recovered.summary()}")
+    gain, error = recovered.advantage()
+    assert gain > 4 * error
+    assert recovered.contradictory() + recovered.excluding_the_protected_value() > 0
+
+
+def test_the_lp_over_http_recovers_the_protected_values_and_nothing_else(app_with, partners, clock):
+    """Through the service: a week released with negligible noise (epsilon 100), all six parts
+    read by an analyst, attacked. Every hidden cell's interval holds the protected value the
+    service stored; the cell of k - 1 reports is pinned to it, which here is the count: at
+    epsilon 100 nothing but noise could have hidden it, and there is next to none."""
+    from signals_support import Reporting
+
+    app = app_with(SIGNALS_EPSILON_PER_RELEASE=100, SIGNALS_BUDGET_PER_QUARTER=1000)
+    reporting = Reporting(app.test_client(), partners, clock)
+    week = monday(clock.now)
+    for area, category, n in (("n1", "dv_mask19", 4), ("n2", "dv_mask19", 9), ("n3", "dv_mask19", 11),
+                              ("n1", "housing_need", 12), ("n2", "housing_need", 2), ("n3", "loneliness", 3),
+                              ("n1", "vandalism", 6), ("n2", "vandalism", 1)):
+        reporting.spread(area, category, n)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(week)
+    published, k = [], None
+    for geo in GEO_LEVELS:
+        for taxonomy in TAX_LEVELS:
+            body = reporting.counts(token, week, geo, taxonomy)
+            k = body["k"]
+            for c in body["cells"]:
+                published.append(Cell(geo, c[geo], taxonomy, c[taxonomy], c["value"], c["status"], c["low"], c["high"], c["sd"]))
+    state = app.extensions["safesignal"]
+    grid = state.signals.grids["north"]
+    assert {cell.key for cell in published} == set(grid.keys())
+    with Session(state.engine) as session:
+        (stored,) = session.scalars(select(Release.cells).where(Release.municipality == "north", Release.week == week))
+    protected = {cell.key: cell.value for cell in decode_cells(stored, protected=True)}
+
+    assert k == 5
+    found = lp_attack(grid, published, k)
+    assert len(found) == sum(cell.status != "shown" for cell in published) > 100
+    for key, bounds in found.items():
+        assert bounds is not None and bounds[0] - 1e-6 <= protected[key] <= bounds[1] + 1e-6, key
+    assert found[("area", "n1", "category", "dv_mask19")] == pytest.approx((4, 4))
+    assert found[("area", "n2", "category", "vandalism")] == pytest.approx((1, 1))
+    pinned = sum(high - low < 1e-6 for low, high in found.values())  # type: ignore[misc]
+    print(f"\nLP attack over HTTP, epsilon 100: {len(found)} hidden cells of {len(published)}, {pinned} pinned")
+
+
+# --- 2. membership inference on the pattern -----------------------------------------------------
+
+def privacy_loss(hits_with: int, hits_without: int, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The empirical privacy loss of an event seen in `hits_with` of n releases with the target
+    and `hits_without` of n without, with a confidence interval: (estimate, low, high).
+
+    The estimate is the larger of |ln(p1/p0)| (the event) and |ln((1-p1)/(1-p0))| (its
+    complement); an epsilon-DP release keeps both within epsilon. The interval: exact
+    Clopper-Pearson intervals for p1 and p0, each at 1 - (1 - confidence)/2 so that both hold at
+    once with `confidence` (Bonferroni); each log ratio then ranges over the box they make.
+    """
+    level = 1 - (1 - confidence) / 2
+    ci1 = stats.binomtest(hits_with, n).proportion_ci(level, method="exact")
+    ci0 = stats.binomtest(hits_without, n).proportion_ci(level, method="exact")
+    p1, p0 = hits_with / n, hits_without / n
+
+    def log_ratio(a: float, b: float) -> float:
+        return math.inf if b == 0 and a > 0 else -math.inf if a == 0 and b > 0 else 0.0 if a == b == 0 else math.log(a / b)
+
+    def magnitude(low: float, high: float) -> tuple[float, float]:
+        return (0.0, max(-low, high)) if low <= 0 <= high else (low, high) if low > 0 else (-high, -low)
+
+    estimate, lows, highs = 0.0, [], []
+    for (a, a_low, a_high), (b, b_low, b_high) in (
+        ((p1, ci1.low, ci1.high), (p0, ci0.low, ci0.high)),
+        ((1 - p1, 1 - ci1.high, 1 - ci1.low), (1 - p0, 1 - ci0.high, 1 - ci0.low)),
+    ):
+        estimate = max(estimate, abs(log_ratio(a, b)))
+        low, high = magnitude(log_ratio(a_low, b_high), log_ratio(a_high, b_low))
+        lows.append(low)
+        highs.append(high)
+    return estimate, max(lows), max(highs)
+
+
+def test_the_privacy_loss_estimate_and_its_interval():
+    estimate, low, high = privacy_loss(50, 25, 100)
+    assert estimate == pytest.approx(math.log(2))  # ln(0.5/0.25) > |ln(0.5/0.75)|
+    assert 0 < low < estimate < high < math.inf
+    assert privacy_loss(40, 40, 100)[:2] == (0.0, 0.0)
+    assert privacy_loss(30, 0, 100)[0] == math.inf and privacy_loss(30, 0, 100)[1] > 1
+    assert privacy_loss(100, 60, 100)[0] == math.inf  # the complement: never hidden with the target
+
+
+MI_GRID = Grid("m", {"a0": "d0", "a1": "d0", "a2": "d1"}, {"c0": "p0", "c1": "p0", "c2": "p1"})
+TARGET = ("area", "a0", "category", "c0")
+NEIGHBOURS = {("a1", "c0"): 7, ("a2", "c1"): 12}
+
+
+def showing_threshold(sd: float, k: int) -> int:
+    """The least protected value that is shown: its published interval lies at or above k."""
+    return next(value for value in range(k, 10_000) if interval(value, sd)[0] >= k)
+
+
+def target_statuses(count: int, n: int, rules: ProtectionRules) -> list[tuple[Status, Status]]:
+    """The target cell's status in n fresh releases with `count` reports in it: as the service
+    decides it, and as the mutant would."""
+    statuses = []
+    for _ in range(n):
+        table = compute(MI_GRID, {("a0", "c0"): count, **NEIGHBOURS}, rules, noise.noisy)
+        statuses.append((table.status[TARGET], suppressed_on_exact_counts(table, rules.k).status[TARGET]))
+    return statuses
+
+
+def test_membership_of_one_pharmacy_near_the_threshold_stays_within_epsilon():
+    """One pharmacy contributes `cap` reports to a cell whose other reports put it just under the
+    showing threshold: t - 1 without the pharmacy, t + 1 with it, where t is the least protected
+    value shown (k + 1.645 sd, rounded; 19 at the default settings on this grid). The cell is then
+    shown about half the time either way (p0 ~ 0.39, p1 ~ 0.50), where a difference in
+    probability is measured most precisely; at k - 1 being shown is rare either way, and the ratio
+    of two small probabilities is lost in sampling error. The declared epsilon of the release
+    (every part the cell is in) bounds the loss of this event and of its complement; the
+    estimate's 95% interval must not lie above it, and must be narrow enough (under epsilon wide)
+    that a loss of twice epsilon would have shown."""
+    rules = ProtectionRules()
+    sd = next(c.sd for c in compute(MI_GRID, {}, rules, noise.noisy).cells() if c.key == TARGET)
+    threshold = showing_threshold(sd, rules.k)
+    n = 600
+    without = sum(s == Status.SHOWN for s, _ in target_statuses(threshold - 1, n, rules))
+    with_target = sum(s == Status.SHOWN for s, _ in target_statuses(threshold - 1 + rules.cap, n, rules))
+    estimate, low, high = privacy_loss(with_target, without, n)
+    print(f"\nmembership, default settings (threshold {threshold}, sd {sd}): shown in {with_target}/{n} with the pharmacy, "
+          f"{without}/{n} without; eps_hat {estimate:.3f}, 95% CI [{low:.3f}, {high:.3f}], declared {rules.spent():g}")
+    assert 0.2 < without / n < 0.8 and 0.2 < with_target / n < 0.8  # the design point holds
+    assert low <= rules.spent()
+    assert high - low < rules.spent()
+
+
+def test_membership_at_k_stays_within_epsilon_and_catches_decisions_on_exact_counts():
+    """Where a rule on exact counts bites: k - 1 reports without the pharmacy, k - 1 + cap with it.
+    The event is the pattern saying "at least k" (shown or uncertain, not below_k): decided on the
+    protected value it happens about half the time either way, and its loss stays within epsilon.
+    The teeth: the mutant (hidden when the exact count is under k) never says it without the
+    pharmacy and says it about half the time with it: p0 = 0, an infinite estimate, and a lower
+    bound far above epsilon, from the very same releases. (Hiding every cell under k exactly and
+    keeping the interval rule above it fails here as well: p0 = 0 again.)"""
+    rules = ProtectionRules()
+    n = 400
+    without = target_statuses(rules.k - 1, n, rules)
+    with_target = target_statuses(rules.k - 1 + rules.cap, n, rules)
+    hits, losses = {}, {}
+    for rule, column in (("the service's rule", 0), ("cells shown on exact counts", 1)):
+        hits[rule] = [sum(statuses[column] != Status.BELOW_K for statuses in arm) for arm in (with_target, without)]
+        losses[rule] = privacy_loss(*hits[rule], n)
+        estimate, low, high = losses[rule]
+        print(f"\nmembership at k - 1, event 'at least k', {rule}: {hits[rule][0]}/{n} with the pharmacy, "
+              f"{hits[rule][1]}/{n} without; eps_hat {estimate:.3f}, 95% CI [{low:.3f}, {high:.3f}]")
+    service, mutant = losses.values()
+    assert service[1] <= rules.spent() and service[2] < math.inf
+    assert hits["cells shown on exact counts"][1] == 0 and mutant[0] == math.inf
+    assert mutant[1] > 2 * rules.spent()
+
+
+def test_membership_through_the_service_release_code_stays_within_epsilon(app, reporting, clock):
+    """The same experiment through the service: reports over HTTP, the target pharmacy sending
+    forty (the tallies cap it at two), each week released by the service's own code
+    (compute_missing: tallies, bounding in SQL, the grid of the area file, OpenDP) a hundred times,
+    read as the API serves it. One week without the pharmacy, one with it. Fewer releases than
+    above, so a wider interval; it still may not lie above epsilon (with the cap broken it would:
+    the cell would be shown nearly every time with the pharmacy).
+
+    Every other cell of the target's phenomenon holds ten reports, as in a busy week: beside empty
+    cells the top-down rounding shares a lone cell's total with the positive noise of its empty
+    neighbours (20 reports alone in north come out at 9 on average, at 15 with the category empty
+    in the other areas), and the cell would hardly ever be shown, with or without the pharmacy."""
+    state = app.extensions["safesignal"]
+    rules = state.signals.rules.protection
+    grid = state.signals.grids["north"]
+    target = ("area", "n1", "category", "dv_mask19")
+    sd = next(c.sd for c in compute(grid, {}, rules, noise.noisy).cells() if c.key == target)
+    base = showing_threshold(sd, rules.k) - 1
+    phenomenon = sorted(c for c, p in grid.phenomena.items() if p == grid.phenomena["dv_mask19"])
+    weeks = [monday(clock.now), monday(clock.now) + dt.timedelta(days=7)]
+    for week in weeks:
+        observed = (clock.now - dt.timedelta(minutes=30)).isoformat()
+        for area in ("n1", "n2", "n3"):
+            for number in range(5):  # five pharmacies, two reports each in every neighbouring cell
+                reports = [{"category": c, "observed_at": observed} for c in phenomenon for _ in range(rules.cap)
+                           if (area, c) != ("n1", "dv_mask19")]
+                response = reporting.client.post("/v1/pharmacy/reports/batch", json={"reports": reports},
+                                                 headers=bearer(reporting.pharmacy(area, number)))
+                assert response.get_json()["accepted"] == len(reports)
+        for number in range(0, base, rules.cap):  # each pharmacy within the cap
+            reporting.report("n1", "dv_mask19", min(rules.cap, base - number), pharmacy=number)
+        if week == weeks[1]:
+            reporting.report("n1", "dv_mask19", 40, pharmacy=999)
+        clock.advance(days=7)
+    clock.now = reporting.release_time(weeks[1])
+    n = 100
+    shown = dict.fromkeys(weeks, 0)
+    with Session(state.engine) as session:
+        for week in weeks:
+            for _ in range(n):
+                (release,) = [r for r in compute_missing(session, state.signals, week, clock.now) if r.municipality == "north"]
+                shown[week] += next(c for c in decode_cells(release.cells) if c.key == target).status == Status.SHOWN
+    estimate, low, high = privacy_loss(shown[weeks[1]], shown[weeks[0]], n)
+    print(f"\nmembership through the service (threshold {base + 1}, sd {sd}): shown in {shown[weeks[1]]}/{n} with the "
+          f"pharmacy, {shown[weeks[0]]}/{n} without; eps_hat {estimate:.3f}, 95% CI [{low:.3f}, {high:.3f}]")
+    assert low <= rules.spent()
+    # What an analyst reads is what compute_missing computes: the same cell with the same sd.
+    token = reporting.analyst("north")
+    cells = {(c["area"], c["category"]): c for c in reporting.counts(token, weeks[1])["cells"]}
+    assert cells[("n1", "dv_mask19")]["sd"] == sd
