@@ -67,25 +67,35 @@ def test_every_level_gains_from_the_others():
 
 
 def test_apportion_shares_a_total_by_largest_remainder():
-    assert apportion(10, np.array([1.0, 1.0, 1.0])).tolist() == [4, 3, 3]
-    assert apportion(7, np.array([0.0, 2.6, 4.4])).tolist() == [0, 3, 4]
-    assert apportion(0, np.array([1.0, 2.0])).tolist() == [0, 0]
-    assert apportion(5, np.array([0.0, 0.0])).tolist() == [0, 0]
+    assert apportion(10, np.array([10 / 3, 10 / 3, 10 / 3])).tolist() == [4, 3, 3]
+    assert apportion(7, np.array([0.2, 2.6, 4.2])).tolist() == [0, 3, 4]
+    assert apportion(0, np.array([-1.4, 1.4])).tolist() == [-1, 1]
+    assert apportion(-2, np.array([-1.6, -0.3, 0.1])).tolist() == [-2, 0, 0]
+    assert apportion(9, np.array([1.0, 2.0])).tolist() == [4, 5]  # far from the sum: still adds up
+    assert apportion(0, np.array([])).tolist() == []
 
 
-def test_rounded_tables_add_up_stay_non_negative_and_follow_the_estimate():
+def test_rounded_tables_add_up_and_stay_within_1_of_the_estimate():
     rng = np.random.default_rng(5)
-    for _ in range(200):
+    for _ in range(300):
         h = hierarchy(rng, int(rng.integers(1, 12)), 1, int(rng.integers(1, 8)), 1) if rng.random() < 0.2 else \
             hierarchy(rng, 10, 4, 7, 3)
         x = rng.normal(rng.uniform(-2, 20), rng.uniform(0.1, 15), (len(h.areas), len(h.categories)))
         z = rounded(h, x)
-        assert z.dtype.kind == "i" and (z >= 0).all()
-        # Where no estimate is negative, category cells stay close to their consistent estimate.
-        z_positive = rounded(h, np.abs(x))
+        assert z.dtype.kind == "i"
         for g in ("area", "district", "municipality"):
-            gap = np.abs(h.geo_sum(g, z_positive) - h.geo_sum(g, np.abs(x)))
-            assert gap.max() < 2 and gap.mean() < 0.6
-        # Municipality x phenomenon is the nearest non-negative integer to the estimate.
+            assert np.abs(h.geo_sum(g, z) - h.geo_sum(g, x)).max() < 1 + 1e-9
+        # Municipality x phenomenon is the nearest integer to the estimate.
         top = h.tax_sum("phenomenon", x.sum(axis=0, keepdims=True))[0]
-        assert h.tax_sum("phenomenon", z.sum(axis=0, keepdims=True))[0].tolist() == [max(0, int(np.floor(v + 0.5))) for v in top]
+        assert h.tax_sum("phenomenon", z.sum(axis=0, keepdims=True))[0].tolist() == [int(np.floor(v + 0.5)) for v in top]
+
+
+def test_rounding_does_not_pull_a_lone_count_towards_its_empty_neighbours():
+    """Noise on empty cells has either sign and keeps it: a count beside empty cells stays
+    unbiased (forcing the empty cells to 0 or above took 20 reports down to about 9)."""
+    rng = np.random.default_rng(6)
+    h = hierarchy(rng, 3, 2, 6, 2)
+    truth = np.zeros((3, 6))
+    truth[0, 0] = 20
+    samples = [rounded(h, truth + rng.normal(0, 8, truth.shape))[0, 0] for _ in range(2000)]
+    assert abs(np.mean(samples) - 20) < 4 * 8 / np.sqrt(2000) + 0.1
