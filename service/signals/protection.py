@@ -13,7 +13,7 @@ was reported; there are no free filters, so the grid is fixed in advance.
    epsilon (service.signals.noise); a part with no share is not measured. The release is
    epsilon-DP by sequential composition over the parts, the shares summing to epsilon.
 3. Consistency (service.signals.estimation). The noisy parts are combined by weighted least
-   squares into one estimate of the area x category table, rounded to non-negative integers
+   squares into one estimate of the area x category table, rounded to integers (signs kept)
    top-down; every published value is a sum of those, so every total adds up.
 4. What is shown. Each cell's protected value comes with the standard deviation of its estimate
    (exact, from the noise scales and the grid alone) and a 90% interval. A cell is shown when its
