@@ -16,7 +16,7 @@ from service.signals.estimation import PARTS
 from service.signals.models import Release
 from service.signals.parts import PartCache
 from service.signals.protection import Grid, ProtectionRules, compute, decode_part, encode_table
-from service.signals.services import rows
+from service.signals.services import Signals, rows
 
 GRID = Grid("m", {f"a{i:02d}": f"d{i % 3}" for i in range(9)}, {f"c{i:02d}": f"p{i % 2}" for i in range(5)})
 CELLS = {(g, t): len(GRID.codes(g)) * len(GRID.codes(t)) for g, t in PARTS}
@@ -106,3 +106,10 @@ def test_the_cache_keeps_at_most_its_cells_the_least_recently_used_out_first():
     with pytest.raises(msgspec.DecodeError):
         cache.get(releases[1], "area", "category")
 
+
+def test_every_app_builds_its_own_cache():
+    first = Signals({"m": GRID}, "v1", "etag", None)  # type: ignore[arg-type]
+    second = Signals({"m": GRID}, "v1", "etag", None)  # type: ignore[arg-type]
+
+    assert first.parts is not second.parts
+    assert first == second  # the cache is not part of what the settings are
