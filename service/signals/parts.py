@@ -19,9 +19,8 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -32,7 +31,6 @@ from service.signals.protection import Status, decode_entries
 # A published cell's place in both hierarchies: (municipality, district, area, phenomenon,
 # category), as services.rows gives it; None where the level is above the cell's.
 RowKey = tuple[str, str | None, str | None, str, str | None]
-H = TypeVar("H", bound=Hashable)
 
 MAX_CELLS = 1_000_000
 _MAX_SHARED = 1024  # distinct key lists and sd columns kept for sharing (a few per grid and settings)
@@ -83,34 +81,41 @@ class PartCache:
 
     def _read(self, release: Release, geo: str, taxonomy: str) -> PartColumns:
         entries = decode_entries(release.cells, geo, taxonomy)
-        params = msgspec.json.decode(release.params)
-        keys = row_keys(release.municipality, params["districts"], params["phenomena"], geo, taxonomy,
-                        [(e.geo_code, e.tax_code) for e in entries])
-        stored = [e.value is not None for e in entries]
         sd = np.array([np.nan if e.sd is None else e.sd for e in entries], dtype=float)
         return PartColumns(
-            keys=self._share(keys),
+            keys=self._keys(release, geo, taxonomy, [e.geo_code for e in entries], [e.tax_code for e in entries]),
             values=np.array([0 if e.value is None else e.value for e in entries], dtype=np.int64),
-            stored=np.array(stored, dtype=bool),
+            stored=np.array([e.value is not None for e in entries], dtype=bool),
             shown=np.array([e.status == Status.SHOWN for e in entries], dtype=bool),
-            sd=self._share_array(sd),
+            sd=self._shared_value(("sd", sd.tobytes()), sd),
         )
 
-    def _share(self, value: H) -> H:
-        """One object for equal values: every week of a grid holds the same keys."""
+    def _keys(self, release: Release, geo: str, taxonomy: str, geo_codes: list[str], tax_codes: list[str]) -> tuple[RowKey, ...]:
+        """The part's row keys, built once per grid: the same municipality, districts and
+        phenomena, and the cells in the same order (checked, not assumed)."""
+        params = msgspec.json.decode(release.params)
+        districts, phenomena = params["districts"], params["phenomena"]
+        grid = ("keys", release.municipality, geo, taxonomy, msgspec.json.encode(districts), msgspec.json.encode(phenomena))
         with self._lock:
-            if len(self._shared) >= _MAX_SHARED:
-                self._shared.clear()  # parts already read keep theirs; equal ones compare equal
-            return self._shared.setdefault(value, value)  # type: ignore[no-any-return]
+            known = self._shared.get(grid)
+        if known is not None and known[0] == geo_codes and known[1] == tax_codes:
+            return known[2]  # type: ignore[no-any-return]
+        keys = row_keys(release.municipality, districts, phenomena, geo, taxonomy, list(zip(geo_codes, tax_codes)))
+        with self._lock:
+            self._room()
+            self._shared[grid] = (geo_codes, tax_codes, keys)
+        return keys
 
-    def _share_array(self, column: np.ndarray) -> np.ndarray:
-        key = ("sd", column.tobytes())
+    def _shared_value(self, key: Any, column: np.ndarray) -> np.ndarray:
+        """One array for equal ones: every week of one grid and settings has the same sds."""
+        column.setflags(write=False)
         with self._lock:
-            if len(self._shared) >= _MAX_SHARED:
-                self._shared.clear()
-            shared = self._shared.setdefault(key, column)
-        shared.setflags(write=False)
-        return shared  # type: ignore[no-any-return]
+            self._room()
+            return self._shared.setdefault(key, column)  # type: ignore[no-any-return]
+
+    def _room(self) -> None:
+        if len(self._shared) >= _MAX_SHARED:
+            self._shared.clear()  # parts already read keep theirs; new ones are read anew
 
 
 def row_keys(

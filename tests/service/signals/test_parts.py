@@ -113,3 +113,16 @@ def test_every_app_builds_its_own_cache():
 
     assert first.parts is not second.parts
     assert first == second  # the cache is not part of what the settings are
+
+
+def test_the_keys_follow_each_releases_own_cells_on_one_grid():
+    cache = PartCache()
+    stored = release(6)
+    first = cache.get(stored, "area", "category")
+    parts = msgspec.json.decode(stored.cells)
+    parts["area/category"].reverse()  # the same grid and params, the cells in another order
+
+    reordered = cache.get(release(6, cells=msgspec.json.encode(parts)), "area", "category")
+
+    assert reordered.keys == first.keys[::-1]
+    assert reordered.values.tolist() == first.values.tolist()[::-1]
