@@ -25,9 +25,14 @@ databases named bench_signals_*), two deployments of one generated city, "100k" 
              the two deployments, best kept, p50, p95 and max over the weeks; then `store` and its
              commit, the short write (timed once per week).
              ceiling: the bare SQL aggregation of that week's tallies (the statement
-             compute_missing runs) alone, so the ratio shows what the protection costs on top.
-             The suppression audit runs on numpy's OpenBLAS, which uses every core unless
-             OPENBLAS_NUM_THREADS says otherwise; the header prints which.
+             compute_missing runs) alone, so the ratio shows what the protection costs on top
+             (noise on each measured part, weighted least squares over both hierarchies,
+             rounding, statuses). The estimation runs on numpy's OpenBLAS, which uses every
+             core unless OPENBLAS_NUM_THREADS says otherwise; the header prints which.
+  check      one counts and one alerts answer per deployment read field by field, so that a
+             format changed under the bench fails it rather than being timed: statuses shown /
+             below_k / uncertain, [low, high] around every shown value and nothing for the
+             others, every cell's sd; alerts with their own sd and a reason for every cell.
   first open an analyst organisation (fresh every round) opens all 52 weeks over HTTP, one
              request per week: the path that charges the budget ledger.
   queries    over HTTP under gunicorn as `make run` serves it (2 gthread workers x 4 threads),
@@ -40,6 +45,10 @@ databases named bench_signals_*), two deployments of one generated city, "100k" 
                calendar GET /v1/signals/calendar and /budget
              ceiling: a bare Flask endpoint on the same gunicorn settings (bench/bare_app.py)
              answering a JSON body of the size the service answered to the same request.
+
+Weeks are the service's own (service.signals.weeks: week_of, week_label, release_at), so the bench
+follows when they move to local time; the fill writes each tally with its week's Monday directly
+and the report rows' hours from that Monday 00:00 UTC.
 
 Figures are printed beside their ceilings and targets as ratios; nothing here asserts on time.
 Measurements are interleaved request by request: each request goes to both deployments (in
@@ -583,6 +592,12 @@ def compute_releases(deployments: list[Deployment], weeks: list[dt.date], repeat
 
 def get(port: int, path: str, token: str | None) -> tuple[int, int, float]:
     """One GET on a new connection: (status, body bytes, seconds)."""
+    status, body, seconds = fetch(port, path, token)
+    return status, len(body), seconds
+
+
+def fetch(port: int, path: str, token: str | None) -> tuple[int, bytes, float]:
+    """One GET on a new connection: (status, body, seconds)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     begun = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -594,7 +609,41 @@ def get(port: int, path: str, token: str | None) -> tuple[int, int, float]:
         raise RuntimeError(f"GET {path} on port {port}: {error!r} after {time.perf_counter() - begun:.1f} s") from error
     finally:
         connection.close()
-    return response.status, len(body), time.perf_counter() - begun
+    return response.status, body, time.perf_counter() - begun
+
+
+STATUSES = {"shown", "below_k", "uncertain"}
+REASONS = {"flagged", "within_baseline", "not_shown", "short_baseline"}
+
+
+def check_answers(deployments: list[Deployment], week: dt.date, tokens: dict[str, str]) -> None:
+    """The area/category counts and alerts of `week`, per deployment, read field by field (see
+    the module docstring); what they hold goes in the deployment's info. RuntimeError names what
+    does not fit."""
+    from service.signals.weeks import week_label
+
+    for deployment in deployments:
+        answers = {}
+        for kind in ("counts", "alerts"):
+            path = f"/v1/signals/weeks/{week_label(week)}/{kind}?geo=area&taxonomy=category"
+            status, body, _ = fetch(deployment.port, path, tokens[deployment.label])
+            if status != 200:
+                raise RuntimeError(f"{deployment.label} {path}: {status} {body[:200]!r}")
+            answers[kind] = json.loads(body)
+        cells, verdicts = answers["counts"]["cells"], answers["alerts"]["cells"]
+        odd = [c for c in cells if c["status"] not in STATUSES or c["sd"] is None
+               or ((c["value"], c["low"], c["high"]) == (None, None, None)) == (c["status"] == "shown")
+               or (c["status"] == "shown" and not c["low"] <= c["value"] <= c["high"])]
+        odd += [v for v in verdicts if v["reason"] not in REASONS or (v["expected"] is None) != (v["sd"] is None)
+                or (v["reason"] == "not_shown") != (v["observed"] is None)]
+        keys = ("municipality", "district", "area", "phenomenon", "category")
+        if odd or [[c[k] for k in keys] for c in cells] != [[v[k] for k in keys] for v in verdicts]:
+            raise RuntimeError(f"{deployment.label}: answers not in the format measured, e.g. {odd[:2]}")
+        deployment.info["answers"] = {
+            "week": week_label(week), "cells": len(cells),
+            **{status: sum(c["status"] == status for c in cells) for status in sorted(STATUSES)},
+            "flagged": answers["alerts"]["flagged"],
+        }
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -699,7 +748,8 @@ def measure_queries(deployments: list[Deployment], weeks: list[dt.date], args: a
             for key, result in run_interleaved(deployments, series, readers).items():
                 if any(status != 200 for status in result["statuses"]):
                     raise RuntimeError(f"warm-up {name} {key}: {result['statuses']}")
-        say("warmed up; measuring")
+        check_answers(deployments, weeks[-1], readers)
+        say("warmed up; answers checked: " + "; ".join(f"{d.label} {d.info['answers']}" for d in deployments))
         for round_ in range(args.repeat):
             for name in ("first", *paths):
                 if name == "first":  # organisations that have opened nothing yet
@@ -834,6 +884,11 @@ def summary(result: dict[str, Any]) -> list[str]:
                      f"aggregation SQL p50 {c['sql_p50']:.1f} ms, p95 {c['sql_p95']:.1f} ms = {c['ratio_p50']:.0f}x "
                      f"(median week); then stored in p50 {c['store_p50']:.0f} / p95 {c['store_p95']:.0f} ms; "
                      f"{shown:.0f} of {cells} cells shown on average")
+    for label in result["labels"]:
+        if "answers" in result[label]:
+            a = result[label]["answers"]
+            lines.append(f"- {label}, {a['week']} area x category as read over HTTP: {a['cells']} cells, {a['shown']} shown, "
+                         f"{a['uncertain']} uncertain, {a['below_k']} below k; alerts flag {a['flagged']}")
     for name, title in (("first", "first open (charges the ledger), 52 weeks"),
                         ("counts", f"counts JSON, {len(q[f'counts/{small}']['sizes'])} requests"),
                         ("csv", "counts CSV, same requests"),

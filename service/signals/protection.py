@@ -300,14 +300,17 @@ _parts = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _entries = msgspec.json.Decoder(list[_Entry])
 
 
+def decode_entries(data: bytes, geo: str, taxonomy: str) -> list[_Entry]:
+    """The stored cells of one part of a stored release, as stored; the other parts are skipped."""
+    raw = _parts.decode(data).get(f"{geo}/{taxonomy}")
+    return [] if raw is None else _entries.decode(raw)
+
+
 def decode_part(data: bytes, geo: str, taxonomy: str, *, protected: bool = False) -> list[Cell]:
     """The cells of one part of a stored release, as published (values of shown cells only), or
-    with every protected value (alerts read those); the other parts are skipped, not built."""
-    raw = _parts.decode(data).get(f"{geo}/{taxonomy}")
-    if raw is None:
-        return []
+    with every protected value; the other parts are skipped, not built."""
     cells = []
-    for e in _entries.decode(raw):
+    for e in decode_entries(data, geo, taxonomy):
         if e.value is None or (e.status != Status.SHOWN and not protected):
             cells.append(Cell(geo, e.geo_code, taxonomy, e.tax_code, None, e.status, sd=e.sd))
         elif e.sd is None:  # stored before intervals were (its hidden cells say "suppressed")

@@ -18,21 +18,25 @@ again costs nothing; a week that would take a quarter's spending past the budget
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import msgspec
+import numpy as np
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from service.areas import Area, rollup
 from service.partners.models import Organisation
 from service.signals import noise
-from service.signals.ears import EarsRules, Verdict, c2
+from service.signals import schemas
+from service.signals.ears import EarsRules, c2_many
 from service.signals.models import BudgetSpend, Release, Tally, Territory
+from service.signals.parts import PartCache
 from service.signals.protection import (
     CONFIDENCE,
     GEO_LEVELS,
@@ -102,6 +106,8 @@ class Signals:
     taxonomy_version: str
     areas_etag: str
     rules: SignalRules
+    # Stored releases' parts as alerts read them, kept by release id (releases never change).
+    parts: PartCache = field(default_factory=PartCache, compare=False, repr=False)
 
     @classmethod
     def build(cls, areas: Sequence[Area], taxonomy: Taxonomy, areas_etag: str, rules: SignalRules) -> Signals:
@@ -326,16 +332,31 @@ class Opened:
 def reopen(session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date) -> Opened | None:
     """The week as `open_week` gives it, if the organisation already opened it for its whole
     current territory; reads only. None when open_week has something to do."""
-    spend = session.scalar(
-        select(BudgetSpend).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week == week)
-    )
-    if spend is None:
+    opened = _reopen_weeks(session, signals, organisation_id, [week], cells=True)
+    return None if opened is None else opened[week]
+
+
+def _reopen_weeks(
+    session: Session, signals: Signals, organisation_id: uuid.UUID, weeks: Sequence[dt.date], *, cells: bool,
+) -> dict[dt.date, Opened] | None:
+    """`reopen` of every week, in three queries whatever their number; None when open_week has
+    something to do for any of them. With cells=False the releases' cells are loaded on first
+    access, in this session (alerts read them from signals.parts, which seldom needs them)."""
+    spends = {spend.week: spend for spend in session.scalars(
+        select(BudgetSpend).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week.in_(weeks))
+    )}
+    if any(week not in spends for week in weeks):
         return None
     municipalities = [m for m in territory(session, organisation_id) if m in signals.grids]
-    if not set(municipalities) <= set(spend.municipalities.split(",")):
+    if any(not set(municipalities) <= set(spends[week].municipalities.split(",")) for week in weeks):
         return None  # the territory grew since: open_week records (and audits) the rest
-    releases = list(session.scalars(select(Release).where(Release.week == week, Release.municipality.in_(municipalities))))
-    return Opened(week, releases, 0.0) if releases else None
+    query = select(Release).where(Release.week.in_(weeks), Release.municipality.in_(municipalities))
+    releases: dict[dt.date, list[Release]] = {}
+    for release in session.scalars(query if cells else query.options(defer(Release.cells))):
+        releases.setdefault(release.week, []).append(release)
+    if any(week not in releases for week in weeks):
+        return None
+    return {week: Opened(week, releases[week], 0.0) for week in weeks}
 
 
 def open_week(
@@ -443,16 +464,16 @@ def budget(session: Session, signals: Signals, organisation_id: uuid.UUID, now: 
 Row = CountCell
 
 
-def rows(releases: Sequence[Release], geo: str, taxonomy: str, *, protected: bool = False) -> list[Row]:
-    """The cells of one part (geo level x taxonomy level) of the releases, ordered; as published,
-    or with every cell's protected value (what alerts read; never served as counts)."""
+def rows(releases: Sequence[Release], geo: str, taxonomy: str) -> list[Row]:
+    """The cells of one part (geo level x taxonomy level) of the releases, ordered, as published.
+    (parts.row_keys places the cells the same way for alerts.)"""
     if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
         raise ValueError("unknown level")
     result: list[Row] = []
     for release in sorted(releases, key=lambda r: r.municipality):
         params = msgspec.json.decode(release.params)
         municipality, districts, phenomena = release.municipality, params["districts"], params["phenomena"]
-        for cell in decode_part(release.cells, geo, taxonomy, protected=protected):
+        for cell in decode_part(release.cells, geo, taxonomy):
             code = cell.geo_code
             area = code if geo == "area" else None
             district = districts.get(code) if geo == "area" else code if geo == "district" else None
@@ -461,12 +482,6 @@ def rows(releases: Sequence[Release], geo: str, taxonomy: str, *, protected: boo
             result.append(CountCell(municipality, district, area, phenomenon, category, cell.value, cell.status,  # type: ignore[arg-type]
                                     cell.low, cell.high, cell.sd))
     return result
-
-
-@dataclass(frozen=True)
-class Alert:
-    row: Row
-    verdict: Verdict
 
 
 def baseline_weeks(week: dt.date, rules: SignalRules) -> list[dt.date]:
@@ -490,7 +505,8 @@ class Alerts:
     baseline: list[dt.date]
     guard: list[dt.date]
     charged: float
-    verdicts: list[Alert]
+    flagged: int
+    cells: list[schemas.Alert]  # as published: one per cell of the part, in counts' order
 
 
 def alerts(
@@ -517,41 +533,62 @@ def realerts(
 ) -> Alerts | None:
     """`alerts` for an organisation that opened the week and every baseline week before; reads
     only. None when alerts has something to open (or to refuse)."""
-    opened = {}
-    for past in baseline_weeks(week, signals.rules):
-        again = reopen(session, signals, organisation_id, past)
-        if again is None:
-            return None
-        opened[past] = again
-    return _verdicts(signals, week, geo, taxonomy, opened)
+    opened = _reopen_weeks(session, signals, organisation_id, baseline_weeks(week, signals.rules), cells=False)
+    return None if opened is None else _verdicts(signals, week, geo, taxonomy, opened)
 
 
 def _verdicts(signals: Signals, week: dt.date, geo: str, taxonomy: str, opened: Mapping[dt.date, Opened]) -> Alerts:
+    if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
+        raise ValueError("unknown level")
     weeks = baseline_weeks(week, signals.rules)
-    guard = signals.rules.ears.guard
-    # The series c2 reads: the baseline, the (unread) guard weeks, the tested week. Every week
-    # gives its protected values, shown or not: they are post-processing of the noise like the
-    # shown ones, and a baseline without its small weeks would be biased upwards. The tested
-    # week's verdict is only given for a cell shown that week.
-    length = len(weeks) + guard
-    series: dict[tuple[str, str | None, str | None, str, str | None], list[int | None]] = {}
-    tested: dict[tuple[str, str | None, str | None, str, str | None], Row] = {}
-    for index, past in enumerate(weeks):
-        if past not in opened:
-            continue
-        position = length - 1 if past == week else index
-        for row in rows(opened[past].releases, geo, taxonomy, protected=True):
-            key = (row.municipality, row.district, row.area, row.phenomenon, row.category)
-            series.setdefault(key, [None] * length)[position] = row.value
-    for row in rows(opened[week].releases, geo, taxonomy):
-        key = (row.municipality, row.district, row.area, row.phenomenon, row.category)
-        tested[key] = row
-        if row.value is None:
-            series[key][-1] = None
+    ears = signals.rules.ears
+    # The series c2 reads, one row per cell of the tested week (as counts orders them), one
+    # column per week: the baseline, the (unread) guard weeks, the tested week. Every week gives
+    # its protected values, shown or not: they are post-processing of the noise like the shown
+    # ones, and a baseline without its small weeks would be biased upwards. The tested week's
+    # verdict is only given for a cell shown that week.
+    tested = [signals.parts.get(r, geo, taxonomy) for r in sorted(opened[week].releases, key=lambda r: r.municipality)]
+    keys = [key for part in tested for key in part.keys]
+    values = np.zeros((len(keys), len(weeks) + ears.guard), dtype=np.int64)
+    present = np.zeros(values.shape, dtype=bool)
+    starts = np.cumsum([0] + [len(part.keys) for part in tested]).tolist()
+    index: dict[tuple[str, str | None, str | None, str, str | None], int] = {}
+    for column, past in enumerate(weeks[:-1]):
+        for release in opened[past].releases if past in opened else ():
+            part = signals.parts.get(release, geo, taxonomy)
+            same = [start for start, mine in zip(starts, tested) if part.keys is mine.keys or part.keys == mine.keys]
+            if same:  # the same grid: the same cells in the same order
+                values[same[0]: same[0] + len(part.keys), column] = part.values
+                present[same[0]: same[0] + len(part.keys), column] = part.stored
+                continue
+            # The area file or the taxonomy changed between the weeks: cell by cell.
+            index = index or {key: i for i, key in enumerate(keys)}
+            for key, value, stored in zip(part.keys, part.values.tolist(), part.stored.tolist()):
+                if (i := index.get(key)) is not None:
+                    values[i, column], present[i, column] = value, stored
+    if tested:
+        values[:, -1] = np.concatenate([part.values for part in tested])
+        present[:, -1] = np.concatenate([part.stored & part.shown for part in tested])
+    noise_sd = np.concatenate([part.sd for part in tested]) if tested else np.zeros(0)
+    verdicts = c2_many(values, present, ears, noise_sd=noise_sd)
     charged = sum(o.charged for o in opened.values())
     # The baseline as read: a week never released (before the service's first week) is not in it,
     # and naming it would claim a verdict rests on a week it did not see.
     read = [past for past in weeks[:-1] if past in opened]
-    ears = signals.rules.ears
-    return Alerts(read, guard_weeks(week, signals.rules), round(charged, 6),
-                  [Alert(row, c2(series[key], ears, noise_sd=row.sd)) for key, row in tested.items()])
+    observed = [v if shown else None for v, shown in zip(verdicts.observed.tolist(), verdicts.shown.tolist())]
+    cells = [
+        schemas.Alert(*key, *figures)  # type: ignore[arg-type]
+        for key, figures in zip(keys, zip(
+            observed, _published(verdicts.expected), _published(verdicts.sd), _published(verdicts.rise),
+            _published(verdicts.statistic), verdicts.flagged.tolist(), verdicts.reason))
+    ]
+    return Alerts(read, guard_weeks(week, signals.rules), round(charged, 6), int(verdicts.flagged.sum()), cells)
+
+
+def _published(column: np.ndarray) -> list[float | None]:
+    """A column of verdict figures as published: each to a thousandth (Python's round, exact on the
+    binary value), None for NaN. A column holds few distinct values (means of a few small counts),
+    so each is rounded once."""
+    distinct, inverse = np.unique(column.view(np.int64), return_inverse=True)  # by bits: -0.0 is not 0.0
+    rounded = np.array([None if math.isnan(v) else round(v, 3) for v in distinct.view(np.float64).tolist()], dtype=object)
+    return rounded[inverse.reshape(-1)].tolist()  # type: ignore[no-any-return]

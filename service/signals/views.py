@@ -184,18 +184,12 @@ def week_alerts(week: str):  # type: ignore[no-untyped-def]
             session, state.signals, principal.organisation_id, monday, geo, taxonomy, state.clock(), state.audit,
             _actor(principal),
         ))
-    found = result.verdicts
     ears = state.signals.rules.ears
     return respond(schemas.Alerts(
         week=week_label(monday), geo=geo, taxonomy=taxonomy,  # type: ignore[arg-type]
         method="EARS C2 on weekly protected counts", baseline_weeks=[week_label(w) for w in result.baseline],
         guard_weeks=[week_label(w) for w in result.guard], threshold=ears.threshold, charged=result.charged,
-        flagged=sum(a.verdict.flagged for a in found),
-        cells=[schemas.Alert(
-            a.row.municipality, a.row.district, a.row.area, a.row.phenomenon, a.row.category, a.verdict.observed,
-            _round(a.verdict.expected), _round(a.verdict.sd), _round(a.verdict.rise), _round(a.verdict.statistic),
-            a.verdict.flagged, a.verdict.reason,
-        ) for a in found],
+        flagged=result.flagged, cells=result.cells,
     ))
 
 
@@ -205,10 +199,6 @@ def _noise(protection: ProtectionRules, part: tuple[str, str]) -> schemas.PartNo
         part_name(part), protection.share(part), round(protection.epsilon * protection.share(part), 6),
         None if scale is None else round(scale, 6), None if scale is None else round(math.sqrt(noise.variance(scale)), 3),
     )
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
 
 
 def _actor(principal) -> str:  # type: ignore[no-untyped-def]

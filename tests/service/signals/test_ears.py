@@ -1,4 +1,5 @@
-"""EARS C2 on weekly protected counts: hand-computed cases, window edges, and a cross-check."""
+"""EARS C2 on weekly protected counts: hand-computed cases, window edges, a cross-check, and c2_many
+against c2."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import math
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 
-from service.signals.ears import EarsRules, Verdict, c2, required_weeks
+from service.signals.ears import EarsRules, Verdict, c2, c2_many, required_weeks
 
 BASELINE = [10, 12, 11, 9, 10, 13, 12]
 GUARD = [50, 50]
@@ -297,3 +299,75 @@ def test_the_noise_and_chance_set_the_floor_of_the_spread():
     assert c2(flat + [100 + int(3 * floor)], noise_sd=4.0).sd == pytest.approx(floor)
     # Without it, earsC's own floor (min_sd) applies.
     assert c2(flat + [104]).flagged is True
+
+
+def _matrix(series_list):
+    """Series of equal length as c2_many takes them: values (0 where None) and present."""
+    values = np.array([[0 if v is None else v for v in s] for s in series_list], dtype=np.int64)
+    present = np.array([[v is not None for v in s] for s in series_list], dtype=bool)
+    return values, present
+
+
+def test_c2_many_gives_c2s_verdicts_to_the_bit():
+    rng = random.Random(20261201)
+    reasons = Counter()
+    for _ in range(120):
+        baseline = rng.randint(2, 9)
+        rules = EarsRules(baseline=baseline, guard=rng.randint(0, 3), threshold=rng.uniform(0.5, 4.0),
+                          min_baseline=rng.randint(2, baseline), min_sd=rng.uniform(0.1, 3.0))
+        length = rng.randint(1, 16)
+        series_list = []
+        for _ in range(40):
+            series = [None if rng.random() < 0.25 else rng.randint(0, 30) for _ in range(length)]
+            if series[-1] is not None and rng.random() < 0.3:
+                series[-1] += rng.randint(10, 60)
+            series_list.append(series)
+        noise_sd = [None if rng.random() < 0.3 else rng.choice([0.5, 1.25, rng.uniform(0.2, 5.0)]) for _ in series_list]
+
+        verdicts = c2_many(*_matrix(series_list), rules, noise_sd=noise_sd)
+
+        assert len(verdicts) == len(series_list)
+        for i, series in enumerate(series_list):
+            expected = c2(series, rules, noise_sd=noise_sd[i])
+            assert verdicts[i] == expected, f"{series} {rules} {noise_sd[i]}"  # floats equal, not approximately
+            assert type(verdicts[i].observed) is type(expected.observed)
+            reasons[expected.reason] += 1
+    for reason in ("flagged", "within_baseline", "not_shown", "short_baseline"):
+        assert reasons[reason] >= 100, reasons
+
+
+def test_c2_many_takes_the_noise_sd_as_an_array_with_nan_for_none():
+    series_list = [[5] * 7 + [5, 5] + [9], [5] * 7 + [5, 5] + [9]]
+
+    verdicts = c2_many(*_matrix(series_list), noise_sd=np.array([np.nan, 3.0]))
+
+    assert verdicts[0] == c2(series_list[0]) and verdicts[0].flagged is True
+    assert verdicts[1] == c2(series_list[1], noise_sd=3.0) and verdicts[1].flagged is False
+
+
+def test_c2_many_on_counts_too_large_for_exact_floats_still_agrees():
+    # A million and more in one cell: int64 sums would round in float64, so c2 answers.
+    series_list = [[3_000_000, 3_000_100, 2_999_950, 3_000_020, 3_000_000, 2_999_990, 3_000_040, 0, 0, 3_000_500],
+                   [10, 12, 11, 9, 10, 13, 12, 50, 50, 25]]
+
+    verdicts = c2_many(*_matrix(series_list), noise_sd=[2.0, None])
+
+    assert [verdicts[i] for i in range(2)] == [c2(series_list[0], noise_sd=2.0), c2(series_list[1])]
+
+
+def test_c2_many_of_no_series_is_empty():
+    verdicts = c2_many(np.zeros((0, 10), dtype=np.int64), np.zeros((0, 10), dtype=bool))
+
+    assert len(verdicts) == 0 and verdicts.reason == []
+
+
+@pytest.mark.parametrize("values, present, noise_sd, message", [
+    (np.zeros((2, 0), dtype=np.int64), np.zeros((2, 0), dtype=bool), None, "empty"),
+    (np.zeros((2, 3), dtype=np.int64), np.zeros((2, 4), dtype=bool), None, "same shape"),
+    (np.zeros(3, dtype=np.int64), np.zeros(3, dtype=bool), None, "same shape"),
+    (np.zeros((2, 3)), np.zeros((2, 3), dtype=bool), None, "integers"),
+    (np.zeros((2, 3), dtype=np.int64), np.zeros((2, 3), dtype=bool), [1.0], "one entry per series"),
+])
+def test_c2_many_refuses_what_c2_would_not_read(values, present, noise_sd, message):
+    with pytest.raises(ValueError, match=message):
+        c2_many(values, present, noise_sd=noise_sd)

@@ -363,6 +363,97 @@ def test_alerts_name_only_the_baseline_weeks_they_read(app_with, partners, clock
     assert rise["reason"] == "flagged" and rise["expected"] == pytest.approx(sum(weekly[:5]) / 5, abs=1)
 
 
+def _alerts_by_plain_reading(engine, week: dt.date, geo: str, taxonomy: str, ears):  # type: ignore[no-untyped-def]
+    """The cells alerts must answer, by plain means: every cell's series of protected values read
+    from the stored releases one cell at a time (the tested week as published), and c2 on it."""
+    from sqlalchemy.orm import Session
+
+    from service.signals.ears import c2
+    from service.signals.protection import decode_part
+    from service.signals.services import rows
+
+    length = 1 + ears.guard + ears.baseline
+    weeks = [week - dt.timedelta(weeks=length - 1 - i) for i in range(length)]
+    series: dict[tuple, list] = {}
+    with Session(engine) as session:
+        releases = session.scalars(select(Release)).all()
+        for position, past in enumerate(weeks[: ears.baseline]):
+            for release in (r for r in releases if r.week == past):
+                params = json.loads(release.params)
+                for cell in decode_part(release.cells, geo, taxonomy, protected=True):
+                    code, tax = cell.geo_code, cell.tax_code
+                    key = (release.municipality, params["districts"][code] if geo == "area" else code if geo == "district" else None,
+                           code if geo == "area" else None, params["phenomena"][tax] if taxonomy == "category" else tax,
+                           tax if taxonomy == "category" else None)
+                    series.setdefault(key, [None] * length)[position] = cell.value
+        tested = rows(sorted((r for r in releases if r.week == week), key=lambda r: r.municipality), geo, taxonomy)
+    cells = []
+    for row in tested:
+        key = (row.municipality, row.district, row.area, row.phenomenon, row.category)
+        verdict = c2([*series.get(key, [None] * length)[:-1], row.value], ears, noise_sd=row.sd)
+        figures = [None if v is None else round(v, 3) for v in (verdict.expected, verdict.sd, verdict.rise, verdict.statistic)]
+        cells.append(dict(zip(WEEK_FIELDS, key), observed=verdict.observed, **dict(zip(("expected", "sd", "rise", "statistic"), figures)),
+                          flagged=verdict.flagged, reason=verdict.reason))
+    return cells
+
+
+def test_alerts_are_c2_on_every_cells_stored_protected_values_across_a_changed_grid(app_with, partners, clock, tmp_path):
+    """Alerts read the releases column by column, and through a cache; what they answer must be
+    c2 on each cell's protected values read one by one, for every part, across both municipalities,
+    and across weeks released before and after an area moved district (its cells' keys changed)."""
+    import random
+
+    import signals_support
+    from signals_support import AREAS, Reporting, area_file
+
+    from service.signals.domain import signals_job
+
+    settings = {"SIGNALS_EPSILON_PER_RELEASE": 10, "SIGNALS_BUDGET_PER_QUARTER": 1000}  # area cells' sd about 1.4
+    app = app_with(**settings)
+    reporting = Reporting(app.test_client(), partners, clock)
+    token = reporting.analyst("north", "south")
+    moved = [(code, town, "n-centre" if code == "n3" else district, corner) for code, town, district, corner in AREAS]
+    signals_support.AREAS, saved = moved, signals_support.AREAS
+    try:
+        changed = app_with(**settings, AREAS_FILE=str(area_file(tmp_path / "moved.geojson")))
+    finally:
+        signals_support.AREAS = saved
+    rng = random.Random(12)
+    weeks = []
+    for index in range(10):
+        # The job releases a week 8 days after it ends: the first app the first five weeks, then
+        # n3 is in n-centre.
+        current = app if index < 7 else changed
+        now = Reporting(current.test_client(), partners, clock)
+        weeks.append(monday(clock.now))
+        for area in ("n2", "s1", "s2"):
+            now.spread(area, rng.choice(["dv_mask19", "housing_need"]), rng.randint(2, 9))
+        now.spread("n3", "housing_need", rng.randint(15, 20))
+        now.spread("n1", "dv_mask19", 30 if index == 9 else rng.randint(8, 12))
+        signals_job(current.extensions["safesignal"])
+        clock.advance(days=7)
+    clock.now = reporting.release_time(weeks[-1])
+    reader = changed.test_client()
+    ears = changed.extensions["safesignal"].signals.rules.ears
+    seen = set()
+    for geo, taxonomy in (("area", "category"), ("district", "category"), ("municipality", "phenomenon"), ("area", "phenomenon")):
+        path = f"/v1/signals/weeks/{label(weeks[-1])}/alerts?geo={geo}&taxonomy={taxonomy}"
+        first = reader.get(path, headers=bearer(token))  # opens the weeks
+        again = reader.get(path, headers=bearer(token))  # reads them again, from the cache
+        assert first.status_code == again.status_code == 200, first.get_json()
+        expected = _alerts_by_plain_reading(changed.extensions["safesignal"].engine, weeks[-1], geo, taxonomy, ears)
+        assert first.get_json()["cells"] == again.get_json()["cells"] == expected
+        assert first.get_json()["flagged"] == sum(c["flagged"] for c in expected)
+        counts = reader.get(f"/v1/signals/weeks/{label(weeks[-1])}/counts?geo={geo}&taxonomy={taxonomy}", headers=bearer(token))
+        assert [[c[f] for f in WEEK_FIELDS] for c in first.get_json()["cells"]] == [[c[f] for f in WEEK_FIELDS] for c in counts.get_json()["cells"]]
+        seen |= {c["reason"] for c in expected}
+    # Every branch was compared, and n3's cells, whose keys changed, read fewer baseline weeks.
+    assert seen == {"flagged", "within_baseline", "not_shown", "short_baseline"}
+    n3 = {c["category"]: c for c in _alerts_by_plain_reading(changed.extensions["safesignal"].engine, weeks[-1], "area", "category", ears)
+          if c["area"] == "n3"}
+    assert n3["housing_need"]["reason"] == "short_baseline"
+
+
 # --- what changes later must not reopen ----------------------------------------------------------------
 
 def test_a_growing_territory_records_and_audits_what_it_adds_at_no_extra_cost(app, client, reporting, clock, db_engine, partners):

@@ -1,0 +1,128 @@
+"""Stored releases read column by column for alerts, and the cache that keeps them. Pure: Release
+rows built in memory, no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import uuid
+
+import msgspec
+import pytest
+
+from service.signals import noise
+from service.signals.estimation import PARTS
+from service.signals.models import Release
+from service.signals.parts import PartCache
+from service.signals.protection import Grid, ProtectionRules, compute, decode_part, encode_table
+from service.signals.services import Signals, rows
+
+GRID = Grid("m", {f"a{i:02d}": f"d{i % 3}" for i in range(9)}, {f"c{i:02d}": f"p{i % 2}" for i in range(5)})
+CELLS = {(g, t): len(GRID.codes(g)) * len(GRID.codes(t)) for g, t in PARTS}
+
+
+def release(seed: int, grid: Grid = GRID, cells: bytes | None = None) -> Release:
+    """A release of `grid` with random counts (some cells shown, some not), as compute_missing makes it."""
+    rng = random.Random(seed)
+    bounded = {(a, c): rng.choice([0, 1, 3, 8, 20, 40]) for a in grid.districts for c in grid.phenomena}
+    table = compute(grid, bounded, ProtectionRules(), noise.noisy)
+    params = msgspec.json.encode({"districts": grid.districts, "phenomena": grid.phenomena})
+    return Release(id=uuid.uuid4(), municipality=grid.municipality, week=dt.date(2026, 11, 16),
+                   computed_at=dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc), epsilon=1.0, params=params,
+                   cells=encode_table(table) if cells is None else cells)
+
+
+@pytest.mark.parametrize("geo, taxonomy", PARTS)
+def test_a_part_reads_as_counts_publish_it_with_every_protected_value(geo, taxonomy):
+    stored = release(1)
+
+    part = PartCache().get(stored, geo, taxonomy)
+
+    published = rows([stored], geo, taxonomy)
+    protected = decode_part(stored.cells, geo, taxonomy, protected=True)
+    assert part.keys == tuple((r.municipality, r.district, r.area, r.phenomenon, r.category) for r in published)
+    assert part.values.tolist() == [c.value for c in protected] and part.stored.all()
+    assert part.shown.tolist() == [r.status == "shown" for r in published]
+    assert part.sd.tolist() == [r.sd for r in published]
+    if geo == "area":  # some cells shown and some not, so that both kinds are compared
+        assert any(part.shown) and not all(part.shown)
+
+
+def test_a_release_stored_before_intervals_reads_with_its_hidden_values_missing():
+    # The stored form before issue 12: no sd, a value for shown cells only, hidden ones "suppressed".
+    old = {f"{g}/{t}": [] for g, t in PARTS}
+    old["area/category"] = [["a00", "c00", 12, "shown"], ["a00", "c01", None, "suppressed"], ["a01", "c00", 7, "shown"]]
+    stored = release(2, cells=msgspec.json.encode(old))
+
+    part = PartCache().get(stored, "area", "category")
+
+    assert [key[2:] for key in part.keys] == [("a00", "p0", "c00"), ("a00", "p1", "c01"), ("a01", "p0", "c00")]
+    assert part.values.tolist() == [12, 0, 7]
+    assert part.stored.tolist() == [True, False, True]
+    assert part.shown.tolist() == [True, False, True]
+    assert all(math.isnan(sd) for sd in part.sd.tolist())
+    assert PartCache().get(stored, "district", "category").keys == ()
+
+
+def test_a_part_is_read_once_per_release():
+    cache = PartCache()
+    stored = release(3)
+    first = cache.get(stored, "area", "category")
+    stored.cells = b"no longer read"  # a release never changes: its id is enough
+
+    assert cache.get(stored, "area", "category") is first
+    with pytest.raises(msgspec.DecodeError):
+        cache.get(stored, "area", "phenomenon")  # another part is read from the cells
+    with pytest.raises(msgspec.DecodeError):
+        PartCache().get(stored, "area", "category")  # another app's cache has its own
+
+
+def test_weeks_of_one_grid_share_their_keys_and_sds():
+    cache = PartCache()
+    first, second = cache.get(release(4), "area", "category"), cache.get(release(5), "area", "category")
+
+    assert first.keys is second.keys and first.sd is second.sd
+    assert first.values.tolist() != second.values.tolist()
+    with pytest.raises(ValueError):
+        first.sd[0] = 1.0  # shared: read-only
+
+
+def test_the_cache_keeps_at_most_its_cells_the_least_recently_used_out_first():
+    size = CELLS["area", "category"]
+    cache = PartCache(max_cells=3 * size)
+    releases = [release(10 + i) for i in range(4)]
+    for stored in releases[:3]:
+        cache.get(stored, "area", "category")
+    cache.get(releases[0], "area", "category")  # used again: now the most recent
+
+    cache.get(releases[3], "area", "category")  # one too many: releases[1] goes
+
+    assert len(cache) == 3
+    for stored in releases:
+        stored.cells = b"gone"
+    for kept in (releases[0], releases[2], releases[3]):
+        cache.get(kept, "area", "category")
+    with pytest.raises(msgspec.DecodeError):
+        cache.get(releases[1], "area", "category")
+
+
+def test_every_app_builds_its_own_cache():
+    first = Signals({"m": GRID}, "v1", "etag", None)  # type: ignore[arg-type]
+    second = Signals({"m": GRID}, "v1", "etag", None)  # type: ignore[arg-type]
+
+    assert first.parts is not second.parts
+    assert first == second  # the cache is not part of what the settings are
+
+
+def test_the_keys_follow_each_releases_own_cells_on_one_grid():
+    cache = PartCache()
+    stored = release(6)
+    first = cache.get(stored, "area", "category")
+    parts = msgspec.json.decode(stored.cells)
+    parts["area/category"].reverse()  # the same grid and params, the cells in another order
+
+    reordered = cache.get(release(6, cells=msgspec.json.encode(parts)), "area", "category")
+
+    assert reordered.keys == first.keys[::-1]
+    assert reordered.values.tolist() == first.values.tolist()[::-1]
