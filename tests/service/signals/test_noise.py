@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from service.signals import noise
-from service.signals.protection import PARTS, Z, Grid, ProtectionRules, compute
+from service.signals.protection import PARTS, Grid, ProtectionRules, compute, interval
 
 # Samples drawn once per module: drawing is the slow part (OpenDP samples exactly, ~12 us each).
 SAMPLES = 40_000
@@ -98,8 +98,14 @@ def test_published_values_have_the_declared_sd_and_interval_coverage(released_no
         # Four standard errors of a mean of z^2 (z at most as heavy-tailed as a Laplace: var(z^2) <= 5),
         # and a little for rounding at small sd.
         assert np.mean(z**2) == pytest.approx(1.0, abs=4 * math.sqrt(5 / len(z)) + 0.03), part
-        coverage = np.mean(np.abs(error) <= Z * sd + 0.5)
-        assert abs(coverage - 0.9) <= 4 * math.sqrt(0.09 / len(z)) + 0.02, part
+        # The published interval is value -+ 1.645 sd rounded to whole reports (halves up), so it
+        # covers a little more than 90% where the sd is small: at least 90%, not much more.
+        # Every exact count here is 10,000 (the fixture's), and e is the protected value's error.
+        covered = [low <= 10_000 <= high for low, high in (interval(10_000 + e, round(s, 3)) for e, s in pairs)]
+        coverage = float(np.mean(covered))
+        slack = 4 * math.sqrt(0.09 / len(covered))
+        print(f"coverage of the 90% interval, {part[0]}/{part[1]}: {coverage:.3f} over {len(covered)} values")
+        assert 0.9 - slack <= coverage <= 0.94 + slack, (part, coverage)
 
 
 def test_each_part_spends_its_share_and_a_release_spends_epsilon():
