@@ -81,9 +81,9 @@ What is measured:
 
 Nothing here asserts on time; the figures are what matter. OPENBLAS_NUM_THREADS=1 unless set, as
 the service's own processes do (one core of a shared machine).
-Usage: .venv/bin/python bench/signals_utility.py [--quick] [--splits] [--runs 200] [--sweep 0.5,2]
+Usage: .venv/bin/python bench/signals_utility.py [--quick] [--splits] [--runs 200] [--sweep 0.5,0.75,2]
 --quick is a smoke run of a few seconds: one run, no sweep, the split tables on a coarse search.
-A full run (200 runs, --sweep 0.5,2 x 40 runs, --splits) takes about 9 minutes on one core.
+A full run (200 runs, --sweep 0.5,0.75,2 x 40 runs, --splits) takes about 8 minutes on one core.
 """
 
 from __future__ import annotations
@@ -648,6 +648,7 @@ def split_lines(city: City, rules: ProtectionRules, rows: list[tuple[str, dict[s
     sd_lines = [f"| split (shares) | {head} |", "|---|" + "---|" * len(PARTS)]
     err_lines = [f"| split | {head} |", "|---|" + "---|" * len(PARTS)]
     shown_lines = [f"| split | {head} | mean of the six |", "|---|" + "---|" * (len(PARTS) + 1)]
+    coverage_lines = [f"| split | {head} |", "|---|" + "---|" * len(PARTS)]
     for name, split in rows:
         candidate = ProtectionRules(k=rules.k, cap=rules.cap, epsilon=rules.epsilon, split=full_split(split))
         p, m = predict(city, candidate), measured[name]
@@ -657,10 +658,13 @@ def split_lines(city: City, rules: ProtectionRules, rows: list[tuple[str, dict[s
             for part in PARTS) + " |")
         shown_lines.append(f"| {name} | " + " | ".join(f"{pct(p.shown[part], 0)} / {pct(m.share(m.shown, part), 0)}" for part in PARTS)
                            + f" | {pct(p.mean_shown)} / {pct(sum(m.share(m.shown, q) for q in PARTS) / len(PARTS))} |")
+        coverage_lines.append(f"| {name} | " + " | ".join(
+            pct(m.covered_shown[part] / m.shown[part], 0) if m.shown[part] else "n/a" for part in PARTS) + " |")
     return (["Median sd of a published value (exact, `Estimator(...).variances()`):", ""] + sd_lines
             + ["", "Median relative error: consistent and unrounded, simulated from the noise alone / published, measured "
                    "on real releases:", ""] + err_lines
-            + ["", f"Share of cells shown (k = {rules.k}): predicted / measured:", ""] + shown_lines)
+            + ["", f"Share of cells shown (k = {rules.k}): predicted / measured:", ""] + shown_lines
+            + ["", "Coverage of the published 90% interval over shown cells, measured:", ""] + coverage_lines)
 
 
 def smallest_epsilon(city: City, rules: ProtectionRules, step: float = 0.05) -> float | None:
@@ -716,7 +720,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds (with --splits, coarsely)")
     parser.add_argument("--splits", action="store_true", help="the split tables: exact sds, predictions, a search, measured releases")
     parser.add_argument("--runs", type=int, default=200, help="alert runs (8 releases each) at the default settings")
-    parser.add_argument("--sweep", default="0.5,2", help="epsilons whose alerts are run too (comma-separated; '' for none)")
+    parser.add_argument("--sweep", default="0.5,0.75,2", help="epsilons whose alerts are run too (comma-separated; '' for none)")
     parser.add_argument("--sweep-runs", type=int, default=40, help="alert runs per swept epsilon")
     parser.add_argument("--split-releases", type=int, default=8, help="releases measured per split of the table")
     parser.add_argument("--search-step", type=float, default=0.1, help="the split search's step (shares are its multiples)")
