@@ -158,6 +158,8 @@ def full_split(shares: dict[str, float]) -> tuple[tuple[str, float], ...]:
 
 @dataclass(frozen=True)
 class Plant:
+    """A district x category cell whose mean doubles in the tested week."""
+
     district: str
     category: str
     before: float
@@ -282,6 +284,7 @@ def release(city: City, counts: np.ndarray, rules: ProtectionRules) -> Release:
 
 
 def finer(a: str, b: str, levels: Sequence[str]) -> bool:
+    """Whether level a is b or below it (levels ordered finest first)."""
     return levels.index(a) <= levels.index(b)
 
 
@@ -320,6 +323,7 @@ def low_end(value: np.ndarray, sd: np.ndarray) -> np.ndarray:
 
 
 def high_end(value: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """protection.interval's high end, vectorised."""
     return np.floor(value + Z * sd + 0.5)
 
 
@@ -384,6 +388,8 @@ class LevelFigures:
 
 @dataclass
 class AlertFigures:
+    """Pooled over the alert runs of one setting: detections per plant, false alarms per part."""
+
     runs: int = 0
     detected: dict[int, int] = field(default_factory=dict)  # plant index -> runs flagged
     tested_shown: dict[int, int] = field(default_factory=dict)  # plant index -> runs shown
@@ -522,6 +528,8 @@ def simulated_error(city: City, rules: ProtectionRules, draws: int = 20, seed: i
 
 @dataclass
 class Prediction:
+    """What the exact variances say about one setting, per part."""
+
     sd: dict[Part, float]  # median over the part's cells
     error: dict[Part, float]  # simulated_error
     shown: dict[Part, float]
@@ -532,6 +540,7 @@ class Prediction:
 
 
 def predict(city: City, rules: ProtectionRules) -> Prediction:
+    """Median sd, simulated median error and predicted share shown of every part."""
     sds, means = part_sds(city.h, rules), city.mean_parts(city.means)
     return Prediction({p: float(np.median(sds[p])) for p in PARTS}, simulated_error(city, rules),
                       {p: predicted_shown(means[p], sds[p], rules.k) for p in PARTS})
@@ -574,10 +583,12 @@ def search_splits(city: City, rules: ProtectionRules, step: float) -> tuple[int,
 
 
 def pct(x: float, digits: int = 1) -> str:
+    """A share as a percentage, or n/a."""
     return "n/a" if math.isnan(x) else f"{100 * x:.{digits}f}%"
 
 
 def city_lines(city: City) -> list[str]:
+    """The city's cells per part: how many, their expected counts, and the plants."""
     means = city.mean_parts(city.means)
     lines = ["| part | cells | expected count per cell: p10 / median / p90 | cells expecting >= 5 |", "|---|---|---|---|"]
     for part in PARTS:
@@ -612,6 +623,7 @@ def level_lines(f: LevelFigures, prediction: Prediction, k: int) -> list[str]:
 
 
 def alert_lines(city: City, a: AlertFigures) -> list[str]:
+    """Two tables: each plant's detection rate; false alarms per part."""
     lines = ["| planted rise (district x category) | runs | shown in the tested week | flagged | 95% interval | median statistic |",
              "|---|---|---|---|---|---|"]
     for n, plant in enumerate(city.plants):
@@ -638,6 +650,7 @@ SHORT = {"area/category": "ac", "area/phenomenon": "ap", "district/category": "d
 
 
 def shares_label(split: dict[str, float]) -> str:
+    """A split's non-zero shares, shortly ("ac 0.2 ap 0.2 dc 0.6")."""
     return " ".join(f"{SHORT[name]} {v:.2f}".rstrip("0").rstrip(".") for name, v in split.items() if v > 0)
 
 
@@ -683,6 +696,7 @@ def smallest_epsilon(city: City, rules: ProtectionRules, step: float = 0.05) -> 
 
 
 def sweep_prediction_lines(city: City, rules: ProtectionRules, epsilons: Sequence[float]) -> list[str]:
+    """The predicted figures of each epsilon at the rules' cap and split."""
     lines = ["| epsilon per release (cap 2; = cap 1 at half) | budget per quarter (13 weeks) | district x category sd | "
              "median error: district x category | area x phenomenon | municipality x phenomenon | "
              "shown: district x category | area x phenomenon | area x category |", "|---|---|---|---|---|---|---|---|---|"]
@@ -697,6 +711,7 @@ def sweep_prediction_lines(city: City, rules: ProtectionRules, epsilons: Sequenc
 
 
 def sweep_lines(city: City, results: list[tuple[float, AlertFigures, LevelFigures]]) -> list[str]:
+    """The measured figures of each epsilon run."""
     lines = ["| epsilon (cap 2; = cap 1 at half) | budget per quarter | runs | median error district x category | "
              + " | ".join(f"{p.before:.0f} -> {p.after:.0f} flagged (95%)" for p in city.plants)
              + " | false alarms per 100 district x category cell-weeks (95%) | shown: district x category | "
@@ -716,6 +731,7 @@ def sweep_lines(city: City, results: list[tuple[float, AlertFigures, LevelFigure
 
 
 def main() -> None:
+    """Run what the arguments ask and print the tables (Markdown, as docs/benchmarks.md holds them)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds (with --splits, coarsely)")
     parser.add_argument("--splits", action="store_true", help="the split tables: exact sds, predictions, a search, measured releases")
