@@ -2,8 +2,9 @@
 share. Each owns its transactions (as retention's runs do).
 
 A release is computed on a read-only connection and stored in a short write transaction of its
-own: computing a sparse city grid takes up to a second (the SVD audit), and on SQLite a write
-transaction would hold the database's write lock, and so intake, all that time.
+own: computing a city's release takes a tenth of a second or more (noise for every cell, the
+consistency solve), and on SQLite a write transaction would hold the database's write lock, and so
+intake, all that time.
 """
 
 from __future__ import annotations
