@@ -6,16 +6,26 @@ exact counts again (the old rule: hidden when the count or the protected value i
 show that the attack still catches what it caught then:
 
 1. Non-negativity, by linear programming. The published values of shown cells are exact sums (they
-   are consistent), every total is an equation (Grid.equations), every hidden cell is at least 0,
-   and its status bounds it (below_k: under k; uncertain: at least k, its interval reaching under
-   k). For each hidden cell the attacker minimises and maximises it with scipy's linprog. The most
-   it can recover is the cell's protected value (stored, not published): a post-processing of the
-   noise, never the count.
-2. Membership inference on the pattern. One pharmacy's reports in a cell, many releases with
-   them and without them: how often the cell is shown (near the showing threshold), or said to
-   hold at least k (at k - 1), gives an empirical privacy loss, which must stay within the
-   release's epsilon. (The audit found the old rule showed a cell near k in 25% of releases with
-   the pharmacy and never without it: an infinite loss.)
+   are consistent), every total is an equation (Grid.equations), every hidden cell is a count, so
+   at least 0, and its status bounds it (below_k: under k; uncertain: at least k, its interval
+   reaching under k). For each hidden cell the attacker minimises and maximises it with scipy's
+   linprog. Protected values keep the sign of their estimate (service.signals.estimation), so a
+   nearly empty cell can be published negative, hidden: the LP with its floor at 0 is then often
+   infeasible (the attacker learns that the values are noisy) or moves the cell's range towards 0
+   (it learns that counts are not negative, which it knew). Neither is a leak: the LP reads the
+   published cells only, post-processing of the noisy measurements. What the tests check:
+   without the floor every interval holds the cell's protected value; with it, every
+   contradiction sits beside a negative value; with negligible noise (epsilon 1000, or 100 over
+   HTTP) the LP pins hidden cells to their exact counts (the attack works when noise does not
+   stop it). And, as the issue asks, that what the LP recovers says no more of a reporter than
+   the noisy values do: membership inference decided from the LP's output alone stays within
+   the release's epsilon, where against the mutant it is unbounded.
+2. Membership inference. One pharmacy's reports in a cell, many releases with them and without
+   them: how often the cell is shown (near the showing threshold), said to hold at least k by its
+   status (at k - 1), or proved to hold at least k by the LP attack (at k - 1), gives an empirical
+   privacy loss, which must stay within the release's epsilon. (The audit found the old rule
+   showed a cell near k in 25% of releases with the pharmacy and never without it: an infinite
+   loss.)
 
 The other attacks (averaging by asking again, a prolific reporter, budget exhaustion, the declared
 noise) are in test_signals_api.py and test_noise.py. Figures print with `pytest -s`.
@@ -300,9 +310,11 @@ def test_the_consistency_check_catches_suppression_decided_on_exact_counts():
 
 def test_the_lp_over_http_recovers_the_protected_values_and_nothing_else(app_with, partners, clock):
     """Through the service: a week released with negligible noise (epsilon 100), all six parts
-    read by an analyst, attacked. Every hidden cell's interval holds the protected value the
-    service stored; the cell of k - 1 reports is pinned to it, which here is the count: at
-    epsilon 100 nothing but noise could have hidden it, and there is next to none."""
+    read by an analyst, attacked. Without the floor at 0, every hidden cell's interval holds the
+    protected value the service stored; with it, every cell of a group without a negative value
+    (all of them, unless a rare draw pushed an empty cell under 0) does too; the cell of k - 1
+    reports is pinned to it, which here is the count: at epsilon 100 nothing but noise could have
+    hidden it, and there is next to none."""
     from signals_support import Reporting
 
     app = app_with(SIGNALS_EPSILON_PER_RELEASE=100, SIGNALS_BUDGET_PER_QUARTER=1000)
@@ -329,14 +341,17 @@ def test_the_lp_over_http_recovers_the_protected_values_and_nothing_else(app_wit
     protected = {cell.key: cell.value for cell in decode_cells(stored, protected=True)}
 
     assert k == 5
-    found = lp_attack(grid, published, k)
+    found, signed = lp_attack(grid, published, k), lp_attack(grid, published, k, signed=True)
     assert len(found) == sum(cell.status != "shown" for cell in published) > 100
-    for key, bounds in found.items():
-        assert bounds is not None and bounds[0] - 1e-6 <= protected[key] <= bounds[1] + 1e-6, key
+    assert all(holds(signed[key], protected[key]) for key in found)
+    checked = [key for keys, _ in hidden_groups(grid, published) if min(protected[key] for key in keys) >= 0 for key in keys]
+    assert len(checked) > 100
+    assert all(holds(found[key], protected[key]) for key in checked)
     assert found[("area", "n1", "category", "dv_mask19")] == pytest.approx((4, 4))
     assert found[("area", "n2", "category", "vandalism")] == pytest.approx((1, 1))
-    pinned = sum(high - low < 1e-6 for low, high in found.values())  # type: ignore[misc]
-    print(f"\nLP attack over HTTP, epsilon 100: {len(found)} hidden cells of {len(published)}, {pinned} pinned")
+    pinned = sum(bounds is not None and bounds[1] - bounds[0] < 1e-6 for bounds in found.values())
+    print(f"\nLP attack over HTTP, epsilon 100: {len(found)} hidden cells of {len(published)}, {len(checked)} in groups "
+          f"without a negative value, {sum(bounds is None for bounds in found.values())} contradictory, {pinned} pinned")
 
 
 # --- 2. membership inference on the pattern -----------------------------------------------------
@@ -451,6 +466,56 @@ def test_membership_at_k_stays_within_epsilon_and_catches_decisions_on_exact_cou
     assert mutant[1] > 2 * rules.spent()
 
 
+# The target's sibling in its district (a1) and in its phenomenon (c1) hold thirty reports each,
+# and are shown, as are the totals over them: whenever the target is hidden, the LP pins it.
+LP_NEIGHBOURS = {("a1", "c0"): 30, ("a0", "c1"): 30, ("a2", "c2"): 12}
+
+
+def target_range(table: Table, k: int) -> Interval | None:
+    """What the LP attack says of the target cell: its value when shown, else its LP interval
+    (every count at least 0), None when that LP is infeasible."""
+    published = table.cells()
+    target = next(cell for cell in published if cell.key == TARGET)
+    if target.status == Status.SHOWN:
+        return float(target.value), float(target.value)  # type: ignore[arg-type]
+    return lp_attack(MI_GRID, published, k, only=[TARGET])[TARGET]
+
+
+def test_membership_through_the_lp_attack_stays_within_epsilon_and_catches_decisions_on_exact_counts():
+    """Membership inference that decides from the LP attack's output alone: k - 1 reports in the
+    target cell without the pharmacy, k - 1 + cap with it, many releases of each at the default
+    settings, real noise. The attacker says "the pharmacy is in" when the LP proves the target
+    holds at least k (its lower bound, or its value when shown, is at least k; an infeasible LP
+    says nothing). Of the events on the LP's output tried over 300 releases per arm (lower bound
+    at least x, upper bound at least x or at most x, pinned at x or more, for x from -2 to 11,
+    and infeasibility), this one separates the two arms best for the mutant, with "pinned at k or
+    more" and "upper bound at least k" (the same releases there): a strong attack, not one chosen
+    to be weak. The LP reads the published cells only, so its loss stays within the release's
+    epsilon; the mutant's statuses, decided on exact counts, never let the LP prove k without the
+    pharmacy (a cell under k is always hidden as below_k, its bound at most k - 1), and prove it in
+    about half the releases with it: an infinite estimate, its lower bound far above epsilon."""
+    rules = ProtectionRules()
+    n = 400
+    ranges: dict[str, list[list[Interval | None]]] = {"the service's rule": [[], []], "cells shown on exact counts": [[], []]}
+    for arm, count in enumerate((rules.k - 1 + rules.cap, rules.k - 1)):
+        for _ in range(n):
+            table = compute(MI_GRID, {("a0", "c0"): count, **LP_NEIGHBOURS}, rules, noise.noisy)
+            ranges["the service's rule"][arm].append(target_range(table, rules.k))
+            ranges["cells shown on exact counts"][arm].append(target_range(suppressed_on_exact_counts(table, rules.k), rules.k))
+    losses = {}
+    for rule, arms in ranges.items():
+        hits = [sum(found is not None and found[0] >= rules.k - 1e-6 for found in arm) for arm in arms]
+        infeasible = [sum(found is None for found in arm) for arm in arms]
+        pinned = [sum(found is not None and found[1] - found[0] < 1e-6 for found in arm) for arm in arms]
+        losses[rule] = estimate, low, high = privacy_loss(*hits, n)
+        print(f"\nmembership through the LP at k - 1, event 'the LP proves at least k', {rule}: {hits[0]}/{n} with the "
+              f"pharmacy, {hits[1]}/{n} without; eps_hat {estimate:.3f}, 95% CI [{low:.3f}, {high:.3f}], declared "
+              f"{rules.spent():g} (LP infeasible {infeasible[0]} and {infeasible[1]}, target pinned or shown {pinned[0]} and {pinned[1]})")
+    service, mutant = losses.values()
+    assert service[1] <= rules.spent() and service[2] < math.inf
+    assert mutant[0] == math.inf and mutant[1] > 2 * rules.spent()
+
+
 def test_membership_through_the_service_release_code_stays_within_epsilon(app, reporting, clock):
     """The same experiment through the service: reports over HTTP, the target pharmacy sending
     forty (the tallies cap it at two), each week released by the service's own code
@@ -459,10 +524,10 @@ def test_membership_through_the_service_release_code_stays_within_epsilon(app, r
     above, so a wider interval; it still may not lie above epsilon (with the cap broken it would:
     the cell would be shown nearly every time with the pharmacy).
 
-    Every other cell of the target's phenomenon holds ten reports, as in a busy week: beside empty
-    cells the top-down rounding shares a lone cell's total with the positive noise of its empty
-    neighbours (20 reports alone in north come out at 9 on average, at 15 with the category empty
-    in the other areas), and the cell would hardly ever be shown, with or without the pharmacy."""
+    Every other cell of the target's phenomenon holds ten reports, as in a busy week. (When
+    rounding forced every value to 0 or above, a lone cell beside empty ones came out far under
+    its count and was hardly ever shown; the rounding keeps signs now, and these neighbours stay
+    so that the cell is measured among real counts.)"""
     state = app.extensions["safesignal"]
     rules = state.signals.rules.protection
     grid = state.signals.grids["north"]
