@@ -200,3 +200,27 @@ def test_a_release_stored_by_an_earlier_version_still_reads():
     assert (hidden.value, hidden.status) == (None, "suppressed")
     assert [c.value for c in decode_part(old, "area", "category", protected=True)] == [12, None]
     assert decode_part(old, "district", "category") == []
+
+
+@pytest.mark.parametrize("split", [
+    '{"area/category": 0.5, "district/category": 0.5}',  # a part missing
+    '{"area/category": 0.0, "area/phenomenon": 0.4, "district/category": 0.6, "district/phenomenon": 0,'
+    ' "municipality/category": 0, "municipality/phenomenon": 0}',  # the base not measured
+    '{"area/category": 0.5, "area/phenomenon": 0.4, "district/category": 0.6, "district/phenomenon": 0,'
+    ' "municipality/category": 0, "municipality/phenomenon": 0}',  # more than the whole
+    '[0.2, 0.2, 0.6]',
+])
+def test_a_split_that_cannot_be_refuses_to_start_and_says_why(app_with, monkeypatch, split):
+    from service.config import ConfigError
+
+    monkeypatch.setenv("SAFESIGNAL_SIGNALS_EPSILON_SPLIT", split)
+    with pytest.raises(ConfigError, match="SAFESIGNAL_SIGNALS_EPSILON_SPLIT"):
+        app_with()
+
+
+def test_a_split_from_the_environment_is_what_releases_spend(app_with, monkeypatch):
+    monkeypatch.setenv("SAFESIGNAL_SIGNALS_EPSILON_SPLIT", '{"area/category": 0.5, "area/phenomenon": 0, "district/category": 0.5,'
+                       ' "district/phenomenon": 0, "municipality/category": 0, "municipality/phenomenon": 0}')
+    rules = app_with().extensions["safesignal"].signals.rules.protection
+    assert rules.share(("area", "category")) == rules.share(("district", "category")) == 0.5
+    assert rules.scale(("area", "phenomenon")) is None and rules.spent() == pytest.approx(rules.epsilon)
