@@ -16,8 +16,8 @@ one grid and settings, are kept once for all those weeks.
 A part is read from its own column of the release (protection.encode_columns: numpy arrays as
 bytes), the parts an alerts request misses all in one query (`load`). Releases stored before those
 columns existed are read from their cells document, which holds all six parts as JSON: on
-PostgreSQL a miss then cost about 12 ms a week for a city's area part (7 to fetch the 330 kB
-document, 5 to parse it), the tail of alerts under two workers whose caches fill at random.
+PostgreSQL a miss then costs about 10 ms a week for a city's area part (5-7 to fetch the 330 kB
+document, 3-6 to parse it), against 1-2 ms from the column (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from typing import Any
 
 import msgspec
 import numpy as np
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
