@@ -64,6 +64,21 @@ class Release(Base):
     # The cells, one list per part (see service.signals.protection.encode_table). One immutable
     # document rather than a row per cell: a read is one row whatever the grid's size.
     cells: Mapped[bytes] = mapped_column(LargeBinary)
+    # Each part again, column by column (protection.encode_columns): what alerts read, one part of
+    # eight weeks in one query, without fetching and parsing the whole document (on PostgreSQL
+    # that was most of a request whose parts were not cached yet). Loaded only when asked for.
+    # NULL in releases stored before revision 0007: those are read from `cells`.
+    part_area_category: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    part_area_phenomenon: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    part_district_category: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    part_district_phenomenon: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    part_municipality_category: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    part_municipality_phenomenon: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+
+
+def part_column(geo: str, taxonomy: str) -> str:
+    """The attribute (and column) of Release holding one part column by column."""
+    return f"part_{geo}_{taxonomy}"
 
 
 class BudgetSpend(Base):

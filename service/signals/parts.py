@@ -12,6 +12,12 @@ so a part read is kept by release id. The cache is per app (`Signals.parts`), le
 first out, bounded by cells: a city's whole year (52 weeks x 6,119 cells) fits in a third of it.
 What a cell costs: 8 bytes of value and 2 flags. The keys and the sds, the same for every week of
 one grid and settings, are kept once for all those weeks.
+
+A part is read from its own column of the release (protection.encode_columns: numpy arrays as
+bytes), the parts an alerts request misses all in one query (`load`). Releases stored before those
+columns existed are read from their cells document, which holds all six parts as JSON: on
+PostgreSQL a miss then costs about 10 ms a week for a city's area part (5-7 to fetch the 330 kB
+document, 3-6 to parse it), against 1-2 ms from the column (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -19,20 +25,24 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from service.signals.models import Release
-from service.signals.protection import Status, decode_entries
+from service.signals.models import Release, part_column
+from service.signals.protection import STATUS_CODES, Status, decode_columns, decode_entries
 
 # A published cell's place in both hierarchies: (municipality, district, area, phenomenon,
 # category), as services.rows gives it; None where the level is above the cell's.
 RowKey = tuple[str, str | None, str | None, str, str | None]
 
 MAX_CELLS = 1_000_000
+_SHOWN = STATUS_CODES.index(Status.SHOWN)  # its byte in a stored statuses column
 _MAX_SHARED = 1024  # distinct key lists and sd columns kept for sharing (a few per grid and settings)
 
 
@@ -59,14 +69,28 @@ class PartCache:
         self._lock = threading.Lock()
 
     def get(self, release: Release, geo: str, taxonomy: str) -> PartColumns:
-        """The part of `release`, read from its cells on first use."""
+        """The part of `release`, read on first use (from its column, else from its cells)."""
         key = (release.id, geo, taxonomy)
         with self._lock:
             part = self._parts.get(key)
             if part is not None:
                 self._parts.move_to_end(key)
                 return part
-        part = self._read(release, geo, taxonomy)  # a few ms: outside the lock
+        return self._put(key, self._read(release, geo, taxonomy, getattr(release, part_column(geo, taxonomy))))
+
+    def load(self, session: Session, releases: Sequence[Release], geo: str, taxonomy: str) -> None:
+        """Read the parts of `releases` not kept yet, their columns in one query (only that part's
+        column is fetched), so that `get` finds them."""
+        with self._lock:
+            missing = {r.id: r for r in releases if (r.id, geo, taxonomy) not in self._parts}
+        if not missing:
+            return
+        column = getattr(Release, part_column(geo, taxonomy))
+        stored = dict(session.execute(select(Release.id, column).where(Release.id.in_(list(missing)))).all())
+        for release_id, release in missing.items():
+            self._put((release_id, geo, taxonomy), self._read(release, geo, taxonomy, stored.get(release_id)))
+
+    def _put(self, key: tuple[uuid.UUID, str, str], part: PartColumns) -> PartColumns:
         with self._lock:
             if key not in self._parts:
                 self._parts[key] = part
@@ -74,12 +98,27 @@ class PartCache:
                 while self._cells > self.max_cells and len(self._parts) > 1:
                     _, old = self._parts.popitem(last=False)
                     self._cells -= len(old.keys)
+            else:
+                part = self._parts[key]
         return part
 
     def __len__(self) -> int:
         return len(self._parts)
 
-    def _read(self, release: Release, geo: str, taxonomy: str) -> PartColumns:
+    def _read(self, release: Release, geo: str, taxonomy: str, columns: bytes | None) -> PartColumns:
+        """A part from its stored columns; from the cells document if it has none (stored before 0007)."""
+        if columns is not None:
+            stored = decode_columns(columns)
+            tax_count = len(stored.tax_codes)
+            sd = np.frombuffer(stored.sds, dtype="<f8")
+            return PartColumns(
+                keys=self._keys(release, geo, taxonomy, [g for g in stored.geo_codes for _ in range(tax_count)],
+                                stored.tax_codes * len(stored.geo_codes)),
+                values=np.frombuffer(stored.values, dtype="<i8"),
+                stored=np.ones(len(sd), dtype=bool),
+                shown=np.frombuffer(stored.statuses, dtype=np.uint8) == _SHOWN,
+                sd=self._shared_value(("sd", stored.sds), sd),
+            )
         entries = decode_entries(release.cells, geo, taxonomy)
         sd = np.array([np.nan if e.sd is None else e.sd for e in entries], dtype=float)
         return PartColumns(

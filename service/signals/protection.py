@@ -323,3 +323,55 @@ def decode_part(data: bytes, geo: str, taxonomy: str, *, protected: bool = False
 def decode_cells(data: bytes, *, protected: bool = False) -> list[Cell]:
     """Every cell of a stored release."""
     return [cell for g, t in PARTS for cell in decode_part(data, g, t, protected=protected)]
+
+
+# --- one part stored column by column ---------------------------------------------------------------
+# What alerts read (service.signals.parts): a part's protected values, statuses and sds, without
+# fetching and parsing the whole release. The cells blob above stays the release as published;
+# these columns repeat its figures in a form read with numpy.frombuffer.
+
+STATUS_CODES = (Status.SHOWN, Status.BELOW_K, Status.UNCERTAIN)  # a status's byte is its index here
+
+
+class Columns(msgspec.Struct, array_like=True, frozen=True):
+    """One part of a release, column by column (msgpack). Its cells are every (geo code, taxonomy
+    code) pair, geo codes outer, in the order `encode_table` stores them."""
+
+    geo_codes: list[str]
+    tax_codes: list[str]
+    values: bytes  # int64 little-endian: every cell's protected value
+    statuses: bytes  # a byte per cell: its status's index in STATUS_CODES
+    sds: bytes  # float64 little-endian: the sd as stored in the cells (to a thousandth)
+
+
+_columns = msgspec.msgpack.Decoder(Columns)
+
+
+def encode_columns(table: Table) -> dict[Part, bytes]:
+    """Every part of the table, column by column."""
+    cells: dict[Part, list[tuple[str, str, int, int, float]]] = {part: [] for part in PARTS}
+    code = {status: i for i, status in enumerate(STATUS_CODES)}
+    for key in table.exact:
+        g, gc, t, tc = key
+        cells[g, t].append((gc, tc, table.protected[key], code[table.status[key]], round(table.sd[key], 3)))
+    encoded = {}
+    for part, rows in cells.items():
+        geo_codes, tax_codes = list(dict.fromkeys(r[0] for r in rows)), list(dict.fromkeys(r[1] for r in rows))
+        if [r[:2] for r in rows] != [(g, t) for g in geo_codes for t in tax_codes]:
+            raise ValueError(f"the cells of {part_name(part)} are not its grid in order")
+        encoded[part] = msgspec.msgpack.encode(Columns(
+            geo_codes, tax_codes,
+            np.array([r[2] for r in rows], dtype="<i8").tobytes(),
+            np.array([r[3] for r in rows], dtype=np.uint8).tobytes(),
+            np.array([r[4] for r in rows], dtype="<f8").tobytes(),
+        ))
+    return encoded
+
+
+def decode_columns(data: bytes) -> Columns:
+    """A part stored by `encode_columns`; ValueError if its columns do not fit its grid."""
+    columns = _columns.decode(data)
+    n = len(columns.geo_codes) * len(columns.tax_codes)
+    if (len(columns.values), len(columns.statuses), len(columns.sds)) != (8 * n, n, 8 * n):
+        raise ValueError("a stored part's columns do not fit its grid")
+    return columns

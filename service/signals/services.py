@@ -35,7 +35,7 @@ from service.partners.models import Organisation
 from service.signals import noise
 from service.signals import schemas
 from service.signals.ears import EarsRules, c2_many
-from service.signals.models import BudgetSpend, Release, Tally, Territory
+from service.signals.models import BudgetSpend, Release, Tally, Territory, part_column
 from service.signals.parts import PartCache
 from service.signals.protection import (
     CONFIDENCE,
@@ -47,6 +47,7 @@ from service.signals.protection import (
     Status,
     compute,
     decode_part,
+    encode_columns,
     encode_table,
     part_name,
 )
@@ -224,6 +225,7 @@ def compute_missing(reading: Session, signals: Signals, week: dt.date, now: dt.d
         computed.append(Release(
             id=uuid.uuid4(), municipality=municipality, week=week, computed_at=now,
             epsilon=rules.epsilon, params=params, cells=encode_table(table),
+            **{part_column(*part): columns for part, columns in encode_columns(table).items()},
         ))
     return computed
 
@@ -525,7 +527,7 @@ def alerts(
             opened[past] = open_week(session, signals, organisation_id, past, now, audit, actor)
         except NotReleased:
             continue
-    return _verdicts(signals, week, geo, taxonomy, opened)
+    return _verdicts(session, signals, week, geo, taxonomy, opened)
 
 
 def realerts(
@@ -534,12 +536,16 @@ def realerts(
     """`alerts` for an organisation that opened the week and every baseline week before; reads
     only. None when alerts has something to open (or to refuse)."""
     opened = _reopen_weeks(session, signals, organisation_id, baseline_weeks(week, signals.rules), cells=False)
-    return None if opened is None else _verdicts(signals, week, geo, taxonomy, opened)
+    return None if opened is None else _verdicts(session, signals, week, geo, taxonomy, opened)
 
 
-def _verdicts(signals: Signals, week: dt.date, geo: str, taxonomy: str, opened: Mapping[dt.date, Opened]) -> Alerts:
+def _verdicts(
+    session: Session, signals: Signals, week: dt.date, geo: str, taxonomy: str, opened: Mapping[dt.date, Opened],
+) -> Alerts:
     if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
         raise ValueError("unknown level")
+    # The weeks' parts not kept yet, in one query.
+    signals.parts.load(session, [r for o in opened.values() for r in o.releases], geo, taxonomy)
     weeks = baseline_weeks(week, signals.rules)
     ears = signals.rules.ears
     # The series c2 reads, one row per cell of the tested week (as counts orders them), one

@@ -1,5 +1,5 @@
-"""Stored releases read column by column for alerts, and the cache that keeps them. Pure: Release
-rows built in memory, no database."""
+"""Stored releases read column by column for alerts, and the cache that keeps them. Release rows
+built in memory, and stored in the database for `load`."""
 
 from __future__ import annotations
 
@@ -10,27 +10,31 @@ import uuid
 
 import msgspec
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service.signals import noise
 from service.signals.estimation import PARTS
-from service.signals.models import Release
+from service.signals.models import Release, part_column
 from service.signals.parts import PartCache
-from service.signals.protection import Grid, ProtectionRules, compute, decode_part, encode_table
+from service.signals.protection import Grid, ProtectionRules, compute, decode_columns, decode_part, encode_columns, encode_table
 from service.signals.services import Signals, rows
 
 GRID = Grid("m", {f"a{i:02d}": f"d{i % 3}" for i in range(9)}, {f"c{i:02d}": f"p{i % 2}" for i in range(5)})
 CELLS = {(g, t): len(GRID.codes(g)) * len(GRID.codes(t)) for g, t in PARTS}
 
 
-def release(seed: int, grid: Grid = GRID, cells: bytes | None = None) -> Release:
-    """A release of `grid` with random counts (some cells shown, some not), as compute_missing makes it."""
+def release(seed: int, grid: Grid = GRID, cells: bytes | None = None, columns: bool = False) -> Release:
+    """A release of `grid` with random counts (some cells shown, some not), as compute_missing made it
+    before revision 0007 (its cells only), or with `columns` as it makes it now."""
     rng = random.Random(seed)
     bounded = {(a, c): rng.choice([0, 1, 3, 8, 20, 40]) for a in grid.districts for c in grid.phenomena}
     table = compute(grid, bounded, ProtectionRules(), noise.noisy)
     params = msgspec.json.encode({"districts": grid.districts, "phenomena": grid.phenomena})
+    parts = {part_column(*part): data for part, data in encode_columns(table).items()} if columns else {}
     return Release(id=uuid.uuid4(), municipality=grid.municipality, week=dt.date(2026, 11, 16),
                    computed_at=dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc), epsilon=1.0, params=params,
-                   cells=encode_table(table) if cells is None else cells)
+                   cells=encode_table(table) if cells is None else cells, **parts)
 
 
 @pytest.mark.parametrize("geo, taxonomy", PARTS)
@@ -126,3 +130,52 @@ def test_the_keys_follow_each_releases_own_cells_on_one_grid():
 
     assert reordered.keys == first.keys[::-1]
     assert reordered.values.tolist() == first.values.tolist()[::-1]
+
+
+@pytest.mark.parametrize("geo, taxonomy", PARTS)
+def test_a_part_reads_the_same_from_its_columns_as_from_the_cells(geo, taxonomy):
+    stored = release(7, columns=True)
+    from_cells = PartCache().get(release(7, cells=stored.cells), geo, taxonomy)
+    stored.cells = b"not read"  # the columns are enough
+
+    from_columns = PartCache().get(stored, geo, taxonomy)
+
+    assert from_columns.keys == from_cells.keys
+    for name in ("values", "stored", "shown", "sd"):
+        column, expected = getattr(from_columns, name), getattr(from_cells, name)
+        assert column.dtype == expected.dtype and column.tolist() == expected.tolist(), name
+    if geo == "area":
+        assert any(from_columns.shown) and not all(from_columns.shown)
+
+
+def test_columns_that_do_not_fit_their_grid_are_refused():
+    data = encode_columns(compute(GRID, {("a00", "c00"): 9}, ProtectionRules(), noise.noisy))["area", "category"]
+    columns = msgspec.msgpack.decode(data)
+    columns[0] = columns[0][:-1]  # one area fewer than the values
+
+    with pytest.raises(ValueError):
+        decode_columns(msgspec.msgpack.encode(columns))
+
+
+def test_load_reads_new_releases_from_their_columns_and_older_ones_from_their_cells(db_engine):
+    new, old = release(8, columns=True), release(9)
+    expected = {new.id: PartCache().get(release(8, cells=new.cells), "area", "category"),
+                old.id: PartCache().get(old, "area", "category")}
+    new.cells = b"not read"  # stored so: only its columns can give its part
+    old.week = dt.date(2026, 11, 9)
+    with Session(db_engine) as session:
+        session.add_all([new, old])
+        session.commit()
+
+    cache = PartCache()
+    with Session(db_engine) as session:
+        stored = list(session.scalars(select(Release)))
+        cache.load(session, stored, "area", "category")
+        parts = {r.id: cache.get(r, "area", "category") for r in stored}
+
+    assert len(cache) == 2
+    for release_id, part in parts.items():
+        assert part.keys == expected[release_id].keys
+        assert part.values.tolist() == expected[release_id].values.tolist()
+        assert part.shown.tolist() == expected[release_id].shown.tolist()
+        assert part.sd.tolist() == expected[release_id].sd.tolist()
