@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
+from werkzeug.exceptions import MethodNotAllowed
 
 from service import errors, per_request
 from service.bodies import respond, response_doc
@@ -44,11 +45,22 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def _only(*names: str) -> None:
-    """422 for a query parameter the endpoint does not take: there are no free filters."""
+    """422 for a query parameter the endpoint does not take (there are no free filters), or one
+    given twice (which one would count is a guess). A name that is not an identifier is not echoed."""
+    takes = "this endpoint takes only " + ", ".join(names) + "." if names else "this endpoint takes no parameters."
     for name in request.args:
+        shown = name if _NAME.fullmatch(name) else "(unnamed)"
         if name not in names:
-            shown = name if _NAME.fullmatch(name) else "(unnamed)"
-            fail(422, errors={"query": {shown: ["Unknown parameter: this endpoint takes only " + ", ".join(names) + "."]}})
+            fail(422, errors={"query": {shown: ["Unknown parameter: " + takes]}})
+        if len(request.args.getlist(name)) > 1:
+            fail(422, errors={"query": {shown: ["Given more than once: give it once."]}})
+
+
+def _no_head() -> None:
+    """405 for HEAD where a GET would open a week: opening charges the privacy budget, and a HEAD
+    (a link checker, a monitor) would spend it without anyone reading the numbers."""
+    if request.method == "HEAD":
+        raise MethodNotAllowed(valid_methods=["GET"])
 
 
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -130,6 +142,7 @@ def privacy_budget():  # type: ignore[no-untyped-def]
 @requires(Role.ANALYST)
 def week_counts(week: str):  # type: ignore[no-untyped-def]
     """Counts per cell of one week, at one geographic and one taxonomy level."""
+    _no_head()
     _only("geo", "taxonomy", "format")
     monday = _week(week)
     geo = _choice("geo", GEO_LEVELS, "district")
@@ -169,6 +182,7 @@ def week_counts(week: str):  # type: ignore[no-untyped-def]
 @requires(Role.ANALYST)
 def week_alerts(week: str):  # type: ignore[no-untyped-def]
     """Cells whose protected count rose above their baseline (EARS C2, weekly)."""
+    _no_head()
     _only("geo", "taxonomy")
     monday = _week(week)
     geo = _choice("geo", GEO_LEVELS, "district")

@@ -170,6 +170,7 @@ def test_csv_carries_the_same_cells_as_json(app, client, reporting, clock):
     "/v1/signals/calendar?area=n1",
     "/v1/signals/weeks/2026-W48/counts?geo=street", "/v1/signals/weeks/2026-W48/counts?taxonomy=note",
     "/v1/signals/weeks/2026-W48/counts?format=xlsx", "/v1/signals/weeks/2026-W48/alerts?geo=<script>",
+    "/v1/signals/weeks/2026-W48/counts?geo=area&geo=district", "/v1/signals/weeks/2026-W48/counts?format=csv&format=json",
 ])
 def test_a_bad_week_or_level_is_a_422_that_names_the_field(client, reporting, path):
     token = reporting.analyst("north")
@@ -179,6 +180,29 @@ def test_a_bad_week_or_level_is_a_422_that_names_the_field(client, reporting, pa
     ((location, fields),) = body["errors"].items()
     assert location in ("path", "query") and len(fields) == 1
     assert "script" not in response.get_data(as_text=True) and "street" not in response.get_data(as_text=True)
+
+
+def test_an_endpoint_without_parameters_says_so(client, reporting):
+    token = reporting.analyst("north")
+    for path in ("/v1/signals/calendar?foo=1", "/v1/signals/budget?quarter=2026-Q4"):
+        body = client.get(path, headers=bearer(token)).get_json()
+        assert body["code"] == 422 and list(body["errors"]["query"].values()) == [
+            ["Unknown parameter: this endpoint takes no parameters."]]
+
+
+def test_head_never_opens_a_week(client, reporting, clock):
+    """Opening a week charges the budget: a HEAD (a link checker, a monitor) gets 405 and spends
+    nothing, where a GET would have opened the week."""
+    week = monday(clock.now)
+    reporting.spread("n1", "dv_mask19", 9)
+    token = reporting.analyst("north")
+    clock.now = reporting.release_time(week)
+    for path in (f"/v1/signals/weeks/{label(week)}/counts", f"/v1/signals/weeks/{label(week)}/alerts"):
+        response = client.head(path, headers=bearer(token))
+        assert response.status_code == 405 and response.headers["Allow"] == "GET"
+    assert client.get("/v1/signals/budget", headers=bearer(token)).get_json()["quarters"][0]["spent"] == 0.0
+    assert client.head("/v1/signals/weeks/2026-W48/counts").status_code == 401  # who asks comes first
+    assert reporting.counts(token, week)["charged"] == 1.0
 
 
 # --- averaging, budget, audit -----------------------------------------------------------------------
