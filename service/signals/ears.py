@@ -35,7 +35,7 @@ Why this method and these numbers:
   would flag with an infinite statistic. The default of 1.0 is a floor for callers that add no
   noise.
 - Callers that add differential-privacy noise pass its standard deviation for the cell
-  (`noise_sd`), and the floor becomes sqrt(noise_sd^2 + expected): the noise plus the Poisson
+  (`noise_sd`), and the floor becomes sqrt(noise_sd^2 + max(expected, 0)): the noise plus the Poisson
   variation of a count of the expected size. A rise within that cannot be told from chance, so it
   must not be reported as a signal; and seven baseline weeks often underestimate the spread by
   luck, which alone made about 1.5 false alarms per 100 cell-weeks (Student's t with 6 degrees of
