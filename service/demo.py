@@ -28,7 +28,7 @@ from service.partners.models import Organisation
 from service.partners.services import OrganisationKind, add_organisation, issue_credential, revoke
 from service.signals.models import Release, Tally
 from service.signals.weeks import week_label
-from service.signals.services import first_week, release_at, release_week, set_territory
+from service.signals.services import release_at, release_week, set_territory
 
 DEMO_LABEL = "demo"
 DEMO_DEVICE_LABEL = "demo tablet"
@@ -145,7 +145,7 @@ def seed_signals(session: Session, state, now: dt.datetime, weeks: int = 10) -> 
     """Synthetic tallies and their releases for the `weeks` latest released weeks; nothing if the
     service has counted anything before (real or synthetic)."""
     signals = state.signals
-    if first_week(session) is not None:
+    if session.scalar(select(Tally.id).limit(1)) is not None or session.scalar(select(Release.id).limit(1)) is not None:
         session.rollback()  # end the read: on SQLite any transaction of this session holds the write lock
         return []
     latest = signals.rules.weeks.week_of(now) - dt.timedelta(days=7)
@@ -172,6 +172,6 @@ def seed_signals(session: Session, state, now: dt.datetime, weeks: int = 10) -> 
             for (area, category, reporter), n in tallies.items()
         ])
         session.flush()
-        release_week(session, signals, week, release_at(week, signals.rules), state.audit, "demo")
+        release_week(session, signals, week, release_at(week, signals.rules), state.audit, "demo", since=chosen[0])
     session.commit()
     return chosen

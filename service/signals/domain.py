@@ -80,6 +80,7 @@ def build(config: Mapping[str, Any], state: Any) -> Any:
             tallies_kept=dt.timedelta(days=state.policies["signal_tallies"].period_days),
             ears=EarsRules(),
             weeks=state.weeks,
+            backdating=dt.timedelta(hours=config["INTAKE_WINDOW_HOURS"], seconds=config["CLOCK_SKEW_SECONDS"]),
         ),
     )
 

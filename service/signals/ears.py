@@ -72,7 +72,7 @@ class EarsRules:
     guard         weeks between the baseline and the tested week (2 for C2; 0 gives C1)
     threshold     standardised rise above which a week is flagged
     min_baseline  fewest present (released) baseline weeks needed for a verdict
-    min_sd        floor on the baseline standard deviation; pass the DP noise standard deviation
+    min_sd        floor on the baseline standard deviation (the noise's goes to c2 as noise_sd)
     """
 
     baseline: int = 7

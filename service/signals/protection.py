@@ -48,6 +48,7 @@ __all__ = ["GEO_LEVELS", "PARTS", "TAX_LEVELS"]
 # measures the coverage.
 CONFIDENCE = 0.9
 Z = 1.6448536269514722
+MAX_SCALE = 1e6
 VARIANCE_FLOOR = 1e-3
 
 # How the release's epsilon is shared between the parts, by default: most where analysts read
@@ -165,8 +166,13 @@ class ProtectionRules:
         names = {part_name(part) for part in PARTS}
         if set(shares) != names:
             raise ValueError("the split must give a share to each of the six parts: " + ", ".join(sorted(names)))
-        if any(not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0) for v in shares.values()):
+        if any(isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0) for v in shares.values()):
             raise ValueError("every share of the split must be a number of at least 0")
+        # A part's epsilon so small that its noise scale passes a million reports is no measurement
+        # (and its variance is no longer a finite float): give it 0 instead.
+        if any(0 < v * self.epsilon < self.cap / MAX_SCALE for v in shares.values()):
+            raise ValueError(f"a measured part needs a share of epsilon of at least {self.cap / MAX_SCALE:g} "
+                             "(its noise scale would pass a million); give it 0 to leave it unmeasured")
         if abs(sum(shares.values()) - 1) > 1e-9:
             raise ValueError("the shares of the split must add up to 1")
         if shares["area/category"] <= 0:

@@ -7,9 +7,9 @@ no report of a released week can still arrive. A release is computed once per mu
 stored; every organisation whose territory holds the municipality reads the same numbers, so
 asking again, or asking from another organisation, averages nothing away.
 
-Budget. The privacy unit is one reporter's reports in one area and category within a calendar
-quarter. Each weekly release is epsilon-DP for a reporter's week in a cell (see protection.py), so a
-quarter of releases composes to the sum of their epsilons. Municipalities hold disjoint areas, so
+Budget. The privacy unit is one reporting organisation's reports in one area and category in one
+week (see protection.py): each weekly release is epsilon-DP for it, and the same unit followed over
+a quarter composes to the sum of the quarter's releases. Municipalities hold disjoint areas, so
 opening a week for a whole territory costs one release's epsilon (parallel composition). The
 ledger records, per analyst organisation, each week it opened and what it cost; opening a week
 again costs nothing; a week that would take a quarter's spending past the budget is refused.
@@ -97,6 +97,9 @@ class SignalRules:
     tallies_kept: dt.timedelta  # the tallies' retention period
     ears: EarsRules
     weeks: WeekCalendar  # when each week starts and ends (the deployment's time zone)
+    # How long before it is received a report may say it was observed (intake window + clock skew):
+    # the first week a report can count in starts this long before the first organisation existed.
+    backdating: dt.timedelta = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def calendar(
     """The weeks an analyst can open or will be able to, newest first.
 
     Released weeks, weeks due (their release time has passed; the first request or the scheduler
-    computes them) and weeks scheduled, from the first week the service counted anything. A week
+    computes them) and weeks scheduled, from the deployment's first week (first_week). A week
     whose tallies retention has removed before anyone released it is not listed: it can never be.
     """
     rules = signals.rules
@@ -181,8 +184,11 @@ def releasable(week: dt.date, signals: Signals, now: dt.datetime) -> bool:
     return release_at(week, signals.rules) <= now and _tallies_held(week, signals.rules, now)
 
 
-def compute_missing(reading: Session, signals: Signals, week: dt.date, now: dt.datetime) -> list[Release]:
-    """The week's releases not stored yet, computed but not added to any session.
+def compute_missing(
+    reading: Session, signals: Signals, week: dt.date, now: dt.datetime, since: dt.date | None = None,
+) -> list[Release]:
+    """The week's releases not stored yet, computed but not added to any session. `since` replaces
+    the deployment's first week (the demo's synthetic history starts before its organisations).
 
     It only reads, so callers run it on a read-only session: computing a release (up to a second
     for a large, sparse grid) never holds SQLite's write lock, and intake goes on meanwhile.
@@ -198,7 +204,7 @@ def compute_missing(reading: Session, signals: Signals, week: dt.date, now: dt.d
         # areas an earlier release already covered: releasing them again would draw fresh noise
         # for the same counts. Changed areas count from the next week not yet released.
         return []
-    if not releasable(week, signals, now) or (first := first_week(reading)) is None or week < first:
+    if not releasable(week, signals, now) or (first := since or first_week(reading, signals)) is None or week < first:
         if stored:
             return []
         raise NotReleased(_not_released_message(week, signals, now))
@@ -247,27 +253,33 @@ def store(session: Session, releases: Sequence[Release], audit: Callable[..., in
 
 def release_week(
     session: Session, signals: Signals, week: dt.date, now: dt.datetime,
-    audit: Callable[..., int], actor: str,
+    audit: Callable[..., int], actor: str, since: dt.date | None = None,
 ) -> list[Release]:
     """The week's releases, computing and storing those missing, all in the session's transaction.
 
     NotReleased if the week is not due, or lapsed with none of it released.
     """
-    store(session, compute_missing(session, signals, week, now), audit, actor)
+    store(session, compute_missing(session, signals, week, now, since), audit, actor)
     return list(session.scalars(select(Release).where(Release.week == week)))
 
 
-def first_week(session: Session) -> dt.date | None:
-    """The first week the service counted or released anything: weeks before it (before the
-    deployment started) are not released."""
-    firsts = [session.scalar(select(func.min(Tally.week))), session.scalar(select(func.min(Release.week)))]
+def first_week(session: Session, signals: Signals) -> dt.date | None:
+    """The first week of the deployment: the first week a report of its first organisation could
+    count in, or the first week released, if earlier. Weeks before it are not released.
+
+    It never reads a tally: when the calendar starts must not say whether anyone reported (a week
+    that exists only because a report does would be an exact-count bit outside the noise)."""
+    created = session.scalar(select(func.min(Organisation.created_at)))
+    firsts = [session.scalar(select(func.min(Release.week)))]
+    if created is not None:
+        firsts.append(signals.rules.weeks.week_of(created - signals.rules.backdating))
     known = [week for week in firsts if week is not None]
     return min(known) if known else None
 
 
 def due_weeks(reading: Session, signals: Signals, now: dt.datetime) -> list[dt.date]:
-    """Weeks whose release time has passed, whose tallies are still held, from the first week
-    counted, not yet released for every municipality; oldest first."""
+    """Weeks whose release time has passed, whose tallies are still held, from the deployment's
+    first week, not yet released for every municipality; oldest first."""
     released = {week: count for week, count in reading.execute(select(Release.week, func.count()).group_by(Release.week))}
     return sorted(
         week for week in _counted_weeks(reading, signals, now)
@@ -276,9 +288,9 @@ def due_weeks(reading: Session, signals: Signals, now: dt.datetime) -> list[dt.d
 
 
 def _counted_weeks(session: Session, signals: Signals, now: dt.datetime) -> list[dt.date]:
-    """Weeks whose tallies are still held, from the current one back to the first week counted;
-    newest first. Only these can still be released."""
-    first = first_week(session)
+    """Weeks whose tallies are still held, from the current one back to the deployment's first
+    week; newest first. Only these can still be released."""
+    first = first_week(session, signals)
     weeks = []
     week = signals.rules.weeks.week_of(now)
     while first is not None and week >= first and _tallies_held(week, signals.rules, now):

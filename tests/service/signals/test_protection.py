@@ -223,3 +223,14 @@ def test_a_split_from_the_environment_is_what_releases_spend(app_with, monkeypat
     rules = app_with().extensions["safesignal"].signals.rules.protection
     assert rules.share(("area", "category")) == rules.share(("district", "category")) == 0.5
     assert rules.scale(("area", "phenomenon")) is None and rules.spent() == pytest.approx(rules.epsilon)
+
+
+def test_rules_refuse_a_part_too_small_to_measure_and_a_share_that_is_not_a_number():
+    full = dict(ProtectionRules().split)
+    with pytest.raises(ValueError, match="share of epsilon of at least"):
+        ProtectionRules(epsilon=1e-17)  # the noise variance would no longer be a finite float
+    with pytest.raises(ValueError, match="share of epsilon of at least"):
+        ProtectionRules(split=tuple({**full, "area/phenomenon": 1e-18, "district/category": 0.8 - 1e-18}.items()))
+    with pytest.raises(ValueError, match="a number"):
+        ProtectionRules(split=tuple({**full, "area/category": True, "district/category": 0.8}.items()))
+    assert math.isfinite(ProtectionRules(epsilon=1e-5).variance(("area", "category")))
