@@ -547,7 +547,11 @@ def realerts(
 ) -> Alerts | None:
     """`alerts` for an organisation that opened the week and every baseline week before; reads
     only. None when alerts has something to open (or to refuse)."""
-    opened = _reopen_weeks(session, signals, organisation_id, baseline_weeks(week, signals.rules), cells=False)
+    # Baseline weeks before the deployment's first can never be released: alerts leave them out,
+    # and so does reading again (else every repeat would take the write path for nothing).
+    first = first_week(session, signals)
+    weeks = [past for past in baseline_weeks(week, signals.rules) if past == week or first is None or past >= first]
+    opened = _reopen_weeks(session, signals, organisation_id, weeks, cells=False)
     return None if opened is None else _verdicts(session, signals, week, geo, taxonomy, opened)
 
 

@@ -394,6 +394,23 @@ def test_alerts_name_only_the_baseline_weeks_they_read(app_with, partners, clock
     rise = {(c["area"], c["category"]): c for c in body["cells"]}[("n1", "dv_mask19")]
     assert rise["reason"] == "flagged" and rise["expected"] == pytest.approx(sum(weekly[:5]) / 6, abs=1)
 
+    # Asking again reads: the weeks that can never be released do not send it to the write path.
+    from sqlalchemy import event
+
+    locks: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "FOR UPDATE" in statement.upper() or statement.strip().upper().startswith(("BEGIN IMMEDIATE", "INSERT", "UPDATE")):
+            locks.append(statement)
+
+    engine = app.extensions["safesignal"].engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        again = reporting.client.get(f"/v1/signals/weeks/{label(weeks[-1])}/alerts?geo=area&taxonomy=category", headers=bearer(token))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert again.get_json() == {**body, "charged": 0.0} and locks == []
+
 
 def _alerts_by_plain_reading(engine, week: dt.date, geo: str, taxonomy: str, ears):  # type: ignore[no-untyped-def]
     """The cells alerts must answer, by plain means: every cell's series of protected values read
