@@ -39,6 +39,7 @@ import numpy as np
 from service.signals import noise
 from service.signals.estimation import GEO_LEVELS, PARTS, TAX_LEVELS, Estimator, Hierarchy, Part, rounded
 
+# The levels and parts are estimation's; callers (views, services) import them from here too.
 __all__ = ["GEO_LEVELS", "PARTS", "TAX_LEVELS"]
 
 # The two-sided 90% quantile of the standard normal: the interval published with every value.
