@@ -15,6 +15,7 @@ from service.devices.domain import DOMAIN as devices
 from service.domain import Domain
 from service.dpo.domain import DOMAIN as dpo
 from service.partners.domain import DOMAIN as partners
+from service.people.domain import DOMAIN as people
 from service.reference.domain import DOMAIN as reference
 from service.reports.domain import DOMAIN as reports
 from service.retention.domain import DOMAIN as retention
@@ -22,4 +23,4 @@ from service.signals.domain import DOMAIN as signals
 from service.tracing.domain import DOMAIN as tracing
 from service.vault.domain import DOMAIN as vault
 
-DOMAINS: tuple[Domain, ...] = (reports, devices, partners, reference, signals, tracing, vault, audit, dpo, retention)
+DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention)

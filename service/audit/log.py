@@ -41,6 +41,7 @@ DETAIL_KEYS = frozenset({
     "through_seq", "anchor_hash", "release_id", "cells", "epsilon",
     "municipality", "week", "shown", "quarter", "release_ids", "remaining", "municipalities",
     "window_start", "window_end", "files", "keys",
+    "person_id",
 })
 _MAX_TEXT = 200
 

@@ -24,7 +24,7 @@ def dpo_record(fmt: str) -> None:
 
 
 @dpo_group.command("runs")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, help="How many outcomes, newest first.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, help="How many outcomes, newest first (one run has one per data class).")
 @with_appcontext
 def dpo_runs(limit: int) -> None:
     """What the latest retention runs did to each data class (from the audit log)."""

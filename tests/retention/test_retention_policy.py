@@ -44,9 +44,12 @@ def test_every_stored_data_class_has_a_policy_and_a_purge():
 
 def test_the_domains_holdings_come_in_the_purge_order():
     """The order is behaviour (a used enrollment code points at the credential it became, so codes
-    go first): it is that of the one global list the domains' declarations replaced."""
+    go first; a session points at its person): it is that of the one global list the domains'
+    declarations replaced, with the people's holdings before the partners' (a person points at
+    their organisation, which is anonymised, never deleted)."""
     assert [holding.data_class for holding in HOLDINGS] == [
-        "pharmacy_reports", "field_reports", "idempotency_records", "enrollment_codes", "credentials", "organisations",
+        "pharmacy_reports", "field_reports", "idempotency_records", "enrollment_codes",
+        "web_sessions", "sign_in_throttles", "people", "credentials", "organisations",
         "signal_tallies", "signal_releases", "privacy_budget_ledger", "exposure_keys", "export_batches",
         "verification_codes", "code_quotas", "upload_token_ids", "redeem_failure_counts", "data_keys", "audit_log", "leases",
     ]
