@@ -136,6 +136,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(per_request.close_session)
 
     _register_api(app, DOMAINS)
+    _register_pages(app, DOMAINS)
     http.register(app)
     from service.cli import register_commands
 
@@ -159,6 +160,18 @@ def _load_policies(config: Mapping[str, Any], holdings: Any) -> Any:
         if domain.check_policies is not None:
             domain.check_policies(config, policies)
     return policies
+
+
+def _register_pages(app: Flask, domains: Any) -> None:
+    """The web pages: each domain's page blueprint, then what spans them (service.web)."""
+    from werkzeug.utils import import_string
+
+    for domain in domains:
+        if domain.pages:
+            app.register_blueprint(import_string(domain.pages))
+    for domain in domains:
+        if domain.install:
+            import_string(domain.install)(app)
 
 
 def _register_api(app: Flask, domains: Any) -> None:

@@ -62,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "TRACING_TOKEN_KEY_FILE": None,
     "TRACING_EXPORT_KEY": None,
     "TRACING_EXPORT_KEY_FILE": None,
+    # The key (base64url of 32 bytes, or a file) that signs the web pages' session cookie and
+    # their forms' CSRF tokens.
+    "WEB_SECRET_KEY": None,
+    "WEB_SECRET_KEY_FILE": None,
     "LOG_LEVEL": "INFO",
 }
 
@@ -69,6 +73,7 @@ SECRETS = (
     ("KEK", "KEK_FILE"), ("PSEUDONYM_KEY", "PSEUDONYM_KEY_FILE"), ("AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE"),
     ("AUDIT_MAC_KEY", "AUDIT_MAC_KEY_FILE"),
     ("TRACING_TOKEN_KEY", "TRACING_TOKEN_KEY_FILE"),
+    ("WEB_SECRET_KEY", "WEB_SECRET_KEY_FILE"),
 )
 
 

@@ -44,6 +44,12 @@ class Domain:
     # The API: a blueprint and the msgspec schemas it adds to the document ("module:name").
     blueprint: str | None = None
     schemas: str | None = None
+    # Web pages for people: a Flask blueprint ("module:name") built with service.web.pages, not
+    # in the API's document. Its package's translations/ folder (if any) joins the catalogues.
+    pages: str | None = None
+    # Called with the application once every blueprint is registered ("module:function"): for
+    # what spans the pages, such as the web shell's translations, CSRF and security headers.
+    install: str | None = None
     # `safesignal` commands or command groups ("module:name").
     commands: tuple[str, ...] = ()
     jobs: tuple[Job, ...] = ()

@@ -22,5 +22,6 @@ from service.retention.domain import DOMAIN as retention
 from service.signals.domain import DOMAIN as signals
 from service.tracing.domain import DOMAIN as tracing
 from service.vault.domain import DOMAIN as vault
+from service.web.domain import DOMAIN as web
 
-DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention)
+DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, web)

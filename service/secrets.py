@@ -31,6 +31,7 @@ DEV_AUDIT_SIGNING_FILE = "keys/audit-signing.key"
 DEV_AUDIT_MAC_FILE = "keys/audit-mac.key"
 DEV_TRACING_TOKEN_FILE = "keys/tracing-token.key"
 DEV_TRACING_EXPORT_FILE = "keys/tracing-export.key"
+DEV_WEB_SECRET_FILE = "keys/web-secret.key"
 
 
 def _dev_file(instance_path: str, name: str) -> Path:
@@ -98,6 +99,14 @@ def load_tracing_token_key(config: dict[str, Any], instance_path: str) -> bytes:
         return _secret(config, instance_path, "TRACING_TOKEN_KEY", DEV_TRACING_TOKEN_FILE, "tracing token key")
     except (ValueError, OSError, CryptoError) as error:
         raise ConfigError(f"SAFESIGNAL_TRACING_TOKEN_KEY or SAFESIGNAL_TRACING_TOKEN_KEY_FILE: {error}") from None
+
+
+def load_web_secret_key(config: dict[str, Any], instance_path: str) -> bytes:
+    """The key that signs the pages' session cookie and CSRF tokens."""
+    try:
+        return _secret(config, instance_path, "WEB_SECRET_KEY", DEV_WEB_SECRET_FILE, "web session key")
+    except (ValueError, OSError, CryptoError) as error:
+        raise ConfigError(f"SAFESIGNAL_WEB_SECRET_KEY or SAFESIGNAL_WEB_SECRET_KEY_FILE: {error}") from None
 
 
 def load_tracing_export_key(config: dict[str, Any], instance_path: str) -> ec.EllipticCurvePrivateKey:

@@ -26,7 +26,7 @@ from service.audit.models import AuditHead
 from database.engines import make_engine
 from service.vault.models import VaultBase
 from service.migrations import upgrade
-from support import Clock, Partners
+from support import Clock, Partners, People
 from service.models import metadata
 
 POSTGRES_URL = os.environ.get("SAFESIGNAL_TEST_POSTGRES_URL", "")
@@ -144,6 +144,10 @@ def app_config(database_url: str, keys_database_url: str, clock: Clock, tmp_path
         "PSEUDONYM_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "TRACING_TOKEN_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "TRACING_EXPORT_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "WEB_SECRET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        # argon2id at a test's cost (the default's 64 MiB per hash would dominate the suite).
+        "PEOPLE_PASSWORD_MEMORY_KIB": 1024,
+        "PEOPLE_PASSWORD_TIME_COST": 1,
         # No response floor: exchanges and uploads wait only for the slowest recent real one.
         "TRACING_RESPONSE_FLOOR_MS": 0,
         "CLOCK": clock,
@@ -184,3 +188,8 @@ def db_engine(app) -> Engine:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def partners(app) -> Partners:  # type: ignore[no-untyped-def]
     return Partners(app)
+
+
+@pytest.fixture
+def people(app, partners) -> People:  # type: ignore[no-untyped-def]
+    return People(app, partners)

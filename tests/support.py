@@ -7,6 +7,11 @@ A module of its own (tests/ is on pytest's pythonpath), so test modules import t
 from __future__ import annotations
 
 import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+
+import pyotp
 
 START = dt.datetime(2026, 11, 29, 10, 17, 30, 123456, tzinfo=dt.timezone.utc)
 
@@ -76,3 +81,91 @@ class Partners:
 def bearer(token: str) -> dict[str, str]:
     """Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+PASSWORD = "correct horse battery staple"
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form of a page."""
+    match = _CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    organisation_id: str
+    email: str
+    password: str
+    totp_secret: str
+
+    def code(self, at: dt.datetime) -> str:
+        return pyotp.TOTP(self.totp_secret).at(at)
+
+
+# The kind of organisation each person role belongs to.
+KIND_OF_ROLE = {"pharmacy": "pharmacy", "coordinator": "field_service", "analyst": "prevention_service",
+                "dpo": "dpo_office", "admin": "operator"}
+
+
+class People:
+    """People with accounts, made through the real services (invitation, password, TOTP), and
+    signed in through the real pages."""
+
+    def __init__(self, app, partners: Partners):  # type: ignore[no-untyped-def]
+        self.app = app
+        self.partners = partners
+        self.count = 0
+
+    @property
+    def state(self):  # type: ignore[no-untyped-def]
+        return self.app.extensions["safesignal"]
+
+    def organisation(self, role: str) -> str:
+        kind = KIND_OF_ROLE[role]
+        area = self.partners.area() if kind == "pharmacy" else None
+        organisation_id, _ = self.partners.add(kind, f"Test {kind}", area)
+        return organisation_id
+
+    def create(self, role: str = "pharmacy", organisation_id: str | None = None, email: str | None = None,
+               language: str | None = None) -> Person:
+        """An active person of `role` (in a new organisation of its kind unless given)."""
+        from service.people import services
+
+        organisation_id = organisation_id or self.organisation(role)
+        self.count += 1
+        email = email or f"person{self.count}@example.org"
+        now = self.state.clock()
+        with self.state.sessions() as session:
+            person, _ = services.invite(session, self.state.accounts, organisation_id=uuid.UUID(organisation_id),
+                                        email=email, now=now)
+            services.set_password(person, self.state.accounts, PASSWORD)
+            secret = services.new_totp(person, self.state.accounts)
+            # The previous step's code (still accepted), so that the current one signs in at once.
+            assert services.confirm_totp(session, person, self.state.accounts,
+                                         pyotp.TOTP(secret).at(now - dt.timedelta(seconds=30)), now)
+            if language:
+                person.language = language
+            session.commit()
+            return Person(str(person.id), organisation_id, email, PASSWORD, secret)
+
+    def sign_in(self, client, person: Person) -> None:  # type: ignore[no-untyped-def]
+        """Sign in through the pages: password, then the current TOTP code."""
+        page = client.get("/sign-in")
+        response = client.post("/sign-in", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                                  "email": person.email, "password": person.password})
+        assert response.status_code == 302 and response.headers["Location"].endswith("/sign-in/code"), response.status_code
+        page = client.get("/sign-in/code")
+        response = client.post("/sign-in/code", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                                       "code": person.code(self.state.clock())})
+        assert response.status_code == 302, response.get_data(as_text=True)[-500:]
+
+    def signed_in(self, role: str = "pharmacy", **kwargs):  # type: ignore[no-untyped-def]
+        """A test client signed in as a new person of `role`, and that person."""
+        person = self.create(role, **kwargs)
+        client = self.app.test_client()
+        self.sign_in(client, person)
+        return client, person

@@ -1,0 +1,41 @@
+"""The shell's forms (Flask-WTF: each carries its CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
+
+from service.people.services import PASSWORD_MAX, PASSWORD_MIN
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=320)],
+                       render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)],
+                             render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("6-digit code from your authenticator app"), validators=[DataRequired(), Length(max=12)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"})
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("The same password again"),
+                            validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class LanguageForm(FlaskForm):
+    # The header renders its own <select>; the field only checks the value.
+    language = StringField(_l("Language"), validators=[DataRequired(), AnyOf(("nl", "fr", "de", "en"))])
+    next = HiddenField()
+
+
+class EmptyForm(FlaskForm):
+    """A form with only its CSRF token (sign out, and buttons that post)."""
