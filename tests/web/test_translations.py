@@ -1,0 +1,39 @@
+"""Every page message is translated in nl, fr and de, and the compiled catalogues match their sources."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDERS = sorted(path for path in (ROOT / "service").glob("*/translations") if path.is_dir())
+LANGUAGES = ("nl", "fr", "de")
+
+
+def test_the_pages_have_catalogues():
+    assert ROOT / "service" / "web" / "translations" in FOLDERS
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda path: path.parent.name)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_is_translated_and_compiled(folder: Path, language: str) -> None:
+    template = read_po(io.BytesIO((folder / "messages.pot").read_bytes()))
+    source = folder / language / "LC_MESSAGES" / "messages.po"
+    catalog = read_po(io.BytesIO(source.read_bytes()), locale=language)
+    wanted = {message.id for message in template if message.id}
+    have = {message.id for message in catalog if message.id}
+    assert wanted <= have, f"{source}: run scripts/translations; missing {sorted(map(str, wanted - have))[:5]}"
+    untranslated = [message.id for message in catalog if message.id and (
+        message.fuzzy or not (all(message.string) if isinstance(message.string, tuple) else message.string))]
+    assert not untranslated, f"{source}: not translated (or fuzzy): {untranslated[:5]}"
+    compiled = read_mo(io.BytesIO((folder / language / "LC_MESSAGES" / "messages.mo").read_bytes()))
+    expected = io.BytesIO()
+    write_mo(expected, catalog)
+    expected.seek(0)
+    fresh = read_mo(expected)
+    assert {m.id: m.string for m in compiled if m.id} == {m.id: m.string for m in fresh if m.id}, \
+        f"{folder}/{language}: the .mo is older than the .po; run scripts/translations"
