@@ -212,6 +212,14 @@ def test_every_edit_of_the_served_log_is_named_at_its_entry(app, served, tmp_pat
         assert result["ok"] is False, attack
         assert (result["problem"]["seq"], result["problem"]["check"]) == (seq, check), (attack, result["problems"])
         assert result["problem"] == result["problems"][0], attack
+    # An entry dated more than five minutes after the verifier's clock (a forged prune's trick).
+    now_ms = int(_time(_entry(served, second)["at"]).timestamp() * 1000) - 5 * 60 * 1000  # whole ms, as a JS clock
+    limit = dt.datetime.fromtimestamp(now_ms / 1000, dt.timezone.utc) + dt.timedelta(minutes=5)
+    late = next(e["seq"] for e in entries if _time(e["at"]) > limit)
+    assert first < late <= second
+    (future,) = _node(tmp_path, [{"op": "verifyLog", "args": [base], "options": {"now": now_ms}}])
+    assert (future["problem"]["seq"], future["problem"]["check"]) == (late, "entry-time")
+    assert "in the future" in future["problem"]["message"]
     # The truncated log: the entries kept still check, the checkpoint past its end is named.
     assert results[4]["lastSeq"] == second - 1 and "past the log's last entry" in results[4]["problem"]["message"]
     assert last > second
@@ -278,7 +286,7 @@ def test_bad_input_and_a_browser_without_ed25519_give_a_result_not_an_exception(
     for result in results[:2]:
         assert (result["ok"], result["supported"], result["problem"]["check"]) == (False, False, "unsupported")
         assert "cannot verify Ed25519" in result["problem"]["message"]
-    assert [r["problem"]["check"] for r in results[2:]] == ["malformed", "malformed", "public-key", "public-key", "malformed"]
+    assert [r["problem"]["check"] for r in results[2:]] == ["malformed", "malformed", "public-key", "malformed", "malformed"]
     assert all(r["ok"] is False for r in results)
 
 
@@ -354,3 +362,64 @@ def test_a_saved_checkpoint_older_than_the_pruned_start_is_reported_as_pruned(ap
     bare = _saved(tmp_path, saved, after["entries"][1:])
     assert (bare["ok"], bare["problem"]["seq"], bare["problem"]["check"]) == (False, 4, "start-unanchored")
     assert [(s["seq"], s["status"]) for s in bare["saved"]] == [(1, "pruned"), (3, "base")]
+
+
+# --- the page module ------------------------------------------------------------------------------
+
+DATASET = {
+    "entriesUrl": "/dpo/audit/entries", "checkpointsUrl": "/dpo/audit/checkpoints", "pageSize": "4",
+    "msgOk": "OK {first}-{last}, {checkpoints} checkpoints, {unsigned} unsigned, key {key_id}",
+    "msgBroken": "KAPOT bij {seq}: {problem}", "msgCheckEntryHash": "inhoud gewijzigd", "msgMac": "MAC: enkel de server",
+    "msgNokey": "GEEN ED25519", "msgFetchError": "HTTP {status}", "msgSavedOk": "BEWAARD OK {matched}/{pruned}",
+    "msgSavedBroken": "BEWAARD KAPOT bij {seq}: {problem}", "msgFileError": "GEEN BESTAND", "msgNotSaved": "NIET BEWAARD.",
+    "filename": "audit-{date}-{last}.json",
+}
+
+
+def _page(tmp_path: Path, served: dict[str, Any], action: str, entries: list[dict[str, Any]] | None = None,
+          **extra: Any) -> dict[str, Any]:
+    no_ed25519 = extra.pop("noEd25519", False)
+    args = {"dataset": {**DATASET, **extra.pop("dataset", {})}, "entries": served["entries"] if entries is None else entries,
+            "checkpointsText": served["checkpoints_text"], "action": action, **extra}
+    return _node(tmp_path, [{"op": "page", "args": [args], "noEd25519": no_ed25519}])[0]
+
+
+def test_the_page_verifies_saves_and_rechecks_with_the_servers_texts(app, served, tmp_path):
+    first, second, last = served["first"], served["second"], served["last"]
+    key_id = _signer(app).key_id
+    verified = _page(tmp_path, served, "verify")
+    assert verified["status"] == f"OK 1-{last}, 2 checkpoints, {last - second} unsigned, key {key_id}"
+    assert "MAC: enkel de server" in verified["details"]
+    assert verified["busy"] == "false" and verified["disabled"] is False and verified["downloads"] == []
+    # Checkpoints first, then every page of entries, all with the session cookie.
+    requests = verified["requests"]
+    assert requests[0]["path"] == "/dpo/audit/checkpoints" and all(r["credentials"] == "same-origin" for r in requests)
+    assert [r["query"] for r in requests[1:]] == [f"?after={after}&limit=4" for after in range(0, last, 4)]
+
+    broken = _page(tmp_path, served, "verify", _one_char(served["entries"], 3))
+    assert broken["status"] == "KAPOT bij 3: inhoud gewijzigd"
+    assert "3: inhoud gewijzigd" in broken["details"]
+
+    saved = _page(tmp_path, served, "save")
+    assert saved["downloads"] == [{"name": f"audit-2026-11-29-{second}.json", "body": served["checkpoints_text"]}]
+    refused = _page(tmp_path, served, "save", _one_char(served["entries"], 3))
+    assert refused["downloads"] == [] and refused["status"].startswith("NIET BEWAARD. KAPOT bij 3")
+
+    rechecked = _page(tmp_path, served, "recheck", file=saved["downloads"][0]["body"])
+    assert rechecked["status"] == "BEWAARD OK 2/0"
+    against_edit = _page(tmp_path, served, "recheck", _one_char(served["entries"], 3), file=served["checkpoints_text"])
+    assert against_edit["status"] == "BEWAARD KAPOT bij 3: inhoud gewijzigd"
+    assert _page(tmp_path, served, "recheck", file="{not json")["status"] == "GEEN BESTAND"
+    assert _page(tmp_path, served, "recheck", file='{"checkpoints": 5}')["status"] == "GEEN BESTAND"
+    assert first < second
+
+
+def test_the_page_says_when_the_browser_or_the_network_cannot(served, tmp_path):
+    nokey = _page(tmp_path, served, "verify", noEd25519=True)
+    assert nokey["status"] == "GEEN ED25519" and nokey["disabled"] is False
+    forbidden = _page(tmp_path, served, "verify", status=403)
+    assert forbidden["status"] == "HTTP 403" and forbidden["busy"] == "false"
+    # English when the page gives no texts.
+    english = _page(tmp_path, served, "verify", dataset={"msgOk": "", "msgMac": ""})
+    assert english["status"].startswith("Verified in this browser: entries 1 to ")
+    assert any("MACs can only be checked by the server" in line for line in english["details"])

@@ -38,7 +38,11 @@
  *     lastCheckpoint, unsignedEntries, keyId, base: {seq, hash}, problem, problems, notes, ... }
  * `problem` is the first problem (lowest entry; problems about the input or the browser as a
  * whole, with seq null, come first) as {seq, check, message}; `problems` lists them all in that
- * order. `check` is a stable code a page can translate; `message` is English.
+ * order. `check` is a stable code a page can translate (CHECKS); `message` is English.
+ * `checkpoints` (verifyLog) and `saved` (verifySavedCheckpoints) give each checkpoint's
+ * {seq, at, status}: "matched", "base" (equals the served base hash of a pruned log), "pruned"
+ * (before the log's start: signature checked, entry gone), or the check code of its problem.
+ * `checkpointsChecked` counts those matched (and, for saved ones, "base").
  */
 
 const ENTRY_DOMAIN = "safesignal/audit-entry";
@@ -165,10 +169,12 @@ async function entryHashBytes(subtle, prevHash, entry) {
   ));
 }
 
-/** The hash (hex) of a served entry after the entry whose hash is `prevHash` (hex). */
+/** The hash (hex) of a served entry after the entry whose hash is `prevHash` (hex); null if it cannot be computed. */
 export async function entryHash(prevHash, entry, options = {}) {
   const subtle = subtleOf(options);
-  return bytesToHex(await entryHashBytes(subtle, hexToBytes(prevHash, 32), entry));
+  const prev = hexToBytes(prevHash, 32);
+  if (!subtle || !prev || entryProblem({ ...entry, prev_hash: prevHash, hash: prevHash })) return null;
+  return bytesToHex(await entryHashBytes(subtle, prev, entry));
 }
 
 /** The bytes a checkpoint's signature covers. */
@@ -179,7 +185,7 @@ export function checkpointMessage(seq, hash, at) {
 /** crypto.audit.public_key_id: the first 8 bytes of the key's SHA-256, in hex. */
 export async function publicKeyId(publicKeyHex, options = {}) {
   const key = hexToBytes(publicKeyHex, 32);
-  if (!key) return null;
+  if (!key || !subtleOf(options)) return null;
   return bytesToHex(await sha256(subtleOf(options), key)).slice(0, 16);
 }
 
@@ -514,12 +520,12 @@ export async function verifySavedCheckpoints(savedJson, { entries, publicKeyHex,
   const points = checkpointList(saved);
   const savedKey = saved && !Array.isArray(saved) && typeof saved.public_key === "string" ? saved.public_key.toLowerCase() : null;
   const key = publicKeyHex ? publicKeyHex.toLowerCase() : savedKey;
-  const ready = await prepare(options, key, result);
-  if (ready.error) return ready.error;
   if (!points || points.some(checkpointProblem)) {
     result.fail(null, "malformed", points ? points.map(checkpointProblem).find(Boolean) : "the file does not hold checkpoints");
     return result.done();
   }
+  const ready = await prepare(options, key, result);
+  if (ready.error) return ready.error;
   if (savedKey !== null && savedKey !== key) result.fail(null, "key-changed", `saved ${savedKey}, given ${key}`);
   const served = checkpoints === undefined ? [] : checkpointList(checkpoints);
   if (!served || served.some(checkpointProblem)) {
