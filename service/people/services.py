@@ -206,8 +206,14 @@ def _match_step(secret: str, code: str, now: dt.datetime, last_step: int | None)
 
 
 def confirm_totp(session: Session, person: Person, accounts: Accounts, code: str, now: dt.datetime) -> bool:
-    """Activate an invited person whose authenticator shows the right code; the invitation is used up."""
-    if person.password_hash is None or person.active_at is not None:
+    """Activate an invited person whose authenticator shows the right code; the invitation is used up.
+
+    Only while the invitation holds: not once it has expired or the person was revoked (revoking
+    clears the invitation), whichever page the person is on.
+    """
+    if person.password_hash is None or person.active_at is not None or person.revoked_at is not None:
+        return False
+    if person.invitation_expires_at is None or person.invitation_expires_at <= now:
         return False
     step = _match_step(accounts.totp_secret(person), code, now, None)
     if step is None:
