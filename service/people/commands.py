@@ -1,4 +1,5 @@
-"""`safesignal people`: invite the persons who use the web pages, list and revoke their accounts.
+"""`safesignal people`: invite the persons who use the web pages, list and revoke their accounts,
+and move their TOTP secrets to a new KEK.
 
 An invitation link is printed once, when issued, and e-mailed too where SMTP is configured (the
 link is printed either way, so that the operator can hand it over another way when the mail goes
@@ -101,3 +102,23 @@ def people_revoke(person_id: str) -> None:
         raise click.ClickException(f"{error} (ids as `safesignal people list` prints them)") from None
     session.commit()
     click.echo(f"revoked person {ident}: every session of theirs ended")
+
+
+@people_group.command("rotate-kek")
+@with_appcontext
+def people_rotate_kek() -> None:
+    """Re-wrap people's TOTP secrets under the current KEK (run beside `safesignal keys rotate-kek`).
+
+    Run it while the old KEK is still in SAFESIGNAL_KEK_PREVIOUS_FILES; it can be repeated.
+    """
+    from crypto.errors import KekError
+    from service.people.services import rewrap_totp_secrets
+
+    session = per_request.session()
+    try:
+        count = rewrap_totp_secrets(session, current_state().accounts, now())
+    except KekError:
+        raise click.ClickException("a TOTP secret is wrapped under a KEK this process does not have: "
+                                   "add the old KEK to SAFESIGNAL_KEK_PREVIOUS_FILES and run this again") from None
+    session.commit()
+    click.echo(f"re-wrapped {count} TOTP secrets under {current_state().accounts.keks.current.kek_id}")

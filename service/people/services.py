@@ -365,5 +365,23 @@ def revoke(session: Session, person_id: uuid.UUID, now: dt.datetime, actor: str 
     return person
 
 
+def rewrap_totp_secrets(session: Session, accounts: Accounts, now: dt.datetime, actor: str = "cli") -> int:
+    """Re-wrap every TOTP secret not under the current KEK (a KEK rotation); return how many.
+
+    `safesignal keys rotate-kek` moves the vault's data keys only; the secrets wrapped here must
+    move too before the old KEK is dropped, or nobody can sign in. Repeatable: secrets already
+    under the current KEK are skipped.
+    """
+    current = accounts.keks.current.kek_id
+    count = 0
+    for person in session.scalars(select(Person).where(Person.totp_wrapped.is_not(None), Person.totp_kek_id != current)):
+        secret = accounts.totp_secret(person).encode("ascii")
+        person.totp_kek_id, person.totp_wrapped = accounts.keks.wrap(secret, _totp_context(person.id))
+        count += 1
+    session.flush()
+    _audit(session, "keys.kek_rotated", actor, now, what="person_totp", kek_id=current, count=count)
+    return count
+
+
 def sign_out_everywhere(session: Session, person_id: uuid.UUID) -> int:
     return session.execute(delete(WebSession).where(WebSession.person_id == person_id)).rowcount or 0

@@ -290,3 +290,36 @@ def test_a_wrapped_secret_copied_to_another_person_does_not_unwrap(state, clock,
         second.totp_wrapped = None
         with pytest.raises(PeopleError):
             state.accounts.totp_secret(second)
+
+
+def test_a_kek_rotation_moves_the_totp_secrets(app_config, app, clock, enrol, partners, tmp_path, app_with):
+    person_id, secret = enrol("p@example.be")
+    old = tmp_path / "kek-old"
+    old.write_text(app_config["KEK"] + "\n")
+    old.chmod(0o600)
+    new = str(tmp_path / "kek-new")
+    partners.run("keys", "new-kek", new)
+    moving = app_with(KEK=None, KEK_FILE=new, KEK_PREVIOUS_FILES=str(old))
+    with moving.app_context():
+        runner = moving.test_cli_runner()
+        assert "re-wrapped 1 TOTP secrets" in runner.invoke(args=["people", "rotate-kek"]).output
+        assert "re-wrapped 0 TOTP secrets" in runner.invoke(args=["people", "rotate-kek"]).output  # repeatable
+    rotated = app_with(KEK=None, KEK_FILE=new).extensions["safesignal"]  # the old KEK is gone
+    clock.advance(minutes=1)
+    with rotated.sessions() as session:
+        person = session.get(Person, person_id)
+        assert check_second_factor(session, rotated.accounts, person, _code(secret, clock.now), clock.now)
+    stale = app_with(KEK=None, KEK_FILE=new)
+    with stale.app_context():
+        # Nothing left under the old KEK: a run without it has nothing to do, and says so.
+        assert "re-wrapped 0" in stale.test_cli_runner().invoke(args=["people", "rotate-kek"]).output
+
+
+def test_rotating_without_the_old_kek_fails_clearly(app_config, enrol, partners, tmp_path, app_with):
+    enrol("p@example.be")
+    new = str(tmp_path / "kek-new")
+    partners.run("keys", "new-kek", new)
+    without_old = app_with(KEK=None, KEK_FILE=new)
+    with without_old.app_context():
+        result = without_old.test_cli_runner().invoke(args=["people", "rotate-kek"])
+    assert result.exit_code != 0 and "SAFESIGNAL_KEK_PREVIOUS_FILES" in result.output and "Traceback" not in result.output
