@@ -24,11 +24,12 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import segno
 from flask import current_app, redirect, render_template, request, session, url_for
-from flask_babel import format_date, format_time, get_timezone
+from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -206,8 +207,10 @@ def _send(form: ReportForm) -> Sent | dict[str, list[str]]:
         errors["note"] = [_("The note is too long: at most %(limit)d characters.", limit=limit)]
     observed = now
     if form.observed_time.data is not None:
-        local = now.astimezone(get_timezone())
-        observed = dt.datetime.combine(local.date(), form.observed_time.data, local.tzinfo).astimezone(dt.timezone.utc)
+        # The pages' time zone (the deployment's, Europe/Brussels), with its own DST rules.
+        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        local = now.astimezone(zone)
+        observed = dt.datetime.combine(local.date(), form.observed_time.data, zone).astimezone(dt.timezone.utc)
         if observed > now:
             errors["observed_time"] = [_("This time is later than now: enter a time earlier today.")]
     if errors:
@@ -331,17 +334,13 @@ def _code_page(form: CodeForm, status: int = 200, problem: str | None = None):  
                            latest=(today + dt.timedelta(days=1)).isoformat()), status
 
 
-@blp.route("/code", methods=["GET"])
+@blp.route("/code", methods=["GET", "POST"])
 @page("pharmacy")
 def code():  # type: ignore[no-untyped-def]
-    """Issue a verification code: where the pharmacy may, the form; otherwise why not."""
-    return _code_page(CodeForm(formdata=None))
-
-
-@blp.route("/code", methods=["POST"])
-@page("pharmacy")
-def issue_code():  # type: ignore[no-untyped-def]
-    """Issue a code and show it in this answer only (never in a URL, never again)."""
+    """Verification codes: where the pharmacy may, the form; otherwise why not. A POST issues a
+    code and shows it in its answer only (never in a URL, never again)."""
+    if request.method == "GET":
+        return _code_page(CodeForm(formdata=None))
     form = CodeForm()
     if not form.validate_on_submit():
         return _code_page(form, 422)
