@@ -342,6 +342,9 @@ def code():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return _code_page(CodeForm(formdata=None))
     form = CodeForm()
+    if not _issuing().permitted:
+        # As the API answers a pharmacy without the grant: 403, whatever the form says.
+        return _code_page(CodeForm(formdata=None), 403)
     if not form.validate_on_submit():
         return _code_page(form, 422)
     if not _spend_nonce(form.nonce.data):

@@ -225,7 +225,7 @@ def test_without_a_grant_the_page_says_so_and_issues_nothing(app, people, partne
     assert client.post("/v1/tracing/codes", json={"test_date": "2026-11-28"}, headers=bearer(token)).status_code == 403
     csrf = csrf_token(html)
     response = client.post("/counter/code", data={"csrf_token": csrf, "kind": "test", "day": "2026-11-28", "nonce": "x" * 22})
-    assert response.status_code in (403, 409)
+    assert response.status_code == 403 and "may not issue verification codes" in response.get_data(as_text=True)
     with app.extensions["safesignal"].sessions() as session:
         assert session.scalar(select(func.count()).select_from(VerificationCode)) == 0
         assert session.scalar(select(func.count()).select_from(CodeQuota)) == 0
@@ -268,12 +268,12 @@ def test_past_the_quota_the_page_says_so_and_issues_nothing(app_with, clock):  #
     small_partners.run("tracing", "grant", person.organisation_id)
     client = small.test_client()
     small_people.sign_in(client, person)
+    _, second_tab = _form(client, "/counter/code")  # a form left open in another tab
     assert _issue(client).status_code == 200
     page = client.get("/counter/code").get_data(as_text=True)
     assert "Codes left today: 0 of 1." in page and 'name="day"' not in page
-    _, fields = _form(client, "/counter/code")
-    response = client.post("/counter/code", data={**fields, "nonce": "n" * 22, "kind": "test", "day": "2026-11-28"})
-    assert response.status_code in (409, 429)
+    response = client.post("/counter/code", data={**second_tab, "kind": "test", "day": "2026-11-28"})
+    assert response.status_code == 429 and "all its codes for today" in response.get_data(as_text=True)
     with small.extensions["safesignal"].sessions() as session:
         assert session.scalar(select(func.count()).select_from(VerificationCode)) == 1
         assert session.scalar(select(CodeQuota.issued)) == 1
@@ -301,6 +301,15 @@ def test_bad_dates_are_refused_next_to_the_field_in_the_persons_language(app, pe
     with app.extensions["safesignal"].sessions() as session:
         assert session.scalar(select(func.count()).select_from(VerificationCode)) == 0
         assert (session.scalar(select(CodeQuota.issued)) or 0) == 0
+
+
+def test_a_tampered_onset_kind_is_refused_not_a_500(app, people, partners):  # type: ignore[no-untyped-def]
+    client, person = people.signed_in("pharmacy")
+    partners.run("tracing", "grant", person.organisation_id)
+    response = _issue(client, kind="tomorrow")
+    assert response.status_code == 422
+    with app.extensions["safesignal"].sessions() as session:
+        assert session.scalar(select(func.count()).select_from(VerificationCode)) == 0
 
 
 # Who may see the pages ---------------------------------------------------------------------------
