@@ -9,6 +9,7 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 GEO_LABELS = {"area": _l("Area"), "district": _l("District"), "municipality": _l("Municipality")}
+TAXONOMY_LABELS = {"category": _l("Categories"), "phenomenon": _l("Phenomena")}
 
 
 class SpendForm(FlaskForm):
@@ -23,13 +24,22 @@ class ViewForm(FlaskForm):
 
     geo = SelectField(_l("Geographic level"))
     show = SelectField(_l("Phenomenon or category"))
+    taxonomy = SelectField(_l("Taxonomy level"))
     place = SelectField(_l("Place"))
 
-    def offer(self, geo_levels: tuple[str, ...], shows: list[SelectChoice], places: list[SelectChoice] | None = None) -> None:
-        """Fill the choices (they depend on the deployment's taxonomy and the territory)."""
-        self.geo.choices = [SelectChoice(level, GEO_LABELS[level]) for level in geo_levels]
-        self.show.choices = shows
-        if places is None:
-            del self.place
-        else:
-            self.place.choices = places
+    def offer(self, choices: dict[str, list[SelectChoice]]) -> None:
+        """Keep the fields named in `choices`, with those choices (they depend on the deployment's
+        taxonomy and the territory); drop the others."""
+        for name in ("geo", "show", "taxonomy", "place"):
+            if name in choices:
+                self[name].choices = choices[name]
+            else:
+                delattr(self, name)
+
+
+def geo_choices(levels: tuple[str, ...]) -> list[SelectChoice]:
+    return [SelectChoice(level, GEO_LABELS[level]) for level in levels]
+
+
+def taxonomy_choices() -> list[SelectChoice]:
+    return [SelectChoice(level, label) for level, label in TAXONOMY_LABELS.items()]

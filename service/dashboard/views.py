@@ -21,9 +21,9 @@ from wtforms.fields.choices import SelectChoice
 
 from service import per_request
 from service.dashboard import drawing
-from service.dashboard.forms import GEO_LABELS, SpendForm, ViewForm
+from service.dashboard.forms import GEO_LABELS, SpendForm, ViewForm, geo_choices, taxonomy_choices
 from service.signals import export, publication, services
-from service.signals.protection import CONFIDENCE, GEO_LEVELS
+from service.signals.protection import CONFIDENCE, GEO_LEVELS, TAX_LEVELS
 from service.signals.weeks import parse_week, quarter_of, week_label
 from service.web.pages import PageBlueprint, page, viewer
 
@@ -32,6 +32,8 @@ blp.nav("dashboard.calendar", _l("Release calendar"), roles=("analyst",))
 blp.nav("dashboard.series", _l("Series"), roles=("analyst",))
 
 SERIES_LEVELS = ("district", "municipality")
+# The API's default level first: the form's default.
+GEO_DEFAULT_FIRST = ("district", "area", "municipality")
 
 
 def _state():  # type: ignore[no-untyped-def]
@@ -121,7 +123,7 @@ def open_week(week: str):  # type: ignore[no-untyped-def]
 
 def _view_args() -> dict[str, str]:
     # What the week page showed, carried through a POST (only known names and values are kept).
-    return {name: value for name in ("geo", "show") if (value := request.args.get(name))}
+    return {name: value for name in ("geo", "show", "taxonomy") if (value := request.args.get(name))}
 
 
 # A week: map, table and CSV ----------------------------------------------------------------------
@@ -147,22 +149,21 @@ def _show_choices(taxonomy: Any) -> list[SelectChoice]:
     return choices
 
 
-def _view_form(geo_levels: tuple[str, ...], default_geo: str, places: list[SelectChoice] | None = None) -> tuple[ViewForm, str, str, str]:
-    """The GET form, its choices filled and defaults applied; 400 for a value it does not offer."""
-    taxonomy = _state().taxonomy
-    shows = _show_choices(taxonomy)
-    data = MultiDict({"geo": default_geo, "show": shows[0].value, **({"place": places[0].value} if places else {})})
-    for name in ("geo", "show", "place"):
+def _view_form(lenient: tuple[str, ...] = (), **choices: list[SelectChoice]) -> ViewForm:
+    """The GET form with these fields and choices, each defaulting to its first choice; 400 for a
+    value it does not offer (but a `lenient` field falls back to its default), or a field given twice."""
+    data = MultiDict({name: offered[0].value for name, offered in choices.items() if offered})
+    for name, offered in choices.items():
         if len(request.args.getlist(name)) > 1:
             abort(400)
-        if request.args.get(name):
-            data[name] = request.args[name]
+        value = request.args.get(name)
+        if value and not (name in lenient and value not in {choice.value for choice in offered}):
+            data[name] = value
     form = ViewForm(formdata=data)
-    form.offer(geo_levels, shows, places)
+    form.offer(choices)
     if not form.validate():
         abort(400)
-    level, code = form.show.data.split(":", 1)
-    return form, form.geo.data, level, code
+    return form
 
 
 def _key(row: services.Row, geo: str) -> tuple[str, str]:
@@ -196,7 +197,9 @@ def _cell_view(row: services.Row, geo: str, k: int) -> dict[str, Any]:
 @page("analyst")
 def week(week: str):  # type: ignore[no-untyped-def]
     monday = _week(week)
-    form, geo, level, code = _view_form(GEO_LEVELS, "district")
+    form = _view_form(geo=geo_choices(GEO_DEFAULT_FIRST), show=_show_choices(_state().taxonomy))
+    geo = form.geo.data
+    level, code = form.show.data.split(":", 1)
     state = _state()
     person = viewer()
     now = state.clock()
@@ -237,7 +240,7 @@ def counts_csv(week: str):  # type: ignore[no-untyped-def]
     monday = _week(week)
     geo = request.args.get("geo", "district")
     taxonomy = request.args.get("taxonomy", "category")
-    if geo not in GEO_LEVELS or taxonomy not in ("category", "phenomenon"):
+    if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
         abort(400)
     state = _state()
     with per_request.read_session() as session:
@@ -257,7 +260,8 @@ def counts_csv(week: str):  # type: ignore[no-untyped-def]
 @page("analyst")
 def alerts(week: str):  # type: ignore[no-untyped-def]
     monday = _week(week)
-    form, geo, level, code = _view_form(GEO_LEVELS, "district")
+    form = _view_form(geo=geo_choices(GEO_DEFAULT_FIRST), taxonomy=taxonomy_choices())
+    geo, level = form.geo.data, form.taxonomy.data
     state = _state()
     signals = state.signals
     person = viewer()
@@ -326,9 +330,8 @@ def open_alerts(week: str):  # type: ignore[no-untyped-def]
     if not SpendForm().validate_on_submit():
         abort(400)
     geo = request.args.get("geo", "district")
-    show = request.args.get("show", "")
-    level = show.split(":", 1)[0] if show else "category"
-    if geo not in GEO_LEVELS or level not in ("category", "phenomenon"):
+    level = request.args.get("taxonomy", "category")
+    if geo not in GEO_LEVELS or level not in TAX_LEVELS:
         abort(400)
     state = _state()
     person = viewer()
@@ -368,7 +371,9 @@ def series():  # type: ignore[no-untyped-def]
     place_choices = [SelectChoice(f"{m}/{code}", name) for (m, code), name in sorted(places.items(), key=lambda kv: kv[1].lower())]
     if not place_choices:
         return render_template("dashboard/series.html", form=None, points=[], figure=None)
-    form, geo, level, code = _view_form(SERIES_LEVELS, "district", place_choices)
+    # A place of the other level (the level just changed) falls back to the first of this one.
+    form = _view_form(("place",), geo=geo_choices(SERIES_LEVELS), show=_show_choices(state.taxonomy), place=place_choices)
+    level, code = form.show.data.split(":", 1)
     municipality, place = form.place.data.split("/", 1)
     k = state.signals.rules.protection.k
     points = []

@@ -346,7 +346,7 @@ def test_alerts_say_what_they_cost_before_and_explain_a_rise_in_plain_words(app_
     weeks = _weeks_of_reports(app, clock, [20, 22, 19, 21, 20, 23, 21, 20, 22, 60])
     clock.now = release_time(weeks[-1])
     client, _ = people.signed_in("analyst", organisation_id=organisation)
-    path = f"/dashboard/weeks/{label(weeks[-1])}/alerts?geo=area&show=category:dv_mask19"
+    path = f"/dashboard/weeks/{label(weeks[-1])}/alerts?geo=area&taxonomy=category"
     offer, _ = page(client, path)
     # The tested week and the 7 baseline weeks, never the 2 guard weeks.
     assert "Read the alerts (costs ε 400.0 in all)" in offer.words
@@ -364,7 +364,7 @@ def test_alerts_say_what_they_cost_before_and_explain_a_rise_in_plain_words(app_
     sentence = (f"This week's count ({counts['value']}, likely between {counts['low']} and {counts['high']}) is far above "
                 f"what the 7 earlier weeks lead us to expect (about {round(verdict['expected'])}). "
                 "Such a rise happens by chance less than once in ")
-    assert sentence in shown.words and "1 alert" in shown.words and "Oude Markt" in shown.words
+    assert sentence in shown.words and "Alerts found: 1" in shown.words and "Oude Markt" in shown.words
     odds = int(shown.words.split(sentence, 1)[1].split(" weeks")[0].replace(",", ""))
     assert odds >= 740  # a statistic above 3: rarer than once in 740 weeks
     # Another organisation reading the alerts through the API pays what the page said.
@@ -456,7 +456,10 @@ def test_bad_input_is_a_4xx_never_a_500(app, north):
     post(client, f"/dashboard/weeks/{label(week)}/open", "/dashboard/")
     for query in ("geo=street", "show=category:no_such", "show=nonsense", "geo=area&geo=district"):
         assert client.get(f"/dashboard/weeks/{label(week)}?{query}").status_code == 400, query
-    assert client.get("/dashboard/series?place=north/nowhere").status_code == 400
+    assert client.get("/dashboard/series?geo=area").status_code == 400  # series are by district or municipality
+    assert client.get(f"/dashboard/weeks/{label(week)}/alerts?taxonomy=street").status_code == 400
+    # A place of the other level (the level just changed) falls back to the first place of this one.
+    assert client.get("/dashboard/series?geo=municipality&place=north/n-centre").status_code == 200
     scheduled = label(monday(app.extensions["safesignal"].clock()))
     closed, _ = page(client, f"/dashboard/weeks/{scheduled}")
     assert "cannot be opened" in closed.words
