@@ -372,6 +372,31 @@ def test_alerts_say_what_they_cost_before_and_explain_a_rise_in_plain_words(app_
     assert api(client, f"/v1/signals/weeks/{label(weeks[-1])}/alerts?geo=area", other).get_json()["charged"] == 400.0
 
 
+def test_alerts_whose_baseline_weeks_can_never_be_released_are_read_again_without_a_button(app_with, partners, clock):
+    """Nobody released the baseline weeks while retention held their tallies (no scheduler ran):
+    alerts skip them, the offer does not charge for them, and once read the alerts read again."""
+    app = app_with(SIGNALS_EPSILON_PER_RELEASE=50, SIGNALS_BUDGET_PER_QUARTER=1000)
+    people = People(app, Partners(app))
+    organisation, token = prevention_service(partners, "north")
+    weeks = []
+    for _ in range(10):
+        weeks.append(monday(clock.now))
+        tally(app, weeks[-1], {("n1", "dv_mask19"): 20, ("n2", "dv_mask19"): 20})
+        clock.advance(days=7)
+    clock.now = release_time(weeks[-1])
+    client, _ = people.signed_in("analyst", organisation_id=organisation)
+    path = f"/dashboard/weeks/{label(weeks[-1])}/alerts?geo=district&taxonomy=category"
+    offer, _ = page(client, path)
+    assert "Read the alerts (costs ε 50.0 in all)" in offer.words  # the tested week only
+    assert [row[0] for row in offer.table_rows] == [label(weeks[-1])]
+    post(client, path, path)
+    shown, _ = page(client, path)
+    assert "Read the alerts" not in shown.words and "Alerts found: 0" in shown.words
+    # The one cell shown (n-centre's dv_mask19, 40 reports) has no baseline to be judged on.
+    assert ["Too few earlier weeks released: no verdict", "1"] in shown.table_rows
+    assert spent(client, token) == 50.0
+
+
 def test_the_csv_is_the_apis_byte_for_byte_and_only_of_an_opened_week(app, north):
     client, person, token, week = north
     post(client, f"/dashboard/weeks/{label(week)}/open", "/dashboard/")
