@@ -171,26 +171,28 @@ def _key(row: services.Row, geo: str) -> tuple[str, str]:
     return (row.municipality, code or row.municipality)
 
 
-def _status_text(status: str, k: int) -> str:
-    if status == "below_k":
-        return _("fewer than %(k)s", k=k)
-    if status == "uncertain":
-        return _("uncertain (%(k)s or more, not clearly)", k=k)
-    if status == "suppressed":
-        return _("not shown")
-    return _("shown")
+class _Texts:
+    """What a cell says, in the page's language, translated once per page (a city's area view has
+    hundreds of cells, and a lookup per cell cost as much as the rest of the page)."""
 
+    def __init__(self, k: int):
+        self.status = {"below_k": _("fewer than %(k)s", k=k), "uncertain": _("uncertain (%(k)s or more, not clearly)", k=k),
+                       "suppressed": _("not shown"), "shown": _("shown")}
+        self.likely = _("%(value)s (likely between %(low)s and %(high)s)")
 
-def _cell_view(row: services.Row, geo: str, k: int) -> dict[str, Any]:
-    key = _key(row, geo)
-    maps = _state().area_maps
-    shown = row.status == "shown" and row.value is not None
-    return {
-        "key": key, "name": maps.name(geo, key), "municipality": row.municipality,
-        "district": maps.name("district", (row.municipality, row.district)) if row.district and geo == "area" else None,
-        "status": row.status, "shown": shown, "value": row.value if shown else None,
-        "low": row.low if shown else None, "high": row.high if shown else None, "status_text": _status_text(row.status, k),
-    }
+    def cell(self, row: services.Row, geo: str) -> dict[str, Any]:
+        """A published cell as the page shows it: its place's name, and a value only if it is shown."""
+        key = _key(row, geo)
+        maps = _state().area_maps
+        shown = row.status == "shown" and row.value is not None
+        status = self.status.get(row.status, row.status)
+        return {
+            "key": key, "name": maps.name(geo, key), "municipality": row.municipality,
+            "district": maps.name("district", (row.municipality, row.district)) if row.district and geo == "area" else None,
+            "status": row.status, "shown": shown, "value": row.value if shown else None,
+            "low": row.low if shown else None, "high": row.high if shown else None, "status_text": status,
+            "text": self.likely % {"value": row.value, "low": row.low, "high": row.high} if shown else status,
+        }
 
 
 @blp.route("/weeks/<week>")
@@ -220,7 +222,8 @@ def week(week: str):  # type: ignore[no-untyped-def]
     k = state.signals.rules.protection.k
     rows = services.rows(opened.releases, geo, level)
     chosen = [row for row in rows if (row.category if level == "category" else row.phenomenon) == code]
-    cells = [_cell_view(row, geo, k) for row in chosen]
+    texts = _Texts(k)
+    cells = [texts.cell(row, geo) for row in chosen]
     outline = state.area_maps.outline(geo, tuple(sorted(cell["key"] for cell in cells)))
     figure = drawing.choropleth(cells, outline)
     phenomena, categories = _labels(state.taxonomy)
@@ -376,12 +379,12 @@ def series():  # type: ignore[no-untyped-def]
     level, code = form.show.data.split(":", 1)
     municipality, place = form.place.data.split("/", 1)
     k = state.signals.rules.protection.k
+    texts = _Texts(k)
     points = []
     for item in opened:
         for row in services.rows(item.releases, geo, level):
             if _key(row, geo) == (municipality, place) and (row.category if level == "category" else row.phenomenon) == code:
-                view = _cell_view(row, geo, k)
-                points.append({**view, "label": week_label(item.week)})
+                points.append({**texts.cell(row, geo), "label": week_label(item.week)})
     phenomena, categories = _labels(state.taxonomy)
     what = (categories if level == "category" else phenomena).get(code, code)
     return render_template("dashboard/series.html", form=form, points=points, figure=drawing.series_chart(points, k),
