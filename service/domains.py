@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from service.audit.domain import DOMAIN as audit
 from service.counter.domain import DOMAIN as counter
+from service.dashboard.domain import DOMAIN as dashboard
 from service.devices.domain import DOMAIN as devices
 from service.domain import Domain
 from service.dpo.domain import DOMAIN as dpo
@@ -25,4 +26,4 @@ from service.tracing.domain import DOMAIN as tracing
 from service.vault.domain import DOMAIN as vault
 from service.web.domain import DOMAIN as web
 
-DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, counter, web)
+DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, counter, dashboard, web)

@@ -446,6 +446,56 @@ def with_race_retry(action: Callable[[], T], session: Session, attempts: int = 3
     raise AssertionError("unreachable")
 
 
+def _released_weeks(session: Session, organisation_id: uuid.UUID, weeks: Sequence[dt.date]) -> set[dt.date]:
+    """Of `weeks`, those with a stored release of a municipality in the organisation's territory."""
+    return set(session.scalars(select(Release.week).distinct().where(
+        Release.week.in_(weeks), Release.municipality.in_(territory(session, organisation_id)))))
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What opening one week would take from an organisation's budget."""
+
+    week: dt.date
+    quarter: str
+    epsilon: float
+
+
+def charges(
+    session: Session, signals: Signals, organisation_id: uuid.UUID, weeks: Sequence[dt.date], now: dt.datetime,
+) -> list[Charge]:
+    """What opening `weeks` would charge the organisation, week by week, before anything is spent:
+    weeks it opened already cost nothing (and are left out), as do weeks that cannot be opened
+    (not released yet, before the deployment's first week, or never released and their tallies
+    gone). Reads only; open_week decides, and may still refuse (the budget of the quarter)."""
+    first = first_week(session, signals)
+    municipalities = set(territory(session, organisation_id)) & set(signals.grids)
+    spends = {spend.week: spend for spend in session.scalars(
+        select(BudgetSpend).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week.in_(weeks)))}
+    stored: dict[dt.date, dict[str, float]] = {}
+    for week, municipality, epsilon in session.execute(
+        select(Release.week, Release.municipality, Release.epsilon).where(Release.week.in_(weeks))
+    ):
+        stored.setdefault(week, {})[municipality] = epsilon
+    result = []
+    for week in sorted(set(weeks)):
+        if first is None or week < first:
+            continue
+        held = stored.get(week, {})
+        # What open_week would find for the territory: the releases stored, and those
+        # compute_missing would add while the week can still be released.
+        found = {m: e for m, e in held.items() if m in municipalities}
+        if releasable(week, signals, now):
+            found.update({m: signals.rules.protection.epsilon for m in municipalities if m not in held})
+        spend = spends.get(week)
+        seen = set(spend.municipalities.split(",")) if spend is not None else set()
+        new = [e for m, e in found.items() if m not in seen]
+        cost = max(new, default=0.0) - (spend.epsilon if spend is not None else 0.0)
+        if new and cost > _SLACK:
+            result.append(Charge(week, quarter_of(week), round(cost, 6)))
+    return result
+
+
 @dataclass(frozen=True)
 class QuarterBudget:
     quarter: str
@@ -544,13 +594,20 @@ def alerts(
 
 def realerts(
     session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date, geo: str, taxonomy: str,
+    now: dt.datetime | None = None,
 ) -> Alerts | None:
     """`alerts` for an organisation that opened the week and every baseline week before; reads
-    only. None when alerts has something to open (or to refuse)."""
+    only. None when alerts has something to open (or to refuse). Given `now`, a baseline week that
+    can no longer be released is left out too, as alerts leaves it out."""
     # Baseline weeks before the deployment's first can never be released: alerts leave them out,
     # and so does reading again (else every repeat would take the write path for nothing).
     first = first_week(session, signals)
     weeks = [past for past in baseline_weeks(week, signals.rules) if past == week or first is None or past >= first]
+    if now is not None:
+        # Nor can a week none of the territory's releases holds once retention took its tallies
+        # (open_week refuses it, alerts skips it): a page must not ask to open it every time.
+        stored = _released_weeks(session, organisation_id, weeks)
+        weeks = [past for past in weeks if past == week or past in stored or releasable(past, signals, now)]
     opened = _reopen_weeks(session, signals, organisation_id, weeks, cells=False)
     return None if opened is None else _verdicts(session, signals, week, geo, taxonomy, opened)
 

@@ -7,8 +7,6 @@ be differenced; an analyst always gets the whole territory of their organisation
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from typing import Any
@@ -22,7 +20,7 @@ from service.bodies import respond, response_doc
 from service.errors import error_responses, fail
 from service.partners.auth import current_principal, requires
 from service.partners.services import Role
-from service.signals import noise, publication, schemas, services
+from service.signals import export, noise, publication, schemas, services
 from service.signals.protection import CONFIDENCE, GEO_LEVELS, PARTS, TAX_LEVELS, ProtectionRules, part_name
 from service.signals.weeks import parse_week, week_label
 
@@ -33,8 +31,6 @@ errors.register(services.NoTerritory, 403, str)
 errors.register(services.NotReleased, 404, str)
 errors.register(services.BudgetExhausted, 403, str, errors=lambda error: {"budget": {
     "quarter": error.quarter, "budget": error.budget, "remaining": error.remaining, "needed": error.needed}})
-
-CSV_COLUMNS = ("week", "municipality", "district", "area", "phenomenon", "category", "value", "status", "low", "high", "sd")
 
 
 def _state():  # type: ignore[no-untyped-def]
@@ -219,17 +215,6 @@ def _actor(principal) -> str:  # type: ignore[no-untyped-def]
     return f"credential:{principal.credential_id}"
 
 
-def _cell(text: str) -> str:
-    """A text cell that a spreadsheet will not run as a formula (district names come from the
-    area file, which allows any text): a leading = + - @ gets a quote, as OWASP advises."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _csv(week: str, rows: list[services.Row]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow((week, _cell(r.municipality), _cell(r.district or ""), _cell(r.area or ""), r.phenomenon,
-                         r.category or "", *("" if v is None else v for v in (r.value, r.status, r.low, r.high, r.sd))))
-    return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="signals-{week}.csv"'})
+    return Response(export.csv_text(week, rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{export.csv_filename(week)}"'})
