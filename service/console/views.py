@@ -76,14 +76,14 @@ FIELD_NAMES = {
 # {name} placeholders are the script's, filled in the browser.
 BROWSER_MESSAGES = {
     "working": _l("Fetching the audit log and checking it in this browser…"),
-    "ok": _l("Verified in this browser: entries {first} to {last}, {checkpoints} signed checkpoints match "
-             "(key {key_id}); {unsigned} later entries are not signed yet."),
+    "ok": _l("Verified in this browser: entries {first} to {last}; signed checkpoints that match: {checkpoints} "
+             "(key {key_id}); later entries not signed yet: {unsigned}."),
     "broken": _l("The audit log does not verify in this browser, first at entry {seq}: {problem}"),
     "invalid": _l("The audit log cannot be checked: {problem}"),
     "nokey": _l("This browser cannot verify Ed25519 signatures: use a current browser (or safesignal audit verify)."),
     "fetch-error": _l("The audit log could not be fetched (status {status})."),
-    "saved-ok": _l("The saved checkpoints still match the audit log: {matched} compared, {pruned} of them before "
-                   "entries pruned since (key {key_id})."),
+    "saved-ok": _l("The saved checkpoints still match the audit log (key {key_id}): checkpoints compared: "
+                   "{matched}; of them before entries pruned since: {pruned}."),
     "saved-broken": _l("The audit log no longer matches the saved checkpoints, first at entry {seq}: {problem}"),
     "file-error": _l("The file could not be read as saved checkpoints."),
     "not-saved": _l("Not saved: the audit log does not verify."),
