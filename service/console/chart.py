@@ -20,6 +20,8 @@ PALETTE = ("#0b4f8a", "#a4161a", "#1d6b35", "#6b2c91", "#8a4b00", "#005f6b", "#4
 WIDTH, HEIGHT = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 40
 MAX_LABELS = 8
+# A bar is never wider than this, so that two days held do not look like two walls.
+MAX_BAR = 48.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def stacked(rows: Iterable[object], classes: Sequence[str] = ()) -> Chart | None
     scale_top = step * math.ceil(top / step)
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / days
-    gap = min(2.0, slot * 0.2)
+    width = min(MAX_BAR, slot - min(2.0, slot * 0.2))
     every = max(1, math.ceil(days / MAX_LABELS))
     bars = []
     for index in range(days):
@@ -104,7 +106,7 @@ def stacked(rows: Iterable[object], classes: Sequence[str] = ()) -> Chart | None
             height = plot_height * records / scale_top
             y -= height
             segments.append(Segment(name, records, round(y, 2), round(height, 2), fills[name]))
-        bars.append(Bar(epoch, sum(day.values()), round(LEFT + index * slot + gap / 2, 2), round(slot - gap, 2),
+        bars.append(Bar(epoch, sum(day.values()), round(LEFT + index * slot + (slot - width) / 2, 2), round(width, 2),
                         index % every == 0, tuple(segments)))
     ticks = tuple((round(TOP + plot_height - plot_height * value / scale_top, 2), value)
                   for value in range(0, scale_top + 1, step))

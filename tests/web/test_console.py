@@ -236,3 +236,28 @@ def test_every_page_is_translated(people, language):  # type: ignore[no-untyped-
         for english in ("Retention compliance", "Retention runs</h1>", "Inventory per data class and day",
                         "Record of processing activities", "Audit log verification", "Data class</th>"):
             assert english not in page, (path, english)
+
+
+def test_the_chart_stacks_each_day_in_scale_with_a_slot_for_every_day():
+    from service.console.chart import HEIGHT, TOP, BOTTOM, nice_step, stacked
+    from service.dpo.schemas import InventoryRow
+
+    rows = [InventoryRow("pharmacy_reports", "2026-11-01", 3, 6, "live"),
+            InventoryRow("field_reports", "2026-11-01", 3, 4, "live"),
+            InventoryRow("pharmacy_reports", "2026-11-04", 0, 5, "live")]
+    chart = stacked(rows)
+    assert chart is not None and chart.total == 15
+    assert [bar.epoch.isoformat() for bar in chart.bars] == ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]
+    assert [bar.total for bar in chart.bars] == [10, 0, 0, 5]
+    first = chart.bars[0]
+    assert [s.data_class for s in first.segments] == ["pharmacy_reports", "field_reports"]
+    plot = HEIGHT - TOP - BOTTOM
+    # Scale 0..10 (step 5): the first day fills the plot, its parts 6:4, the second on the first.
+    assert [t[1] for t in chart.ticks] == [0, 5, 10]
+    assert first.segments[0].height == pytest.approx(plot * 0.6) and first.segments[1].height == pytest.approx(plot * 0.4)
+    assert first.segments[1].y + first.segments[1].height == pytest.approx(first.segments[0].y)
+    assert first.segments[1].y == pytest.approx(TOP)
+    assert chart.bars[3].segments[0].height == pytest.approx(plot * 0.5)
+    assert dict(chart.legend)["pharmacy_reports"] != dict(chart.legend)["field_reports"]
+    assert stacked([]) is None
+    assert [nice_step(n) for n in (1, 4, 7, 10, 95, 1234)] == [1, 1, 2, 5, 50, 500]
