@@ -261,3 +261,11 @@ def test_the_chart_stacks_each_day_in_scale_with_a_slot_for_every_day():
     assert dict(chart.legend)["pharmacy_reports"] != dict(chart.legend)["field_reports"]
     assert stacked([]) is None
     assert [nice_step(n) for n in (1, 4, 7, 10, 95, 1234)] == [1, 1, 2, 5, 50, 500]
+
+
+def test_a_policy_language_that_is_not_a_language_tag_is_refused(app_with):  # type: ignore[no-untyped-def]
+    from service.config import ConfigError
+
+    with pytest.raises(ConfigError, match="SAFESIGNAL_CONSOLE_POLICY_LANGUAGE"):
+        app_with(CONSOLE_POLICY_LANGUAGE='en" onclick="x')
+    assert app_with(CONSOLE_POLICY_LANGUAGE="nl-BE").config["CONSOLE_POLICY_LANGUAGE"] == "nl-BE"
