@@ -92,6 +92,15 @@ def test_every_page_passes_axe_in_every_language(live_server, browser, held, peo
     screenshot(browser, "dpo-inventory")
     browser.get(f"{live_server.url}/dpo/record")
     screenshot(browser, "dpo-record")
+    # Printed, the record is the record alone: no menu, language form or footer.
+    assert browser.find_element(By.CSS_SELECTOR, "header.site").is_displayed()
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not browser.find_element(By.CSS_SELECTOR, "header.site").is_displayed()
+        assert not browser.find_element(By.CSS_SELECTOR, "footer.site").is_displayed()
+        assert browser.find_element(By.CSS_SELECTOR, "article.record h1").is_displayed()
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 
 
 def test_the_browser_verifies_the_log_catches_an_edit_and_rechecks_saved_checkpoints(
