@@ -134,10 +134,11 @@ def overview():  # type: ignore[no-untyped-def]
 @blp.route("/runs")
 @page("dpo")
 def runs():  # type: ignore[no-untyped-def]
-    """The latest retention runs, one table per run, newest first."""
+    """The latest retention runs, newest first, one table per run."""
     retention = _state().retention
-    outcomes = services.retention_runs(retention, min(1000, RUNS_SHOWN * _class_count(retention)))
-    grouped = [(run_id, list(items)) for run_id, items in groupby(outcomes, key=lambda run: run.run_id)]
+    # One run more than shown, so that the last run shown is whole; each in its purge order.
+    outcomes = services.retention_runs(retention, min(1000, (RUNS_SHOWN + 1) * _class_count(retention)))
+    grouped = [(run_id, list(items)[::-1]) for run_id, items in groupby(outcomes, key=lambda run: run.run_id)]
     return render_template("console/runs.html", runs=grouped[:RUNS_SHOWN])
 
 

@@ -86,6 +86,8 @@ def test_every_page_passes_axe_in_every_language(live_server, browser, held, peo
             assert_accessible(browser)
     browser.get(f"{live_server.url}/dpo/")
     screenshot(browser, "dpo-overview")
+    browser.get(f"{live_server.url}/dpo/runs")
+    screenshot(browser, "dpo-runs")
     browser.get(f"{live_server.url}/dpo/inventory")
     # The chart is drawn: one bar segment for today's two reports.
     assert browser.find_elements(By.CSS_SELECTOR, "figure.chart svg[role=img] rect[fill]")

@@ -78,6 +78,21 @@ def test_the_runs_page_lists_what_the_run_did(held, people):  # type: ignore[no-
     assert "Done" in row
 
 
+def test_the_runs_page_shows_each_run_whole_newest_first(app, held, people, clock):  # type: ignore[no-untyped-def]
+    retention = app.extensions["safesignal"].retention
+    first = retention.runs(1)[0]["run_id"]
+    clock.advance(hours=1)
+    second = retention.run().run_id
+    dpo, _ = people.signed_in("dpo")
+    page = _text(dpo.get("/dpo/runs"))
+    assert page.count('<h2 id="run-') == 2 and page.index(second) < page.index(first)
+    classes = [holding.data_class for holding in retention.holdings]
+    for run_id in (first, second):
+        section = page.split(run_id, 1)[1].split("</section>", 1)[0]
+        # Every data class, in the purge order.
+        assert re.findall(r"<th scope=\"row\"><code>([a-z_]+)</code>", section) == classes
+
+
 def test_the_runs_page_agrees_with_the_api(held, client, people):  # type: ignore[no-untyped-def]
     runs = client.get("/v1/dpo/retention/runs", headers=held).get_json()
     dpo, _ = people.signed_in("dpo")
