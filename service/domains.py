@@ -11,6 +11,7 @@ A new capability is a package with its `domain.py` and one line here.
 from __future__ import annotations
 
 from service.audit.domain import DOMAIN as audit
+from service.console.domain import DOMAIN as console
 from service.counter.domain import DOMAIN as counter
 from service.dashboard.domain import DOMAIN as dashboard
 from service.devices.domain import DOMAIN as devices
@@ -26,4 +27,4 @@ from service.tracing.domain import DOMAIN as tracing
 from service.vault.domain import DOMAIN as vault
 from service.web.domain import DOMAIN as web
 
-DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, counter, dashboard, web)
+DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, counter, dashboard, console, web)

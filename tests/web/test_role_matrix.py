@@ -32,6 +32,14 @@ PAGES: dict[str, frozenset[str] | None] = {
     **{f"dashboard.{name}": frozenset({"analyst"}) for name in (
         "calendar", "open_week", "week", "counts_csv", "alerts", "open_alerts", "series")},
     "dashboard.static": None,
+    "console.overview": frozenset({"dpo"}),
+    "console.runs": frozenset({"dpo"}),
+    "console.inventory": frozenset({"dpo"}),
+    "console.processing_record": frozenset({"dpo"}),
+    "console.audit": frozenset({"dpo"}),
+    "console.audit_entries": frozenset({"dpo"}),
+    "console.audit_checkpoints": frozenset({"dpo"}),
+    "console.static": None,
 }
 # Values for the URL parameters of the table's routes (a week, an id ...), where a page has them.
 ARGUMENTS: dict[str, dict[str, str]] = {
