@@ -11,6 +11,7 @@ A new capability is a package with its `domain.py` and one line here.
 from __future__ import annotations
 
 from service.audit.domain import DOMAIN as audit
+from service.coordinator.domain import DOMAIN as coordinator
 from service.devices.domain import DOMAIN as devices
 from service.domain import Domain
 from service.dpo.domain import DOMAIN as dpo
@@ -24,4 +25,4 @@ from service.tracing.domain import DOMAIN as tracing
 from service.vault.domain import DOMAIN as vault
 from service.web.domain import DOMAIN as web
 
-DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, web)
+DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, coordinator, web)
