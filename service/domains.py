@@ -15,6 +15,7 @@ from service.coordinator.domain import DOMAIN as coordinator
 from service.devices.domain import DOMAIN as devices
 from service.domain import Domain
 from service.dpo.domain import DOMAIN as dpo
+from service.operator.domain import DOMAIN as operator
 from service.partners.domain import DOMAIN as partners
 from service.people.domain import DOMAIN as people
 from service.reference.domain import DOMAIN as reference
@@ -25,4 +26,4 @@ from service.tracing.domain import DOMAIN as tracing
 from service.vault.domain import DOMAIN as vault
 from service.web.domain import DOMAIN as web
 
-DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, coordinator, web)
+DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, coordinator, operator, web)
