@@ -77,7 +77,53 @@ def setup_demo(session: Session, state, now: dt.datetime) -> Iterator[str]:  # t
     if newest is not None:
         lines.append(f"export WEEK={week_label(newest)}   # the newest released week, for the analyst's examples")
     lines.extend(seed_tracing(session, state, now))
+    lines.extend(setup_people(session, state))
     return iter(lines)
+
+
+DEMO_OPERATOR = "Demo: safesignal operator"
+# One person per role, in the demo organisations above (and a demo operator).
+DEMO_PEOPLE = (
+    ("pharmacy", "Demo: Apotheek De Linde", "apotheek@demo.example"),
+    ("coordinator", "Demo: Straathoekwerk Mechelen", "coordinator@demo.example"),
+    ("analyst", "Demo: Preventiedienst Mechelen", "analist@demo.example"),
+    ("dpo", "Demo: DPO stad Mechelen", "dpo@demo.example"),
+    ("admin", DEMO_OPERATOR, "operator@demo.example"),
+)
+
+
+def setup_people(session: Session, state) -> list[str]:  # type: ignore[no-untyped-def]
+    """One demo person per role, with a fresh password and TOTP secret on every run (both are
+    stored only hashed or wrapped, so they can be printed only when made); the lines to print."""
+    import secrets as random_secrets
+
+    from service.people import services as people
+    from service.people.models import Person
+
+    if session.scalars(select(Organisation).where(Organisation.name == DEMO_OPERATOR)).first() is None:
+        add_organisation(session, kind=OrganisationKind.OPERATOR, name=DEMO_OPERATOR, area=None, now=state.clock())
+    lines = ["# people for the pages at the address below (development only): sign in with the e-mail address and",
+             "# password, then a code from an authenticator app given the TOTP secret, or from:",
+             "#   .venv/bin/python -c 'import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).now())' <TOTP secret>"]
+    for role, organisation_name, email in DEMO_PEOPLE:
+        organisation = session.scalars(select(Organisation).where(Organisation.name == organisation_name)).one()
+        person = session.scalars(select(Person).where(Person.email_key == state.accounts.email_key(email))).first()
+        if person is None:
+            person, _ = people.invite(session, state.accounts, organisation_id=organisation.id, email=email,
+                                      now=state.clock(), actor="demo")
+        people.sign_out_everywhere(session, person.id)
+        password = random_secrets.token_urlsafe(12)
+        people.set_password(person, state.accounts, password)
+        secret = people.new_totp(person, state.accounts)
+        # Activated here, without a code from an app: the demo prints the secret instead.
+        person.active_at = person.active_at or state.clock()
+        person.revoked_at = None
+        person.invitation_hash = person.invitation_expires_at = None
+        person.totp_last_step = None
+        session.flush()
+        lines.append(f"#   {role:<12} {email:<26} password {password}   TOTP secret {secret}")
+    session.commit()
+    return lines
 
 
 def seed_tracing(session: Session, state, now: dt.datetime) -> list[str]:  # type: ignore[no-untyped-def]

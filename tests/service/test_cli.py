@@ -151,6 +151,30 @@ def test_demo_prints_fresh_tokens_and_revokes_the_previous_ones(app, app_with):
     assert client.post("/v1/devices/enroll", json={"code": second["ENROLL_CODE"]}).status_code == 201
 
 
+_DEMO_PERSON = re.compile(r"#   (\w+) +(\S+@\S+) +password (\S+) +TOTP secret ([A-Z2-7]+)")
+
+
+def test_demo_prints_one_person_per_role_who_signs_in_and_the_next_run_replaces_them(app, people, clock):
+    from support import Person, csrf_token
+
+    first = {role: Person("", "", email, password, secret)
+             for role, email, password, secret in _DEMO_PERSON.findall(_invoke(app, "demo").output)}
+    assert set(first) == {"pharmacy", "coordinator", "analyst", "dpo", "admin"}
+    client = app.test_client()
+    people.sign_in(client, first["analyst"])
+    clock.advance(seconds=30)
+    second = {role: Person("", "", email, password, secret)
+              for role, email, password, secret in _DEMO_PERSON.findall(_invoke(app, "demo").output)}
+    assert second["analyst"].password != first["analyst"].password
+    # The previous run's sessions end, and its password no longer signs in.
+    assert client.get("/").headers["Location"].startswith("/sign-in")
+    page = client.get("/sign-in").get_data(as_text=True)
+    response = client.post("/sign-in", data={"csrf_token": csrf_token(page), "email": first["dpo"].email,
+                                             "password": first["dpo"].password})
+    assert response.status_code == 200
+    people.sign_in(app.test_client(), second["dpo"])
+
+
 def test_demo_leaves_tokens_made_by_hand_alone(app, app_with):
     client = app_with(AUTH_CACHE_SECONDS=0).test_client()
     _invoke(app, "demo")
