@@ -206,8 +206,14 @@ def _match_step(secret: str, code: str, now: dt.datetime, last_step: int | None)
 
 
 def confirm_totp(session: Session, person: Person, accounts: Accounts, code: str, now: dt.datetime) -> bool:
-    """Activate an invited person whose authenticator shows the right code; the invitation is used up."""
-    if person.password_hash is None or person.active_at is not None:
+    """Activate an invited person whose authenticator shows the right code; the invitation is used up.
+
+    Only while the invitation holds: not once it has expired or the person was revoked (revoking
+    clears the invitation), whichever page the person is on.
+    """
+    if person.password_hash is None or person.active_at is not None or person.revoked_at is not None:
+        return False
+    if person.invitation_expires_at is None or person.invitation_expires_at <= now:
         return False
     step = _match_step(accounts.totp_secret(person), code, now, None)
     if step is None:
@@ -357,6 +363,24 @@ def revoke(session: Session, person_id: uuid.UUID, now: dt.datetime, actor: str 
         session.flush()
         _audit(session, "person.revoked", actor, now, person_id=str(person.id), organisation_id=str(person.organisation_id))
     return person
+
+
+def rewrap_totp_secrets(session: Session, accounts: Accounts, now: dt.datetime, actor: str = "cli") -> int:
+    """Re-wrap every TOTP secret not under the current KEK (a KEK rotation); return how many.
+
+    `safesignal keys rotate-kek` moves the vault's data keys only; the secrets wrapped here must
+    move too before the old KEK is dropped, or nobody can sign in. Repeatable: secrets already
+    under the current KEK are skipped.
+    """
+    current = accounts.keks.current.kek_id
+    count = 0
+    for person in session.scalars(select(Person).where(Person.totp_wrapped.is_not(None), Person.totp_kek_id != current)):
+        secret = accounts.totp_secret(person).encode("ascii")
+        person.totp_kek_id, person.totp_wrapped = accounts.keks.wrap(secret, _totp_context(person.id))
+        count += 1
+    session.flush()
+    _audit(session, "keys.kek_rotated", actor, now, what="person_totp", kek_id=current, count=count)
+    return count
 
 
 def sign_out_everywhere(session: Session, person_id: uuid.UUID) -> int:
