@@ -24,6 +24,7 @@ from service.operator.forms import KIND_NAMES, ConfirmForm, InviteForm, Organisa
 from service.partners.models import Credential, Organisation
 from service.partners.services import OrganisationKind, PartnerError, issue_credential, list_organisations, revoke
 from service.people import services as people
+from service.people.mail import MailError, send_invitation, smtp_configured
 from service.people.models import Person
 from service.signals.services import BadTerritory, set_territory, territory
 from service.tracing import codes
@@ -343,9 +344,18 @@ def invite():  # type: ignore[no-untyped-def]
     expires = person.invitation_expires_at
     db.commit()
     link = f"{current_app.config['PUBLIC_URL'].rstrip('/')}{url_for('web.invitation', token=token)}"
+    # As `safesignal people invite`: e-mailed where SMTP is set, after the invitation is committed,
+    # so that a mail that goes astray leaves the link to hand over another way.
+    mailed = mail_failed = False
+    if smtp_configured(current_app.config):
+        try:
+            send_invitation(current_app.config, form.email.data, link, expires, _now())
+            mailed = True
+        except MailError:
+            mail_failed = True
     # The link is on this answer only; the address typed is not shown back (only its pseudonym is kept).
     return render_template("operator/invited.html", person=person, organisation=organisation, link=link,
-                           expires=expires, role=people.role_of(organisation), mailed=False, mail_failed=False)
+                           expires=expires, role=people.role_of(organisation), mailed=mailed, mail_failed=mail_failed)
 
 
 @blp.route("/people/<person_id>/revoke", methods=["GET", "POST"])
