@@ -52,8 +52,10 @@ def index():  # type: ignore[no-untyped-def]
 
 def qr_svg(text: str) -> Markup:
     """The QR code of `text`, drawn here as inline SVG: no third party sees the code, no script draws it."""
-    svg = segno.make(text, error="m").svg_inline(scale=6, dark="#000", light="#fff",
-                                                  title=_("QR code of the enrollment code, for the app to scan"))
+    # make_qr: a regular QR code, never the Micro QR that segno.make picks for a text this short
+    # and that most phone scanners cannot read. Sized by the style sheet (viewBox, no width).
+    svg = segno.make_qr(text, error="m").svg_inline(scale=6, dark="#000", light="#fff", omitsize=True,
+                                                     title=_("QR code of the enrollment code, for the app to scan"))
     return Markup(svg)
 
 
