@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
@@ -19,10 +19,11 @@ CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 
 
 def _submit(browser, selector: str = "main form button[type=submit]") -> None:  # type: ignore[no-untyped-def]
-    """Click and wait for the next page (the old one's elements go stale)."""
-    page = browser.find_element(By.TAG_NAME, "html")
+    """Click and wait for the next page to have loaded (the old one's marker gone)."""
+    browser.execute_script("window.previousPage = true")
     browser.find_element(By.CSS_SELECTOR, selector).click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(lambda driver: driver.execute_script(
+        "return window.previousPage === undefined && document.readyState === 'complete'"))
 
 
 def test_the_coordinators_pages_in_every_language_and_a_code_with_its_qr(live_server, browser, people, partners):  # type: ignore[no-untyped-def]
