@@ -7,11 +7,13 @@ them with the messages the CLI gives, translated.
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
 from service.partners.services import OrganisationKind
 
@@ -25,11 +27,19 @@ KIND_NAMES = {
 
 _LABEL_HINT = {"autocomplete": "off", "maxlength": 100}
 
+def plain_text(form: object, field: object) -> None:
+    """No control or format characters (a NUL PostgreSQL refuses, a line break, a bidi override that
+    would show a label back to front): a name or a label is one line of visible text."""
+    value = getattr(field, "data", None) or ""
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs") for char in value):
+        raise ValidationError(_l("Use letters, digits, spaces and punctuation only."))
+
 
 def _label(default: str | None = None) -> StringField:
     return StringField(_l("Token label"), default=default,
                        validators=[DataRequired(message=_l("Give the token a label.")),
-                                   Length(max=100, message=_l("At most 100 characters."))], render_kw=_LABEL_HINT)
+                                   Length(max=100, message=_l("At most 100 characters.")), plain_text],
+                       render_kw=_LABEL_HINT)
 
 
 class OrganisationForm(FlaskForm):
@@ -37,7 +47,7 @@ class OrganisationForm(FlaskForm):
                        validate_choice=False,
                        validators=[AnyOf([kind.value for kind in OrganisationKind], message=_l("Choose a kind."))])
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the organisation's name.")),
-                                               Length(max=200, message=_l("At most 200 characters."))],
+                                               Length(max=200, message=_l("At most 200 characters.")), plain_text],
                        render_kw={"autocomplete": "off", "maxlength": 200})
     area = SelectField(_l("Registered area (pharmacies)"), validate_choice=False)
     municipalities = SelectMultipleField(_l("Territory (prevention services)"), validate_choice=False)
@@ -56,7 +66,7 @@ class InviteForm(FlaskForm):
     organisation = SelectField(_l("Organisation"), validate_choice=False,
                                validators=[DataRequired(message=_l("Choose the person's organisation."))])
     email = EmailField(_l("E-mail address"), validators=[DataRequired(message=_l("Give the person's e-mail address.")),
-                                                         Length(max=320, message=_l("This address is too long."))],
+                                                         Length(max=320, message=_l("This address is too long.")), plain_text],
                        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"})
 
 

@@ -186,3 +186,12 @@ def test_nobody_is_sent_to_sign_in(app, partners, db_engine):  # type: ignore[no
     assert response.status_code == 302 and response.headers["Location"] == "/sign-in"
     with db_engine.connect() as connection:
         assert connection.execute(select(EnrollmentCode.id)).all() == []
+
+
+@pytest.mark.parametrize("label", ["tablet\x00 3", "tablet\n3", "\u202etablet"])
+def test_a_label_with_control_characters_is_refused(app, people, db_engine, label):  # type: ignore[no-untyped-def]
+    client, _ = people.signed_in("coordinator")
+    response = _post(client, "/devices/codes", label=label)
+    assert response.status_code == 422 and not CODE.search(response.get_data(as_text=True))
+    with db_engine.connect() as connection:
+        assert connection.execute(select(EnrollmentCode.id)).all() == []

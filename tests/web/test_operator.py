@@ -142,6 +142,9 @@ def test_a_field_service_gets_no_token(app, operator, db_engine):  # type: ignor
     ({"kind": "dpo_office", "name": "DPO", "municipalities": "MUNICIPALITY"}, "Only a prevention service has a territory"),
     ({"kind": "prevention_service", "name": "PS", "municipalities": "atlantis"}, "Not a municipality of this deployment"),
     ({"kind": "dpo_office", "name": "DPO", "label": ""}, "Give the token a label"),
+    ({"kind": "dpo_office", "name": "DPO\x00", "label": "x"}, "Use letters, digits"),
+    ({"kind": "dpo_office", "name": "DPO", "label": "laptop\u202e"}, "Use letters, digits"),
+    ({"kind": "dpo_office", "name": "DPO", "area": "\x00"}, "Not an area of this deployment"),
 ])
 def test_organisation_field_errors_add_nothing(app, operator, partners, db_engine, data, message):  # type: ignore[no-untyped-def]
     client, _ = operator
@@ -324,6 +327,7 @@ def test_the_invitation_is_emailed_where_smtp_is_set_and_shown_all_the_same(app_
     ({"organisation": "not-an-id", "email": "a@example.be"}, "Choose an organisation that is not revoked"),
     ({"organisation": "ORG", "email": ""}, "Give the person"),
     ({"organisation": "ORG", "email": "not an address"}, "This is not an e-mail address"),
+    ({"organisation": "ORG", "email": "a\x00b@example.be"}, "Use letters, digits"),
     ({"organisation": "ORG", "email": "taken@example.be"}, "already has an account"),
     ({"organisation": "REVOKED", "email": "b@example.be"}, "Choose an organisation that is not revoked"),
 ])
