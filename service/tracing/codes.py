@@ -18,6 +18,7 @@ import datetime as dt
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -256,3 +257,22 @@ def withdraw(session: Session, organisation_id: uuid.UUID) -> tuple[Organisation
         return organisation, False
     organisation.tracing_granted_at = None
     return organisation, True
+
+
+def set_tracing(
+    session: Session, organisation_id: uuid.UUID, allowed: bool, *, now: dt.datetime,
+    audit: Callable[..., int], actor: str,
+) -> tuple[Organisation, bool]:
+    """Grant or withdraw (the operator's command and page alike), audited when it changed anything.
+
+    Granting twice is one grant in the audit log; NotPermitted as grant() and withdraw() raise it.
+    """
+    if allowed:
+        organisation, changed = grant(session, organisation_id, now=now)
+    else:
+        organisation, changed = withdraw(session, organisation_id)
+    if changed:
+        session.flush()
+        audit(session.connection(), "tracing.granted" if allowed else "tracing.withdrawn", actor,
+              organisation_id=str(organisation.id))
+    return organisation, changed

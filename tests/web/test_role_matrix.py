@@ -40,6 +40,23 @@ PAGES: dict[str, frozenset[str] | None] = {
     "console.audit_entries": frozenset({"dpo"}),
     "console.audit_checkpoints": frozenset({"dpo"}),
     "console.static": None,
+    "coordinator.index": frozenset({"coordinator"}),
+    "coordinator.new_code": frozenset({"coordinator"}),
+    "coordinator.revoke_device": frozenset({"coordinator"}),
+    "coordinator.static": None,
+    "operator.organisations": frozenset({"admin"}),
+    "operator.add_organisation": frozenset({"admin"}),
+    "operator.organisation": frozenset({"admin"}),
+    "operator.issue_token": frozenset({"admin"}),
+    "operator.set_organisation_territory": frozenset({"admin"}),
+    "operator.grant_tracing": frozenset({"admin"}),
+    "operator.withdraw_tracing": frozenset({"admin"}),
+    "operator.revoke_organisation": frozenset({"admin"}),
+    "operator.revoke_credential": frozenset({"admin"}),
+    "operator.people": frozenset({"admin"}),
+    "operator.invite": frozenset({"admin"}),
+    "operator.revoke_person": frozenset({"admin"}),
+    "operator.static": None,
 }
 # Values for the URL parameters of the table's routes (a week, an id ...), where a page has them.
 ARGUMENTS: dict[str, dict[str, str]] = {
