@@ -426,6 +426,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict:
         SAFESIGNAL_AUDIT_SIGNING_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SAFESIGNAL_AUDIT_MAC_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SAFESIGNAL_TRACING_TOKEN_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        SAFESIGNAL_WEB_SECRET_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SAFESIGNAL_LOG_LEVEL="WARNING",
     )
     app = create_app({k.removeprefix("SAFESIGNAL_"): v for k, v in env.items() if k.startswith("SAFESIGNAL_")})

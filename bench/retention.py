@@ -178,7 +178,7 @@ class Deployment:
         self.databases = databases
         self.secrets = {
             name: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-            for name in ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "AUDIT_MAC_KEY", "TRACING_TOKEN_KEY")
+            for name in ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "AUDIT_MAC_KEY", "TRACING_TOKEN_KEY", "WEB_SECRET_KEY")
         }
         self.token = ""  # the bench pharmacy's token, issued into the templates
 

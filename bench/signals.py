@@ -442,7 +442,7 @@ class Deployment:
         self.settings: dict[str, Any] = {
             "ENV": "production", "LOG_LEVEL": "WARNING",
             **{name: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-               for name in ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "AUDIT_MAC_KEY", "TRACING_TOKEN_KEY")},
+               for name in ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "AUDIT_MAC_KEY", "TRACING_TOKEN_KEY", "WEB_SECRET_KEY")},
             "DATABASE_URL": databases.url(self.name), "KEYS_DATABASE_URL": databases.url(self.name + "_keys"),
             "AREAS_MODE": "polygons", "AREAS_FILE": str(area_file),
             # Every round opens every week for a fresh organisation; 52 weeks are 5 quarters.

@@ -144,7 +144,7 @@ class Deployment:
         self.settings: dict[str, Any] = {
             "ENV": "production", "LOG_LEVEL": "WARNING",
             **{name: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-               for name in ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "AUDIT_MAC_KEY", "TRACING_TOKEN_KEY", "TRACING_EXPORT_KEY")},
+               for name in ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "AUDIT_MAC_KEY", "TRACING_TOKEN_KEY", "TRACING_EXPORT_KEY", "WEB_SECRET_KEY")},
             "DATABASE_URL": databases.url(self.name), "KEYS_DATABASE_URL": databases.url(self.name + "_keys"),
             # The bench's one pharmacy issues thousands of codes; tokens got at the start are spent
             # minutes later.

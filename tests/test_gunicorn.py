@@ -84,6 +84,7 @@ def deployment_env(directory: Path) -> dict[str, str]:
         SAFESIGNAL_AUDIT_SIGNING_KEY=secret(),
         SAFESIGNAL_AUDIT_MAC_KEY=secret(),
         SAFESIGNAL_TRACING_TOKEN_KEY=secret(),
+        SAFESIGNAL_WEB_SECRET_KEY=secret(),
     )
     subprocess.run([sys.executable, "-c", "from service.cli import main; main()", "db", "upgrade"],
                    cwd=ROOT, env=env, check=True, capture_output=True)

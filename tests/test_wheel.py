@@ -85,6 +85,7 @@ def test_an_installed_wheel_starts_the_service(tmp_path: Path) -> None:
         "SAFESIGNAL_AUDIT_SIGNING_KEY": secret(),
         "SAFESIGNAL_AUDIT_MAC_KEY": secret(),
         "SAFESIGNAL_TRACING_TOKEN_KEY": secret(),
+        "SAFESIGNAL_WEB_SECRET_KEY": secret(),
     }
     migrate = subprocess.run([sys.executable, "-c", "from service.cli import main; main()", "db", "upgrade"],
                              cwd=work, env=env, capture_output=True, text=True)

@@ -31,7 +31,8 @@ def test_production_refuses_to_start_without_its_secrets(tmp_path):
         "production mode needs SAFESIGNAL_KEK or SAFESIGNAL_KEK_FILE, SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE, "
         "SAFESIGNAL_AUDIT_SIGNING_KEY or SAFESIGNAL_AUDIT_SIGNING_KEY_FILE (or SAFESIGNAL_AUDIT_PUBLIC_KEY for an API process), "
         "SAFESIGNAL_AUDIT_MAC_KEY or SAFESIGNAL_AUDIT_MAC_KEY_FILE, "
-        "SAFESIGNAL_TRACING_TOKEN_KEY or SAFESIGNAL_TRACING_TOKEN_KEY_FILE, SAFESIGNAL_KEYS_DATABASE_URL"
+        "SAFESIGNAL_TRACING_TOKEN_KEY or SAFESIGNAL_TRACING_TOKEN_KEY_FILE, "
+        "SAFESIGNAL_WEB_SECRET_KEY or SAFESIGNAL_WEB_SECRET_KEY_FILE, SAFESIGNAL_KEYS_DATABASE_URL"
     )
 
 
@@ -46,7 +47,7 @@ def test_the_command_says_what_is_missing_in_one_line(tmp_path):
         "safesignal: production mode needs SAFESIGNAL_KEK or SAFESIGNAL_KEK_FILE, "
         "SAFESIGNAL_PSEUDONYM_KEY or SAFESIGNAL_PSEUDONYM_KEY_FILE, SAFESIGNAL_AUDIT_SIGNING_KEY or "
         "SAFESIGNAL_AUDIT_SIGNING_KEY_FILE (or SAFESIGNAL_AUDIT_PUBLIC_KEY for an API process), SAFESIGNAL_AUDIT_MAC_KEY or SAFESIGNAL_AUDIT_MAC_KEY_FILE, SAFESIGNAL_TRACING_TOKEN_KEY or SAFESIGNAL_TRACING_TOKEN_KEY_FILE, "
-        "SAFESIGNAL_DATABASE_URL, SAFESIGNAL_KEYS_DATABASE_URL"
+        "SAFESIGNAL_WEB_SECRET_KEY or SAFESIGNAL_WEB_SECRET_KEY_FILE, SAFESIGNAL_DATABASE_URL, SAFESIGNAL_KEYS_DATABASE_URL"
     ]
 
 
@@ -64,7 +65,7 @@ def test_development_mode_creates_private_keys_once_and_says_so(tmp_path, caplog
     application = _app_in(tmp_path / "instance", config)
     keys = sorted((tmp_path / "instance" / "keys").iterdir())
     # The export signing key is made only by a process that builds exports.
-    assert [k.name for k in keys] == ["audit-mac.key", "audit-signing.key", "kek.key", "pseudonym.key", "tracing-token.key"]
+    assert [k.name for k in keys] == ["audit-mac.key", "audit-signing.key", "kek.key", "pseudonym.key", "tracing-token.key", "web-secret.key"]
     for key in keys:
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert "DEVELOPMENT-ONLY" in caplog.text

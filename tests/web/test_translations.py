@@ -24,6 +24,7 @@ def test_every_message_is_translated_and_compiled(folder: Path, language: str) -
     template = read_po(io.BytesIO((folder / "messages.pot").read_bytes()))
     source = folder / language / "LC_MESSAGES" / "messages.po"
     catalog = read_po(io.BytesIO(source.read_bytes()), locale=language)
+    assert not catalog.fuzzy, f"{source}: the header is marked fuzzy (pybabel would not compile it); run scripts/translations"
     wanted = {message.id for message in template if message.id}
     have = {message.id for message in catalog if message.id}
     assert wanted <= have, f"{source}: run scripts/translations; missing {sorted(map(str, wanted - have))[:5]}"
