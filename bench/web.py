@@ -22,11 +22,12 @@ databases named bench_web_*), one deployment of bench/signals.py's generated cit
   pages      found in the app, not listed here: every GET route of every PageBlueprint in
              app.blueprints whose view is guarded by @page(role) is a page of that role; the
              shell's public pages (no role, no parameter, 200 when signed out) are "public".
-             Routes with parameters are filled from PARAMETERS (a released week, the ids of the
-             people and organisations made above); then each role's pages are crawled, one link
-             deep at a time, and links to the role's own routes add pages (so a device's revoke
-             page or a week's alerts are found from the links the pages show), up to --variants
-             paths per route. Routes that could not be filled are listed as not measured.
+             Routes with parameters are filled from parameters() (the newest released week, the ids
+             of the people, organisations and device made above); then each role's pages are
+             crawled: a page's GET forms (one choice changed at a time: a map at another level)
+             come first, then its links to the role's own routes (so a device's revoke page or a
+             week's alerts are found as the pages show them), up to --variants paths per route.
+             Routes that could not be filled are listed as not measured.
   server     under gunicorn as `make run` serves it (gunicorn.conf.py, 2 gthread workers x 4
              threads), each role signed in over real HTTP (the sign-in form with its CSRF token,
              then the TOTP code from pyotp), --rounds GETs of every page, one client, a new
@@ -60,7 +61,6 @@ Usage: .venv/bin/python bench/web.py [--quick] [--databases sqlite,postgresql] [
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
 import gzip
 import http.client
@@ -140,18 +140,13 @@ class KeptDatabases(Databases):
         """Keep everything for the next run."""
 
 
-def throwaway_key() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-
-
 class WebDeployment(Deployment):
-    """bench/signals.py's deployment with the pages' session key, filled once and reused."""
+    """bench/signals.py's deployment, filled once and reused: its manifest keeps the keys."""
 
     SECRETS = ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "AUDIT_MAC_KEY", "TRACING_TOKEN_KEY", "WEB_SECRET_KEY")
 
     def __init__(self, reports: int, databases: KeptDatabases, area_file: Path, port: int):
         super().__init__(label_of(reports), reports, databases, area_file, port)
-        self.settings["WEB_SECRET_KEY"] = throwaway_key()
         self.manifest = databases.folder / f"{self.name}.json"
 
     def prepare(self, people: Any, weeks: list[dt.date], seed: int, refill: bool, say: Callable[[str], None]) -> None:
@@ -447,16 +442,53 @@ class Page:
 
 
 class Links(HTMLParser):
-    """The <a href> of a page."""
+    """The <a href> of a page, and what its GET forms can ask: each form's action with one choice
+    (a <select>'s option, a radio button) changed from its default at a time."""
 
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
+        self.variants: list[str] = []
+        self._form: dict[str, Any] | None = None
+        self._select: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            self.hrefs.append(href)
+        a = dict(attrs)
+        if tag == "a" and a.get("href"):
+            self.hrefs.append(a["href"] or "")
+        elif tag == "form" and (a.get("method") or "get").lower() == "get":
+            self._form = {"action": a.get("action") or "", "fixed": {}, "choices": {}}
+        elif self._form is None:
+            return
+        elif tag == "input" and a.get("name"):
+            kind = (a.get("type") or "text").lower()
+            name, value = a["name"] or "", a.get("value") or ""
+            if kind == "radio":
+                options, default = self._form["choices"].setdefault(name, ([], None))
+                options.append(value)
+                self._form["choices"][name] = (options, value if "checked" in a else default)
+            elif kind not in ("submit", "button", "reset", "image") and (kind != "checkbox" or "checked" in a):
+                self._form["fixed"][name] = value
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+            self._form["choices"][self._select] = ([], None)
+        elif tag == "option" and self._select is not None:
+            options, default = self._form["choices"][self._select]
+            options.append(a.get("value") or "")
+            self._form["choices"][self._select] = (options, a.get("value") if "selected" in a else default)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "form" and self._form is not None:
+            form, self._form = self._form, None
+            defaults = {**form["fixed"], **{name: default if default is not None else (options or [""])[0]
+                                            for name, (options, default) in form["choices"].items()}}
+            for name, (options, _) in form["choices"].items():
+                for option in options:
+                    if option != defaults[name]:
+                        query = urllib.parse.urlencode({**defaults, name: option})
+                        self.variants.append(f"{form['action'].split('?')[0]}?{query}")
 
 
 def local_path(base: str, href: str) -> str | None:
@@ -512,6 +544,8 @@ def discover(app: Any, routes: list[Route], role: str, client: Client, values: d
         if page.html and role != PUBLIC:
             links = Links()
             links.feed(body.decode("utf-8", "replace"))
+            # The page's own views (its GET forms' choices) before the pages it links to.
+            queue[:0] = [p for href in links.variants if (p := local_path(path, href)) is not None]
             queue.extend(p for href in links.hrefs if (p := local_path(path, href)) is not None)
     for route in unfilled:
         if route.endpoint not in taken:
@@ -917,7 +951,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(HERE / "out" / "web-data"), help="where the data set is kept between runs")
     parser.add_argument("--refill", action="store_true", help="fill again even if a kept data set fits")
     parser.add_argument("--rounds", type=int, default=30, help="GETs of every page (and its ceiling)")
-    parser.add_argument("--variants", type=int, default=3, help="paths measured per route, found from the pages' links")
+    parser.add_argument("--variants", type=int, default=4, help="paths measured per route, from the pages' forms and links")
     parser.add_argument("--cold-runs", type=int, default=10, help="cold loads in Chromium (0: none)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
