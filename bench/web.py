@@ -100,8 +100,9 @@ from bench.signals import (  # noqa: E402
 )
 
 PG_PREFIX = "bench_web"
-# Ports of their own, so that this bench can run beside bench/signals.py and bench/intake.py.
-BARE_PORT, SERVICE_PORT = 8785, 8786
+# Ports of their own, so that this bench can run beside bench/signals.py and bench/intake.py: the
+# bare app's (--port), then the service's.
+BARE_PORT = 8785
 ROLES = ("pharmacy", "coordinator", "analyst", "dpo", "admin")
 KIND_OF_ROLE = {"pharmacy": "pharmacy", "coordinator": "field_service", "analyst": "prevention_service",
                 "dpo": "dpo_office", "admin": "operator"}
@@ -361,7 +362,12 @@ class Client:
         status, headers, _, _ = self.request("POST", "/sign-in/code", {"csrf_token": csrf_token(page), "code": account.code()})
         if status != 302:
             raise RuntimeError(f"sign-in as {account.role}: code step answered {status}")
-        return urllib.parse.urlsplit(headers["Location"]).path
+        for _ in range(5):  # home sends a person on to the first page of their role
+            path = urllib.parse.urlsplit(headers["Location"]).path
+            status, headers, _, _ = self.get(path)
+            if status not in (301, 302, 303, 307, 308):
+                return path
+        raise RuntimeError(f"sign-in as {account.role}: too many redirects")
 
 
 _CSRF = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -510,6 +516,9 @@ def discover(app: Any, routes: list[Route], role: str, client: Client, values: d
         mine = {name: r for name, r in mine.items() if not r.arguments}
     adapter = app.url_map.bind("localhost")
     queue, unfilled = [], []
+    # Paths a page's GET form would ask: a combination the form does not offer together answers
+    # 4xx (bad input), which is no page to measure and no news.
+    guessed: set[str] = set()
     for route in mine.values():
         if all(name in values for name in route.arguments):
             with app.test_request_context():
@@ -535,7 +544,7 @@ def discover(app: Any, routes: list[Route], role: str, client: Client, values: d
             continue
         status, headers, body, _ = client.get(path)
         if status != 200:
-            if role != PUBLIC:
+            if role != PUBLIC and path not in guessed:
                 notes.append(f"{role} {path}: {status}, not measured")
             continue
         taken[endpoint] = taken.get(endpoint, 0) + 1
@@ -545,7 +554,9 @@ def discover(app: Any, routes: list[Route], role: str, client: Client, values: d
             links = Links()
             links.feed(body.decode("utf-8", "replace"))
             # The page's own views (its GET forms' choices) before the pages it links to.
-            queue[:0] = [p for href in links.variants if (p := local_path(path, href)) is not None]
+            asked = [p for href in links.variants if (p := local_path(path, href)) is not None]
+            guessed.update(asked)
+            queue[:0] = asked
             queue.extend(p for href in links.hrefs if (p := local_path(path, href)) is not None)
     for route in unfilled:
         if route.endpoint not in taken:
@@ -648,7 +659,7 @@ def servers(deployment: WebDeployment, args: argparse.Namespace) -> Iterator[Non
     """The bare app and the service under gunicorn (logs in bench/out/web-gunicorn-*.log)."""
     processes, logs = [], []
     try:
-        for label, port, app_spec, env in (("bare", BARE_PORT, "bench.bare_app:app", dict(os.environ)),
+        for label, port, app_spec, env in (("bare", args.port, "bench.bare_app:app", dict(os.environ)),
                                            ("service", deployment.port, "service:create_app()", deployment.env())):
             logs.append(open(HERE / "out" / f"web-gunicorn-{label}.log", "ab"))
             processes.append(start_gunicorn(app_spec, port, env, args.workers, args.threads, stderr=logs[-1]))
@@ -660,14 +671,16 @@ def servers(deployment: WebDeployment, args: argparse.Namespace) -> Iterator[Non
             log.close()
 
 
-def time_pages(pages: list[Page], clients: dict[str, Client], rounds: int, say: Callable[[str], None]) -> None:
+def time_pages(pages: list[Page], clients: dict[str, Client], ports: tuple[int, int], rounds: int,
+               say: Callable[[str], None]) -> None:
     """--rounds GETs of every page, each beside the bare page of the size it answered; p50/p95 of
     both per page into page.figures."""
     series: dict[int, tuple[list[float], list[float], list[int], set[int]]] = {
         i: ([], [], [], set()) for i in range(len(pages))}
+    service, bare_port = ports
     for page in pages:  # warm-up, untimed: every page once, and the bare page of its size
-        timed_get(SERVICE_PORT, page.path, clients[page.role].cookies)
-        timed_get(BARE_PORT, f"/v1/bare/html/{page.size}", {})
+        timed_get(service, page.path, clients[page.role].cookies)
+        timed_get(bare_port, f"/v1/bare/html/{page.size}", {})
     for round_ in range(rounds):
         for index, page in enumerate(pages):
             cookies = clients[page.role].cookies
@@ -675,11 +688,11 @@ def time_pages(pages: list[Page], clients: dict[str, Client], rounds: int, say: 
             # The bare page right after the page, or (every other time) right before it with the
             # size the page answered last: neither side always runs on a machine the other warmed.
             if (index + round_) % 2:
-                status, size, seconds = timed_get(SERVICE_PORT, page.path, cookies)
-                _, _, bare_seconds = timed_get(BARE_PORT, f"/v1/bare/html/{size}", {})
+                status, size, seconds = timed_get(service, page.path, cookies)
+                _, _, bare_seconds = timed_get(bare_port, f"/v1/bare/html/{size}", {})
             else:
-                _, _, bare_seconds = timed_get(BARE_PORT, f"/v1/bare/html/{sizes[-1] if sizes else page.size}", {})
-                status, size, seconds = timed_get(SERVICE_PORT, page.path, cookies)
+                _, _, bare_seconds = timed_get(bare_port, f"/v1/bare/html/{sizes[-1] if sizes else page.size}", {})
+                status, size, seconds = timed_get(service, page.path, cookies)
             mine.append(seconds * 1000)
             bare.append(bare_seconds * 1000)
             sizes.append(size)
@@ -795,7 +808,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     area_file = databases.folder / "city.geojson"
     people = population(write_area_file(area_file), args.seed)
     weeks = weeks_released(dt.datetime.now(dt.timezone.utc))
-    deployment = WebDeployment(args.reports, databases, area_file, SERVICE_PORT)
+    deployment = WebDeployment(args.reports, databases, area_file, args.port + 1)
     result: dict[str, Any] = {"database": kind, "weeks": [weeks[0].isoformat(), weeks[-1].isoformat()],
                               "rounds": args.rounds, "workers": args.workers, "threads": args.threads}
     try:
@@ -830,7 +843,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     _, _, html, _ = clients[page.role].get(page.path)
                     page.figures["weight"] = weigh(clients[page.role], page, html)
             say(f"server time: {args.rounds} rounds of {len(pages)} pages, each beside the bare page")
-            time_pages(pages, clients, args.rounds, say)
+            time_pages(pages, clients, (deployment.port, args.port), args.rounds, say)
             result["pages"] = [{"role": p.role, "endpoint": p.endpoint, "path": p.path, "content_type": p.content_type,
                                 **p.figures} for p in pages]
             target = landing["pharmacy"]
@@ -953,6 +966,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="GETs of every page (and its ceiling)")
     parser.add_argument("--variants", type=int, default=4, help="paths measured per route, from the pages' forms and links")
     parser.add_argument("--cold-runs", type=int, default=10, help="cold loads in Chromium (0: none)")
+    parser.add_argument("--port", type=int, default=BARE_PORT, help="the bare app's port; the service's is the next")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=4)
