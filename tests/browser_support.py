@@ -180,3 +180,20 @@ def screenshot(driver: Any, name: str, *, folder: Path = SCREENSHOTS) -> Path | 
     path = folder / f"{name}.png"
     path.write_bytes(base64.b64decode(picture["data"]))
     return path
+
+
+def sign_in(driver: Any, base_url: str, person: Any, now: Any, *, target: str = "/") -> None:
+    """Sign `person` (support.Person) in through the real pages: password, then the TOTP code at
+    `now` (the app's clock), and open `target`."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(f"{base_url}/sign-in?next={target}")
+    driver.find_element(By.ID, "email").send_keys(person.email)
+    driver.find_element(By.ID, "password").send_keys(person.password)
+    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(driver, 10).until(expected_conditions.url_contains("/sign-in/code"))
+    driver.find_element(By.ID, "code").send_keys(person.code(now))
+    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(driver, 10).until(lambda d: "/sign-in" not in d.current_url)

@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _INTEGERS = ("PEOPLE_INVITATION_HOURS", "PEOPLE_SESSION_IDLE_MINUTES", "PEOPLE_SESSION_HOURS",
-             "PEOPLE_MAX_FAILURES", "PEOPLE_LOCK_MINUTES", "PEOPLE_PASSWORD_TIME_COST")
+             "PEOPLE_MAX_FAILURES", "PEOPLE_LOCK_MINUTES", "PEOPLE_PASSWORD_TIME_COST", "SMTP_PORT")
 
 
 def check(config: Mapping[str, Any]) -> None:
@@ -62,5 +62,6 @@ DOMAIN = Domain(
     check=check,
     build=build,
     provides="accounts",
+    commands=("service.people.commands:people_group",),
     holdings=holdings.HOLDINGS,
 )

@@ -26,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from crypto.errors import KekError
 from service.audit import log as audit_log
 from service.partners.models import Organisation
 from service.people.models import Person, SignInThrottle, WebSession
@@ -90,7 +91,12 @@ class Accounts:
     def totp_secret(self, person: Person) -> str:
         if person.totp_wrapped is None or person.totp_kek_id is None:
             raise PeopleError("no second factor enrolled")
-        return self.keks.unwrap(person.totp_kek_id, person.totp_wrapped, _totp_context(person.id)).decode("ascii")
+        try:
+            return self.keks.unwrap(person.totp_kek_id, person.totp_wrapped, _totp_context(person.id)).decode("ascii")
+        except KekError:
+            # A secret copied from another row, or under a KEK no longer configured: the person
+            # cannot sign in, and the page says only that sign-in failed.
+            raise PeopleError("the second factor cannot be read") from None
 
 
 def normalise_email(email: str) -> str:
@@ -192,10 +198,17 @@ def provisioning_uri(secret: str, label: str) -> str:
     return pyotp.TOTP(secret, interval=_TOTP_PERIOD).provisioning_uri(name=label, issuer_name=TOTP_ISSUER)
 
 
-def _match_step(secret: str, code: str, now: dt.datetime, last_step: int | None) -> int | None:
+def _readable_secret(accounts: Accounts, person: Person) -> str | None:
+    try:
+        return accounts.totp_secret(person)
+    except PeopleError:
+        return None
+
+
+def _match_step(secret: str | None, code: str, now: dt.datetime, last_step: int | None) -> int | None:
     """The time step `code` is valid for (now, or one step either side), if not used before."""
     code = code.replace(" ", "")
-    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+    if secret is None or not (len(code) == 6 and code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret, interval=_TOTP_PERIOD)
     current = int(now.timestamp()) // _TOTP_PERIOD
@@ -206,10 +219,16 @@ def _match_step(secret: str, code: str, now: dt.datetime, last_step: int | None)
 
 
 def confirm_totp(session: Session, person: Person, accounts: Accounts, code: str, now: dt.datetime) -> bool:
-    """Activate an invited person whose authenticator shows the right code; the invitation is used up."""
-    if person.password_hash is None or person.active_at is not None:
+    """Activate an invited person whose authenticator shows the right code; the invitation is used up.
+
+    Only while the invitation holds: not once it has expired or the person was revoked (revoking
+    clears the invitation), whichever page the person is on.
+    """
+    if person.password_hash is None or person.active_at is not None or person.revoked_at is not None:
         return False
-    step = _match_step(accounts.totp_secret(person), code, now, None)
+    if person.invitation_expires_at is None or person.invitation_expires_at <= now:
+        return False
+    step = _match_step(_readable_secret(accounts, person), code, now, None)
     if step is None:
         return False
     person.totp_last_step = step
@@ -275,7 +294,7 @@ def check_second_factor(session: Session, accounts: Accounts, person: Person, co
     if locked(session, accounts, person.email_key, now) or person.revoked_at is not None:
         _fail(session, accounts, person.email_key, now)
         return False
-    step = _match_step(accounts.totp_secret(person), code, now, person.totp_last_step)
+    step = _match_step(_readable_secret(accounts, person), code, now, person.totp_last_step)
     if step is None:
         _fail(session, accounts, person.email_key, now)
         _audit(session, "person.second_factor_failed", f"person:{person.id}", now, person_id=str(person.id))
@@ -357,6 +376,25 @@ def revoke(session: Session, person_id: uuid.UUID, now: dt.datetime, actor: str 
         session.flush()
         _audit(session, "person.revoked", actor, now, person_id=str(person.id), organisation_id=str(person.organisation_id))
     return person
+
+
+def rewrap_totp_secrets(session: Session, accounts: Accounts, now: dt.datetime, actor: str = "cli") -> int:
+    """Re-wrap every TOTP secret not under the current KEK (a KEK rotation); return how many.
+
+    `safesignal keys rotate-kek` moves the vault's data keys only; the secrets wrapped here must
+    move too before the old KEK is dropped, or nobody can sign in. Repeatable: secrets already
+    under the current KEK are skipped.
+    """
+    current = accounts.keks.current.kek_id
+    count = 0
+    for person in session.scalars(select(Person).where(Person.totp_wrapped.is_not(None), Person.totp_kek_id != current)):
+        # KekError when a secret is under a KEK this process does not have (the caller says which setting).
+        secret = accounts.keks.unwrap(person.totp_kek_id, person.totp_wrapped, _totp_context(person.id))
+        person.totp_kek_id, person.totp_wrapped = accounts.keks.wrap(secret, _totp_context(person.id))
+        count += 1
+    session.flush()
+    _audit(session, "keys.kek_rotated", actor, now, what="person_totp", kek_id=current, count=count)
+    return count
 
 
 def sign_out_everywhere(session: Session, person_id: uuid.UUID) -> int:

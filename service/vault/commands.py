@@ -28,7 +28,7 @@ def keys_new_kek(path: Path) -> None:
 @keys_group.command("rotate-kek")
 @with_appcontext
 def keys_rotate_kek() -> None:
-    """Re-wrap every data key under the current KEK. Payloads are not re-encrypted.
+    """Re-wrap every data key, and every person's TOTP secret, under the current KEK. Payloads are not re-encrypted.
 
     The rotation, in order: `safesignal keys new-kek NEW`; restart every process with
     SAFESIGNAL_KEK_FILE=NEW and SAFESIGNAL_KEK_PREVIOUS_FILES=OLD (new data keys are wrapped
@@ -42,5 +42,19 @@ def keys_rotate_kek() -> None:
     with current_state().engine.begin() as connection:
         current_state().audit(connection, "keys.kek_rotated", "cli", kek_id=keks.current.kek_id, count=count)
     click.echo(f"re-wrapped {count} data keys under {keks.current.kek_id}")
+    # People's TOTP secrets are wrapped under the KEK too: without them nobody could sign in.
+    from service import per_request
+    from service.people.services import rewrap_totp_secrets
+
+    from crypto.errors import KekError
+
+    session = per_request.session()
+    try:
+        secrets = rewrap_totp_secrets(session, current_state().accounts, current_state().clock())
+    except KekError:
+        raise click.ClickException("a person's TOTP secret is wrapped under a KEK this process does not have: "
+                                   "add the old KEK to SAFESIGNAL_KEK_PREVIOUS_FILES and run this again") from None
+    session.commit()
+    click.echo(f"re-wrapped {secrets} people's TOTP secrets under {keks.current.kek_id}")
     if keks.kek_ids != {keks.current.kek_id}:
         click.echo("next: remove the old KEK from SAFESIGNAL_KEK_PREVIOUS_FILES, restart, then destroy it")

@@ -83,7 +83,7 @@ def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             person = viewer()
             if person is None:
-                return redirect(url_for("web.sign_in", next=_local_path()))
+                return redirect(sign_in_url(_local_path()))
             if person.role not in allowed:
                 abort(403)
             return view(*args, **kwargs)
@@ -92,6 +92,11 @@ def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return wrapper
 
     return decorator
+
+
+def sign_in_url(next_path: str | None = None) -> str:
+    """The sign-in page, saying so when this browser's session has just ended."""
+    return url_for("web.sign_in", next=next_path, ended=1 if g.get("session_ended") else None)
 
 
 def _local_path() -> str | None:

@@ -9,7 +9,7 @@
   cookie. The cookie is HttpOnly, SameSite=Strict, Secure (`__Host-` prefixed) unless
   SAFESIGNAL_WEB_COOKIE_SECURE is false.
 - CSRF: every POST to a page needs the form's token (Flask-WTF), whatever view it reaches.
-- Headers on every answer: a Content-Security-Policy without inline script or style and without
+- Headers on every page and its static files: a Content-Security-Policy without inline script or style and without
   any other origin, frame-ancestors 'none', no referrer (an invitation link carries a token), and
   on every page `no-store`, so a shared counter computer keeps nothing of a page in its cache.
 - Errors: the API keeps its JSON error shape; a page gets an HTML error page in the person's
@@ -154,9 +154,13 @@ def _load_viewer() -> None:
 
 
 def _headers(response: Response) -> Response:
+    # The API's answers keep their own headers (service.http): JSON is never rendered, and the
+    # tracing answers must look alike to the byte.
+    if is_api_path(request.path):
+        return response
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if not is_api_path(request.path) and not request.path.startswith("/static/") and "/static/" not in request.path:
+    if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
     return response

@@ -17,7 +17,7 @@ from service import per_request
 from service.people import services
 from service.people.models import Person
 from service.web.forms import CodeForm, EmptyForm, LanguageForm, NewPasswordForm, SignInForm
-from service.web.pages import PageBlueprint, safe_next, viewer
+from service.web.pages import PageBlueprint, safe_next, sign_in_url, viewer
 from service.web.shell import LANGUAGES, language
 
 blp = PageBlueprint("web", __name__)
@@ -45,7 +45,7 @@ def landing(role: str) -> str | None:
 def home():  # type: ignore[no-untyped-def]
     person = viewer()
     if person is None:
-        return redirect(url_for("web.sign_in"))
+        return redirect(sign_in_url())
     target = landing(person.role)
     if target is not None:
         return redirect(target)

@@ -95,8 +95,9 @@ def _kek_file(app_config, path):  # type: ignore[no-untyped-def]
     return str(path)
 
 
-def test_rotating_the_kek_rewraps_data_keys_without_touching_payloads(app, app_config, client, partners, clock, tmp_path, app_with):
+def test_rotating_the_kek_rewraps_data_keys_without_touching_payloads(app, app_config, client, partners, clock, tmp_path, app_with, people):
     token = partners.pharmacy()
+    person = people.create("analyst")
     observed = (clock.now - dt.timedelta(hours=1)).isoformat()
     report = {"category": "food_insecurity", "observed_at": observed, "note": "voedselpakket"}
     assert client.post("/v1/pharmacy/reports", json=report, headers=bearer(token)).status_code == 201
@@ -122,6 +123,11 @@ def test_rotating_the_kek_rewraps_data_keys_without_touching_payloads(app, app_c
     assert reports[before.id].payload == before.payload  # not re-encrypted
     notes = [read_payload(rotated.extensions["safesignal"].intake, r).note for r in reports.values()]
     assert notes == ["voedselpakket", "voedselpakket"]
+    # People's TOTP secrets moved too: the person still signs in with the old KEK gone.
+    assert "re-wrapped 1 people's TOTP secrets" in output
+    from support import People
+
+    People(rotated, partners).sign_in(rotated.test_client(), person)
 
 
 def test_the_old_kek_cannot_read_rotated_keys(app, app_config, client, partners, clock, tmp_path, app_with):

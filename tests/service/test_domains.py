@@ -56,7 +56,7 @@ def test_the_cli_has_the_shared_groups_and_every_domains_commands(app):
     from service.partners.services import OrganisationKind
 
     assert sorted(app.cli.list_commands(None)) == [
-        "areas", "audit", "db", "demo", "devices", "dpo", "keys", "openapi", "partners", "retention", "scheduler",
+        "areas", "audit", "db", "demo", "devices", "dpo", "keys", "openapi", "partners", "people", "retention", "scheduler",
         "signals", "tracing",
     ]
     add = app.cli.get_command(None, "partners").get_command(None, "add")
