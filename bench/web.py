@@ -18,7 +18,9 @@ databases named bench_web_*), one deployment of bench/signals.py's generated cit
              organisation of its kind, made with the people services in process (invite, password,
              TOTP confirmed) as tests/support.py does; the analyst's organisation has the city as
              territory and has opened every released week (through the API, the path that charges
-             the ledger), the coordinator's field service has one enrolled device.
+             the ledger), the coordinator's field service has one enrolled device. On a kept data
+             set they are the same people and organisations as the run before (found by name,
+             given a new password and TOTP secret, as `safesignal demo` renews its people).
   pages      found in the app, not listed here: every GET route of every PageBlueprint in
              app.blueprints whose view is guarded by @page(role) is a page of that role; the
              shell's public pages (no role, no parameter, 200 when signed out) are "public".
@@ -209,109 +211,142 @@ class Account:
 
 
 class Cast:
-    """The people and organisations of one run, made with the services in process."""
+    """The bench's people and organisations, made with the services in process. The same ones
+    every run on a kept data set (found by name, as the demo finds its own), each person with a
+    fresh password and TOTP secret: the operator's and coordinator's lists do not grow run by run."""
 
-    def __init__(self, deployment: WebDeployment, tag: str):
-        self.deployment, self.tag = deployment, tag
+    def __init__(self, deployment: WebDeployment):
+        self.deployment = deployment
         self.state = deployment.state
-        self.organisations: dict[str, Any] = {}
+        self.organisations: dict[str, uuid.UUID] = {}
         self.accounts: dict[str, Account] = {}
         self.parameters: dict[str, str] = {}
-        self.count = 0
 
     def now(self) -> dt.datetime:
         # Audit entries must follow each other in time: the in-process clock reads the real one.
         self.deployment.clock.now = dt.datetime.now(dt.timezone.utc)
         return self.deployment.clock.now
 
-    def organisation(self, role: str) -> Any:
+    def organisation(self, role: str) -> tuple[uuid.UUID, bool]:
+        """The bench's organisation of `role`'s kind, and whether this run made it."""
+        from sqlalchemy import select
+
+        from service.partners.models import Organisation
         from service.partners.services import OrganisationKind, add_organisation
         from service.signals.services import set_territory
 
-        if role in self.organisations:
-            return self.organisations[role]  # its id
-        kind = OrganisationKind(KIND_OF_ROLE[role])
-        area = self.state.intake.areas.areas()[0].code if kind is OrganisationKind.PHARMACY else None
+        name = f"bench web {role}"
         with self.state.sessions() as session:
-            organisation = add_organisation(session, kind=kind, name=f"bench web {self.tag} {role}", area=area,
-                                            now=self.now())
+            found = session.scalars(select(Organisation.id).where(Organisation.name == name)).first()
+            if found is not None:
+                return found, False
+            kind = OrganisationKind(KIND_OF_ROLE[role])
+            area = self.state.intake.areas.areas()[0].code if kind is OrganisationKind.PHARMACY else None
+            organisation = add_organisation(session, kind=kind, name=name, area=area, now=self.now())
             if kind is OrganisationKind.PREVENTION_SERVICE:
                 set_territory(session, self.state.signals, organisation, [MUNICIPALITY], self.state.audit, "bench")
             session.commit()
-            self.organisations[role] = organisation.id
-            return organisation.id
+            return organisation.id, True
 
-    def person(self, role: str) -> Account:
-        """A new active person of `role`, in the run's organisation of that role."""
+    def person(self, role: str, name: str) -> Account:
+        """The active person `name` of `role`'s organisation, with a new password and TOTP secret
+        (made through the invitation services the first time)."""
         import pyotp
+        from sqlalchemy import select
 
         from service.people import services
+        from service.people.models import Person
 
-        organisation_id = self.organisation(role)
-        self.count += 1
-        email = f"bench-{self.tag}-{self.count}@example.org"
+        organisation_id = self.organisations[role]
+        email = f"bench-{name}@example.org"
         password = secrets.token_urlsafe(16)
+        accounts = self.state.accounts
         with self.state.sessions() as session:
             now = self.now()
-            person, _ = services.invite(session, self.state.accounts, organisation_id=organisation_id, email=email,
-                                        now=now, actor="bench")
-            services.set_password(person, self.state.accounts, password)
-            secret = services.new_totp(person, self.state.accounts)
-            # The previous step's code activates the account, so that the current one signs in.
-            if not services.confirm_totp(session, person, self.state.accounts,
-                                         pyotp.TOTP(secret).at(now - dt.timedelta(seconds=30)), now):
-                raise RuntimeError("could not activate a bench person")
+            person = session.scalars(select(Person).where(Person.email_key == accounts.email_key(email))).first()
+            if person is None:
+                person, _ = services.invite(session, accounts, organisation_id=organisation_id, email=email, now=now,
+                                            actor="bench")
+                services.set_password(person, accounts, password)
+                secret = services.new_totp(person, accounts)
+                # The previous step's code activates the account, so that the current one signs in.
+                if not services.confirm_totp(session, person, accounts,
+                                             pyotp.TOTP(secret).at(now - dt.timedelta(seconds=30)), now):
+                    raise RuntimeError("could not activate a bench person")
+            else:
+                # As the demo renews its people: the old sessions end, and no code was used yet.
+                services.sign_out_everywhere(session, person.id)
+                services.set_password(person, accounts, password)
+                secret = services.new_totp(person, accounts)
+                person.totp_last_step = None
             session.commit()
             return Account(role, email, password, secret, str(person.id), str(organisation_id))
 
     def build(self, weeks: list[dt.date], pharmacists: int) -> list[Account]:
         """One person per role, their organisations' state, the route parameters; and
         `pharmacists` more pharmacy people for the browser's cold loads."""
-        from service.devices.services import issue_code
+        made = {}
+        for role in ROLES:
+            self.organisations[role], made[role] = self.organisation(role)
+            self.accounts[role] = self.person(role, role)
+        if made["analyst"]:
+            self.open_weeks(weeks)
+        if made["coordinator"]:
+            self.enroll_device()
+        self.parameters = parameters(self, weeks)
+        return [self.person("pharmacy", f"pharmacist-{i}") for i in range(pharmacists)]
+
+    def open_weeks(self, weeks: list[dt.date]) -> None:
+        """The analyst's organisation opens every week through the API, as an analyst who has
+        worked with the dashboard for a year would have: the pages show released figures, not offers."""
         from service.partners.models import Organisation
         from service.partners.services import issue_credential
         from service.signals.weeks import week_label
 
-        for role in ROLES:
-            self.accounts[role] = self.person(role)
-        client = self.deployment.app.test_client()
         with self.state.sessions() as session:
             analyst = session.get(Organisation, self.organisations["analyst"])
-            credential, token = issue_credential(session, analyst, label="bench web", now=self.now(), actor="bench")
-            _, code = issue_code(session, self.state.pseudonyms, self.organisations["coordinator"],
-                                 label="bench tablet", now=self.now(), ttl=dt.timedelta(hours=1))
+            _, token = issue_credential(session, analyst, label="bench web", now=self.now(), actor="bench")
             session.commit()
-            credential_id = str(credential.id)
-        self.now()
-        enrolled = client.post("/v1/devices/enroll", json={"code": code})
-        if enrolled.status_code != 201:
-            raise RuntimeError(f"device enrollment: {enrolled.status_code}")
-        # The analyst's organisation opens every week, as an analyst who has worked with the
-        # dashboard for a year would have: the pages then show released figures, not offers.
+        client = self.deployment.app.test_client()
         for week in weeks:
             self.now()
             answer = client.get(f"/v1/signals/weeks/{week_label(week)}/counts?geo=municipality&taxonomy=phenomenon",
                                 headers={"Authorization": f"Bearer {token}"})
             if answer.status_code != 200:
                 raise RuntimeError(f"opening {week_label(week)}: {answer.status_code} {answer.get_data()[:200]!r}")
-        self.parameters = parameters(self, weeks, credential_id, enrolled.get_json())
-        return [self.person("pharmacy") for _ in range(pharmacists)]
+
+    def enroll_device(self) -> None:
+        """One device of the coordinator's field service, enrolled over the API with a code."""
+        from service.devices.services import issue_code
+
+        with self.state.sessions() as session:
+            _, code = issue_code(session, self.state.pseudonyms, self.organisations["coordinator"],
+                                 label="bench tablet", now=self.now(), ttl=dt.timedelta(hours=1))
+            session.commit()
+        self.now()
+        enrolled = self.deployment.app.test_client().post("/v1/devices/enroll", json={"code": code})
+        if enrolled.status_code != 201:
+            raise RuntimeError(f"device enrollment: {enrolled.status_code}")
 
 
-def parameters(cast: Cast, weeks: list[dt.date], credential_id: str, device: dict[str, Any]) -> dict[str, str]:
-    """PARAMETERS: what fills a route's <name>, by name (the newest released week; ids made by the cast)."""
+def parameters(cast: Cast, weeks: list[dt.date]) -> dict[str, str]:
+    """What fills a route's <name>, by name: the newest released week, and the ids of what the
+    cast made (its pharmacy and pharmacist, the analyst's API credential, the coordinator's device)."""
+    from sqlalchemy import select
+
+    from service.partners.models import Credential
     from service.signals.weeks import week_label
 
-    pharmacy = cast.accounts["pharmacy"]
-    values = {
-        "week": week_label(weeks[-1]),
-        "organisation_id": pharmacy.organisation_id,
-        "person_id": pharmacy.person_id,
-        "credential_id": credential_id,
-    }
-    if device.get("device_id"):
-        values["device_id"] = str(device["device_id"])
-    return values
+    with cast.state.sessions() as session:
+        def credential(role: str) -> str | None:
+            found = session.scalars(select(Credential.id).where(
+                Credential.organisation_id == cast.organisations[role], Credential.revoked_at.is_(None))).first()
+            return str(found) if found is not None else None
+
+        values = {"week": week_label(weeks[-1]), "organisation_id": cast.accounts["pharmacy"].organisation_id,
+                  "person_id": cast.accounts["pharmacy"].person_id, "credential_id": credential("analyst"),
+                  "device_id": credential("coordinator")}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 # --- HTTP as a browser does it (cookies and forms), one connection per request -------------------------
@@ -819,7 +854,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         deployment.prepare(people, weeks, args.seed, args.refill, say)
         result["data"] = deployment.info
         why_not = browser_ready() if args.cold_runs else "--cold-runs 0"
-        cast = Cast(deployment, uuid.uuid4().hex[:8])
+        cast = Cast(deployment)
         pharmacists = cast.build(weeks, 0 if why_not else args.cold_runs)
         routes = page_routes(deployment.app)
         result["routes"] = [{"rule": r.rule, "endpoint": r.endpoint,
