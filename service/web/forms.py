@@ -18,8 +18,15 @@ class SignInForm(FlaskForm):
     next = HiddenField()
 
 
+class _Unechoed(StringField):
+    """A text field whose value is never written back into the page (a code typed)."""
+
+    def _value(self) -> str:
+        return ""
+
+
 class CodeForm(FlaskForm):
-    code = StringField(_l("6-digit code from your authenticator app"), validators=[DataRequired(), Length(max=12)],
+    code = _Unechoed(_l("6-digit code from your authenticator app"), validators=[DataRequired(), Length(max=12)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"})
 
 

@@ -13,6 +13,7 @@ import copy
 import datetime as dt
 import json
 import secrets
+import os
 import shutil
 import subprocess
 import uuid
@@ -27,6 +28,8 @@ from service.audit import log as audit_log
 
 NODE = shutil.which("node")
 DRIVER = Path(__file__).with_name("audit_verify_driver.mjs")
+if NODE is None and os.environ.get("SAFESIGNAL_TEST_BROWSER") == "required":  # CI: never skipped there
+    raise RuntimeError("node is not installed, and SAFESIGNAL_TEST_BROWSER=required: the audit check cannot be tested")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed: the browser module cannot be run")
 
 # What a municipality's name or a label can hold: accents, a typographic quote, a symbol outside
