@@ -998,7 +998,8 @@ def table(results: list[dict[str, Any]]) -> list[str]:
                   "first contentful paint p50 / p95 | load end p50 / p95 |", "|---|---|---|---|---|---|"]
         for database, c in cold:
             db = "SQLite" if database == "sqlite" else "PostgreSQL"
-            for name, title in (("target", f"`{c['path']}` signed in, cache cleared"), ("sign_in", "`/sign-in`, first visit")):
+            landing = f"`{c['path']}` signed in, cache cleared" + ("" if c["pharmacy_page"] else " (NOT a pharmacy page)")
+            for name, title in (("target", landing), ("sign_in", "`/sign-in`, first visit")):
                 t = c[name]
                 lines.append(f"| {db} | {title} | {t['domInteractive']['p50']:.0f} / {t['domInteractive']['p95']:.0f} ms | "
                              f"{t['domContentLoadedEventEnd']['p50']:.0f} / **{t['domContentLoadedEventEnd']['p95']:.0f} ms** | "
