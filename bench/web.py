@@ -145,9 +145,10 @@ class KeptDatabases(Databases):
 
 
 class WebDeployment(Deployment):
-    """bench/signals.py's deployment, filled once and reused: its manifest keeps the keys."""
+    """bench/signals.py's deployment, filled once and reused: its manifest keeps the settings."""
 
-    SECRETS = ("KEK", "PSEUDONYM_KEY", "AUDIT_SIGNING_KEY", "AUDIT_MAC_KEY", "TRACING_TOKEN_KEY", "WEB_SECRET_KEY")
+    # Where this run's files are: not kept in the manifest (the folder may have moved).
+    PLACES = ("DATABASE_URL", "KEYS_DATABASE_URL", "AREAS_FILE")
 
     def __init__(self, reports: int, databases: KeptDatabases, area_file: Path, port: int):
         super().__init__(label_of(reports), reports, databases, area_file, port)
@@ -163,7 +164,9 @@ class WebDeployment(Deployment):
         saved = json.loads(self.manifest.read_text()) if self.manifest.is_file() else None
         if (not refill and saved is not None and {k: saved.get(k) for k in wanted} == wanted
                 and self.databases.exists(self.name) and self.databases.exists(self.name + "_keys")):
-            self.settings.update(saved["secrets"])
+            # The keys its key ring, pseudonyms and audit log were made under (a setting added
+            # since keeps the value this run drew).
+            self.settings.update(saved["settings"])
             for database, target in ((self.name, "main"), (self.name + "_keys", "keys")):
                 engine = make_engine(self.databases.url(database))
                 upgrade(engine, target=target)  # type: ignore[arg-type]
@@ -184,7 +187,7 @@ class WebDeployment(Deployment):
         self.manifest.touch(mode=0o600)
         self.manifest.write_text(json.dumps({
             **wanted, "filled_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "secrets": {name: self.settings[name] for name in self.SECRETS}, "info": self.info}, indent=1))
+            "settings": {k: v for k, v in self.settings.items() if k not in self.PLACES}, "info": self.info}, indent=1))
         say(f"{self.label}: {self.info['reports_stored']:,} reports, {self.info['tallies_stored']:,} tallies, "
             f"{self.info['database_bytes'] / 1e9:.2f} GB, filled in {self.info['fill_s']:.0f} s, "
             f"52 releases in {self.info['releases_s']:.0f} s")
