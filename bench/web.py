@@ -863,7 +863,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         result["routes"] = [{"rule": r.rule, "endpoint": r.endpoint,
                              "roles": sorted(r.roles) if r.roles is not None else None} for r in routes]
         say(f"{len(routes)} GET routes on {len({r.endpoint.split('.')[0] for r in routes})} page blueprints; "
-            f"parameters {cast.parameters}")
+            f"parameters for {', '.join(sorted(cast.parameters))}")
         with servers(deployment, args):
             clients = {PUBLIC: Client(deployment.port)}
             landing = {}
