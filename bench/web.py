@@ -124,8 +124,8 @@ class KeptDatabases(Databases):
     """bench/signals.py's Databases in a fixed folder, left in place at the end of a run: a 10M
     fill takes minutes and the next run can use it again."""
 
-    def __init__(self, kind: str, admin_url: str, folder: Path):
-        self.kind, self.admin_url, self.prefix = kind, admin_url, PG_PREFIX
+    def __init__(self, kind: str, admin_url: str, folder: Path, prefix: str = PG_PREFIX):
+        self.kind, self.admin_url, self.prefix = kind, admin_url, prefix
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.created: set[str] = set()
@@ -846,7 +846,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     def say(text: str) -> None:
         print(f"[{kind} {time.perf_counter() - began:5.0f} s] {text}", flush=True)
 
-    databases = KeptDatabases(kind, args.postgres, Path(args.data) / kind)
+    databases = KeptDatabases(kind, args.postgres, Path(args.data) / kind, args.postgres_prefix)
     area_file = databases.folder / "city.geojson"
     people = population(write_area_file(area_file), args.seed)
     weeks = weeks_released(dt.datetime.now(dt.timezone.utc))
@@ -875,6 +875,12 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 found, why = discover(deployment.app, routes, role, clients[role], cast.parameters, args.variants)
                 pages += found
                 notes += why
+            if args.pages:
+                # Only these pages are weighed and timed (every role still signs in and crawls).
+                chosen = re.compile(args.pages)
+                notes.append(f"only the pages whose path matches {args.pages!r}: "
+                             f"{sum(not chosen.search(p.path) for p in pages)} others left out")
+                pages = [page for page in pages if chosen.search(page.path)]
             result["not_measured"] = notes
             say(f"{len(pages)} pages: " + ", ".join(f"{role} {sum(p.role == role for p in pages)}"
                                                     for role in (PUBLIC, *ROLES)))
@@ -1018,7 +1024,12 @@ def main() -> None:
     parser.add_argument("--postgres", default=PG_ADMIN_URL, help=f"PostgreSQL server (admin URL) for databases {PG_PREFIX}_*")
     parser.add_argument("--reports", type=int, default=10_000_000, help="reports in the signals data set")
     parser.add_argument("--data", default=str(HERE / "out" / "web-data"), help="where the data set is kept between runs")
+    parser.add_argument("--postgres-prefix", default=PG_PREFIX,
+                        help="names of the kept PostgreSQL databases: <prefix>_r10m, <prefix>_r10m_keys (e.g. a copy "
+                             "made with CREATE DATABASE ... TEMPLATE)")
     parser.add_argument("--refill", action="store_true", help="fill again even if a kept data set fits")
+    parser.add_argument("--pages", default="", help="time only the pages whose path matches this regular "
+                                                    "expression (e.g. '^/dpo/'); every page when empty")
     parser.add_argument("--rounds", type=int, default=30, help="GETs of every page (and its ceiling)")
     parser.add_argument("--variants", type=int, default=4, help="paths measured per route, from the pages' forms and links")
     parser.add_argument("--cold-runs", type=int, default=10, help="cold loads in Chromium (0: none)")

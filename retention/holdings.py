@@ -49,6 +49,18 @@ class Holding:
     # Foreign keys of rows in other tables that belong to a record and are deleted once it is
     # past its period (what an anonymised record keeps must not be more than its own fields).
     dependents: tuple[Column[Any], ...] = ()
+    # Whether the database keeps this class's rows counted per age value in `held_count`
+    # (retention.models: triggers on the table, added by a migration), so that the DPO's
+    # compliance and inventory read those counts instead of counting the rows. Only for a class
+    # of the main database kept by epoch whose rows are all held as they are (nothing anonymised,
+    # no dependents): then every figure they show follows from the counts per day.
+    counted: bool = False
+
+    def __post_init__(self) -> None:
+        if self.counted and not (self.by_epoch and self.database == "main" and self.anonymised is None
+                                 and not self.dependents):
+            raise ValueError(f"data class {self.data_class} cannot be counted per day: only a main-database class "
+                             "kept by epoch, without anonymisation or dependents")
 
     @property
     def by_epoch(self) -> bool:

@@ -27,6 +27,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ from retention.collaborators import AuditLog, KeyVault
 from retention.errors import ErasureBlocked, RetentionError, UnsignedLog
 from retention.holdings import Holding, Holdings, epoch_start, last_expired_epoch
 from retention.lease import Heartbeat, JobLease, LeaseLost, lease_for
+from retention.models import held_count
 from retention.policy import Expiry, Policies
 
 log = logging.getLogger(__name__)
@@ -411,25 +413,38 @@ class Retention:
         """Compliance per data class, now."""
         now = self.clock()
         statuses = []
-        for holding in self.holdings:
-            policy = self.policies[holding.data_class]
-            cutoff = now - policy.period
-            with self._read(self._engine_of(holding)) as connection:
-                # Records still held as they were (an anonymised organisation no longer is one).
-                held = holding.where if holding.anonymised is None else and_(holding.where, ~holding.anonymised)
-                records, oldest = connection.execute(
-                    select(func.count(), func.min(holding.age)).select_from(holding.table).where(held)
-                ).one()
-                past = connection.execute(select(func.count()).select_from(holding.table).where(holding.expired(cutoff))).scalar_one()
-                past += self._dependents_past(connection, holding, cutoff)
-            live_keys = 0
-            if policy.on_expiry is Expiry.SHRED:
-                live_keys = len(self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff)))
-            age = max(0.0, holding.age_of(oldest, now).total_seconds() / 86400) if oldest is not None else None
-            statuses.append(ClassStatus(
-                holding.data_class, policy.period_days, policy.on_expiry.value, records,
-                round(age, 3) if age is not None else None, past, live_keys, past == 0 and live_keys == 0,
-            ))
+        with ExitStack() as stack:
+            read = self._readers(stack)
+            counted = self._counted(read)
+            for holding in self.holdings:
+                policy = self.policies[holding.data_class]
+                cutoff = now - policy.period
+                if holding.counted:
+                    # The counts per day say it all: the class's rows are all held as they are,
+                    # and those of a day up to the last expired epoch are past the period.
+                    days = counted.get(holding.data_class, [])
+                    records = sum(count for _, count in days)
+                    oldest = days[0][0] if days else None
+                    last_expired = last_expired_epoch(cutoff)
+                    past = sum(count for epoch, count in days if epoch <= last_expired)
+                else:
+                    connection = read(holding)
+                    # Records still held as they were (an anonymised organisation no longer is one);
+                    # those past the period are among them.
+                    held = holding.where if holding.anonymised is None else and_(holding.where, ~holding.anonymised)
+                    records, oldest, past = connection.execute(
+                        select(func.count(), func.min(holding.age), func.count().filter(holding.expired(cutoff)))
+                        .select_from(holding.table).where(held)
+                    ).one()
+                    past += self._dependents_past(connection, holding, cutoff)
+                live_keys = 0
+                if policy.on_expiry is Expiry.SHRED:
+                    live_keys = len(self.keystore.live_through(holding.data_class, last_expired_epoch(cutoff)))
+                age = max(0.0, holding.age_of(oldest, now).total_seconds() / 86400) if oldest is not None else None
+                statuses.append(ClassStatus(
+                    holding.data_class, policy.period_days, policy.on_expiry.value, records,
+                    round(age, 3) if age is not None else None, past, live_keys, past == 0 and live_keys == 0,
+                ))
         return statuses
 
     def inventory(self) -> list[dict[str, Any]]:
@@ -438,22 +453,53 @@ class Retention:
         one whose key was destroyed and whose rows the run is still deleting)."""
         now = self.clock()
         rows: list[dict[str, Any]] = []
-        for holding in self.holdings:
-            if not holding.by_epoch:
-                continue
-            with self._read(self._engine_of(holding)) as connection:
-                counted = connection.execute(
-                    select(holding.age, func.count()).select_from(holding.table).where(holding.where)
-                    .group_by(holding.age).order_by(holding.age)
-                ).all()
-            keys = {key.epoch: key for key in self.keystore.live_through(holding.data_class, dt.date.max)}
-            for epoch, count in counted:
-                rows.append({
-                    "data_class": holding.data_class, "epoch": epoch.isoformat(),
-                    "age_days": (now - epoch_start(epoch)).days, "records": count,
-                    "key": "live" if epoch in keys else ("destroyed" if self.policies[holding.data_class].on_expiry is Expiry.SHRED else "none"),
-                })
+        with ExitStack() as stack:
+            read = self._readers(stack)
+            counted = self._counted(read)
+            for holding in self.holdings:
+                if not holding.by_epoch:
+                    continue
+                if holding.counted:
+                    days = counted.get(holding.data_class, [])
+                else:
+                    days = read(holding).execute(
+                        select(holding.age, func.count()).select_from(holding.table).where(holding.where)
+                        .group_by(holding.age).order_by(holding.age)
+                    ).all()
+                keys = {key.epoch: key for key in self.keystore.live_through(holding.data_class, dt.date.max)}
+                for epoch, count in days:
+                    rows.append({
+                        "data_class": holding.data_class, "epoch": epoch.isoformat(),
+                        "age_days": (now - epoch_start(epoch)).days, "records": count,
+                        "key": "live" if epoch in keys else ("destroyed" if self.policies[holding.data_class].on_expiry is Expiry.SHRED else "none"),
+                    })
         return rows
+
+    def _readers(self, stack: ExitStack) -> Callable[[Holding], Connection]:
+        """One read-only connection per database for a whole view, opened when first needed."""
+        connections: dict[str, Connection] = {}
+
+        def read(holding: Holding) -> Connection:
+            if holding.database not in connections:
+                connections[holding.database] = stack.enter_context(self._read(self._engine_of(holding)))
+            return connections[holding.database]
+
+        return read
+
+    def _counted(self, read: Callable[[Holding], Connection]) -> dict[str, list[tuple[dt.date, int]]]:
+        """The counted classes' rows per age value, oldest first (retention.models.held_count)."""
+        names = [holding.data_class for holding in self.holdings if holding.counted]
+        if not names:
+            return {}
+        connection = read(self.holdings[names[0]])
+        counted: dict[str, list[tuple[dt.date, int]]] = {name: [] for name in names}
+        for data_class, epoch, records in connection.execute(
+            select(held_count.c.data_class, held_count.c.epoch, held_count.c.records)
+            .where(held_count.c.data_class.in_(names), held_count.c.records > 0)
+            .order_by(held_count.c.data_class, held_count.c.epoch)
+        ):
+            counted[data_class].append((epoch, records))
+        return counted
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest retention outcomes per class, from the audit log, newest first."""
