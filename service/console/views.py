@@ -16,6 +16,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request
 from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from crypto.audit import public_key_id
 from service.bodies import respond
@@ -54,6 +55,33 @@ def _number(value: float | int | None, digits: int = 0) -> str:
 
 def _day(value: str | dt.date, fmt: str = "medium") -> str:
     return format_date(value if isinstance(value, dt.date) else dt.date.fromisoformat(value), fmt)
+
+
+class _Formats:
+    """`_number` and `_day` for a page that shows thousands of them, in the language of this
+    request: the same text, without babel's tens of microseconds for each.
+
+    Whole non-negative numbers are grouped here as babel groups them in this language (read from
+    babel once: plain ASCII digits in groups of three, else every number goes to babel), and each
+    day is formatted once (the inventory names every day in the chart and in the table).
+    """
+
+    def __init__(self) -> None:
+        probe = _number(1234567)
+        group = probe[1:probe.find("234")] if probe.startswith("1") else ""
+        self._group = group if group and probe == f"1{group}234{group}567" else None
+        self._days: dict[tuple[str | dt.date, str], str] = {}
+
+    def number(self, value: int) -> str:
+        if self._group is not None and type(value) is int and value >= 0:
+            return format(value, ",d").replace(",", self._group)
+        return _number(value)
+
+    def day(self, value: str | dt.date, fmt: str = "medium") -> str:
+        key = (value, fmt)
+        if key not in self._days:
+            self._days[key] = _day(value, fmt)
+        return self._days[key]
 
 
 # What the policy's on_expiry and the inventory's key states are called on the pages.
@@ -147,7 +175,49 @@ def runs():  # type: ignore[no-untyped-def]
 def inventory():  # type: ignore[no-untyped-def]
     """Records per data class and UTC day: a chart drawn here, and the table it is drawn from."""
     rows = services.inventory(_state().retention)
-    return render_template("console/inventory.html", rows=rows, chart=stacked(rows))
+    chart = stacked(rows)
+    formats = _Formats()
+    return render_template("console/inventory.html", rows=rows, chart=chart,
+                           bars=_bars(chart, formats) if chart else Markup(), numbers=_inventory_rows(rows, formats))
+
+
+# The inventory's chart and table repeat one fragment per day and data class (a year of two
+# report classes: some 800 rows, 160 kB of SVG). They are written here, exactly as a Jinja loop
+# over the same fragment would write them (autoescaped), in a tenth of the time.
+
+
+def _bars(chart: Any, formats: _Formats) -> Markup:
+    """The chart's bars: one <g> per day, its segments and its label."""
+    parts = []
+    axis_label_y = escape(chart.bottom + 16)
+    for bar in chart.bars:
+        parts.append("\n  <g>\n    ")
+        x, width = escape(bar.x), escape(bar.width)
+        for segment in bar.segments:
+            parts.append(
+                f'<rect x="{x}" y="{escape(segment.y)}" width="{width}" height="{escape(segment.height)}" '
+                f'fill="{escape(segment.fill)}" stroke="#ffffff" stroke-width="0.5"><title>{escape(formats.day(bar.epoch))}, '
+                f"{escape(segment.data_class)}: {escape(formats.number(segment.records))}</title></rect>"
+            )
+        parts.append("\n    ")
+        if bar.labelled:
+            parts.append(f'<text x="{escape(bar.x + bar.width / 2)}" y="{axis_label_y}" text-anchor="middle" '
+                         f'font-size="12" fill="#1b1f24">{escape(formats.day(bar.epoch, "d MMM"))}</text>')
+        parts.append("\n  </g>\n  ")
+    return Markup("".join(parts))
+
+
+def _inventory_rows(rows: list[Any], formats: _Formats) -> Markup:
+    """The table's rows, newest day first (classes in the inventory's order within a day)."""
+    keys = {name: escape(text) for name, text in KEY_NAMES.items()}
+    return Markup("".join(
+        f'\n    <tr>\n      <th scope="row"><time datetime="{escape(row.epoch)}">{escape(formats.day(row.epoch))}</time></th>'
+        f"\n      <td><code>{escape(row.data_class)}</code></td>"
+        f'\n      <td class="num">{escape(formats.number(row.age_days))}</td>'
+        f'\n      <td class="num">{escape(formats.number(row.records))}</td>'
+        f"\n      <td>{keys[row.key]}</td>\n    </tr>\n  "
+        for row in sorted(rows, key=lambda row: row.epoch, reverse=True)
+    ))
 
 
 @blp.route("/record")
