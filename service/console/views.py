@@ -14,7 +14,7 @@ from itertools import groupby
 from typing import Any
 
 from flask import abort, current_app, render_template, request
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -59,29 +59,39 @@ def _day(value: str | dt.date, fmt: str = "medium") -> str:
 
 class _Formats:
     """`_number` and `_day` for a page that shows thousands of them, in the language of this
-    request: the same text, without babel's tens of microseconds for each.
+    request, already escaped for HTML: the same text, without babel's tens of microseconds each.
 
     Whole non-negative numbers are grouped here as babel groups them in this language (read from
-    babel once: plain ASCII digits in groups of three, else every number goes to babel), and each
-    day is formatted once (the inventory names every day in the chart and in the table).
+    babel once: plain ASCII digits in groups of three, else every number goes to babel). Days are
+    formatted by babel once per language and format in each application (a day's name does not
+    change; the inventory names a year of days, twice).
     """
+
+    # Days formatted, per application: (language, format, day) -> escaped text. A year of days in
+    # four languages is some 3,000 entries; past this many, the cache starts again.
+    DAYS_KEPT = 20_000
 
     def __init__(self) -> None:
         probe = _number(1234567)
         group = probe[1:probe.find("234")] if probe.startswith("1") else ""
-        self._group = group if group and probe == f"1{group}234{group}567" else None
-        self._days: dict[tuple[str | dt.date, str], str] = {}
+        self._group = str(escape(group)) if group and probe == f"1{group}234{group}567" else None
+        self._language = str(get_locale())
+        self._days: dict[tuple[str, str, dt.date], str] = current_app.extensions.setdefault("console.days", {})
+        if len(self._days) > self.DAYS_KEPT:
+            self._days.clear()
 
     def number(self, value: int) -> str:
         if self._group is not None and type(value) is int and value >= 0:
             return format(value, ",d").replace(",", self._group)
-        return _number(value)
+        return str(escape(_number(value)))
 
     def day(self, value: str | dt.date, fmt: str = "medium") -> str:
-        key = (value, fmt)
-        if key not in self._days:
-            self._days[key] = _day(value, fmt)
-        return self._days[key]
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+        key = (self._language, fmt, day)
+        text = self._days.get(key)
+        if text is None:
+            text = self._days[key] = str(escape(_day(day, fmt)))
+        return text
 
 
 # What the policy's on_expiry and the inventory's key states are called on the pages.
@@ -188,36 +198,43 @@ def inventory():  # type: ignore[no-untyped-def]
 
 def _bars(chart: Any, formats: _Formats) -> Markup:
     """The chart's bars: one <g> per day, its segments and its label."""
+    # Numbers are safe as they are (str of an int or float); text is escaped once.
+    names = {name: str(escape(name)) for name, _ in chart.legend}
+    fills = {fill: str(escape(fill)) for _, fill in chart.legend}
     parts = []
-    axis_label_y = escape(chart.bottom + 16)
     for bar in chart.bars:
         parts.append("\n  <g>\n    ")
-        x, width = escape(bar.x), escape(bar.width)
+        day = formats.day(bar.epoch)
         for segment in bar.segments:
             parts.append(
-                f'<rect x="{x}" y="{escape(segment.y)}" width="{width}" height="{escape(segment.height)}" '
-                f'fill="{escape(segment.fill)}" stroke="#ffffff" stroke-width="0.5"><title>{escape(formats.day(bar.epoch))}, '
-                f"{escape(segment.data_class)}: {escape(formats.number(segment.records))}</title></rect>"
+                f'<rect x="{bar.x}" y="{segment.y}" width="{bar.width}" height="{segment.height}" '
+                f'fill="{fills[segment.fill]}" stroke="#ffffff" stroke-width="0.5"><title>{day}, '
+                f"{names[segment.data_class]}: {formats.number(segment.records)}</title></rect>"
             )
         parts.append("\n    ")
         if bar.labelled:
-            parts.append(f'<text x="{escape(bar.x + bar.width / 2)}" y="{axis_label_y}" text-anchor="middle" '
-                         f'font-size="12" fill="#1b1f24">{escape(formats.day(bar.epoch, "d MMM"))}</text>')
+            parts.append(f'<text x="{bar.x + bar.width / 2}" y="{chart.bottom + 16}" text-anchor="middle" '
+                         f'font-size="12" fill="#1b1f24">{formats.day(bar.epoch, "d MMM")}</text>')
         parts.append("\n  </g>\n  ")
     return Markup("".join(parts))
 
 
 def _inventory_rows(rows: list[Any], formats: _Formats) -> Markup:
     """The table's rows, newest day first (classes in the inventory's order within a day)."""
-    keys = {name: escape(text) for name, text in KEY_NAMES.items()}
-    return Markup("".join(
-        f'\n    <tr>\n      <th scope="row"><time datetime="{escape(row.epoch)}">{escape(formats.day(row.epoch))}</time></th>'
-        f"\n      <td><code>{escape(row.data_class)}</code></td>"
-        f'\n      <td class="num">{escape(formats.number(row.age_days))}</td>'
-        f'\n      <td class="num">{escape(formats.number(row.records))}</td>'
-        f"\n      <td>{keys[row.key]}</td>\n    </tr>\n  "
-        for row in sorted(rows, key=lambda row: row.epoch, reverse=True)
-    ))
+    keys = {name: str(escape(text)) for name, text in KEY_NAMES.items()}
+    names: dict[str, str] = {}
+    parts = []
+    for row in sorted(rows, key=lambda row: row.epoch, reverse=True):
+        if row.data_class not in names:
+            names[row.data_class] = str(escape(row.data_class))
+        parts.append(
+            f'\n    <tr>\n      <th scope="row"><time datetime="{escape(row.epoch)}">{formats.day(row.epoch)}</time></th>'
+            f"\n      <td><code>{names[row.data_class]}</code></td>"
+            f'\n      <td class="num">{formats.number(row.age_days)}</td>'
+            f'\n      <td class="num">{formats.number(row.records)}</td>'
+            f"\n      <td>{keys[row.key]}</td>\n    </tr>\n  "
+        )
+    return Markup("".join(parts))
 
 
 @blp.route("/record")
