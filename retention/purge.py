@@ -466,6 +466,8 @@ class Retention:
                         select(holding.age, func.count()).select_from(holding.table).where(holding.where)
                         .group_by(holding.age).order_by(holding.age)
                     ).all()
+                if not days:
+                    continue  # nothing to list, so no need to ask the vault about its keys
                 keys = {key.epoch: key for key in self.keystore.live_through(holding.data_class, dt.date.max)}
                 for epoch, count in days:
                     rows.append({
