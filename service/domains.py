@@ -11,10 +11,14 @@ A new capability is a package with its `domain.py` and one line here.
 from __future__ import annotations
 
 from service.audit.domain import DOMAIN as audit
+from service.console.domain import DOMAIN as console
+from service.counter.domain import DOMAIN as counter
+from service.coordinator.domain import DOMAIN as coordinator
 from service.dashboard.domain import DOMAIN as dashboard
 from service.devices.domain import DOMAIN as devices
 from service.domain import Domain
 from service.dpo.domain import DOMAIN as dpo
+from service.operator.domain import DOMAIN as operator
 from service.partners.domain import DOMAIN as partners
 from service.people.domain import DOMAIN as people
 from service.reference.domain import DOMAIN as reference
@@ -25,4 +29,7 @@ from service.tracing.domain import DOMAIN as tracing
 from service.vault.domain import DOMAIN as vault
 from service.web.domain import DOMAIN as web
 
-DOMAINS: tuple[Domain, ...] = (reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention, dashboard, web)
+DOMAINS: tuple[Domain, ...] = (
+    reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention,
+    counter, dashboard, console, coordinator, operator, web,
+)

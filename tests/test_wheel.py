@@ -29,9 +29,12 @@ RUNTIME_FILES = [
     "crypto/exposure_export.proto",
     "crypto/exposure_export_pb2.py",
     "service/gunicorn.py",
-    # added to the copy below: templates and static files of the next issue
-    "service/templates/probe/page.html",
-    "service/static/css/probe.css",
+    # the pages: templates, static files and compiled translations
+    "service/web/templates/web/base.html",
+    "service/web/static/css/site.css",
+    "service/web/static/js/audit-verify.js",
+    "service/web/translations/fr/LC_MESSAGES/messages.mo",
+    "service/counter/translations/nl/LC_MESSAGES/messages.mo",
 ]
 
 STARTS = """
@@ -46,8 +49,13 @@ assert Path(service.__file__).resolve().is_relative_to(site), service.__file__
 import retention, crypto
 for package in (retention, crypto):
     assert Path(package.__file__).resolve().is_relative_to(site), package.__file__
-response = create_app().test_client().get("/v1/health")
+client = create_app().test_client()
+response = client.get("/v1/health")
 assert response.status_code == 200, response.status_code
+# The pages, translated, with their style sheet: templates, translations and static files came along.
+page = client.get("/sign-in", headers={"Accept-Language": "fr"}, base_url="https://localhost")
+assert page.status_code == 200 and "Se connecter" in page.get_data(as_text=True), page.status_code
+assert client.get("/static/web/css/site.css", base_url="https://localhost").status_code == 200
 print("started from the wheel")
 """
 
@@ -57,9 +65,6 @@ def test_an_installed_wheel_starts_the_service(tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
         ".venv", ".git", "instance", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests", "bench", "docs"))
-    for name in ("service/templates/probe/page.html", "service/static/css/probe.css"):
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_text("probe\n")
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
                     "--wheel-dir", str(dist), str(source)], check=True, capture_output=True, cwd=tmp_path)

@@ -95,3 +95,21 @@ def list_devices(session: Session, organisation_id: uuid.UUID | None = None) -> 
     if organisation_id is not None:
         query = query.where(Credential.organisation_id == organisation_id)
     return list(session.scalars(query))
+
+
+def device_of(session: Session, organisation_id: uuid.UUID, credential_id: uuid.UUID) -> Credential | None:
+    """One device credential of one field service; None for another organisation's, or no device."""
+    credential = session.get(Credential, credential_id)
+    if credential is None or credential.role != "field_device" or credential.organisation_id != organisation_id:
+        return None
+    return credential
+
+
+def pending_codes(session: Session, organisation_id: uuid.UUID, now: dt.datetime) -> list[EnrollmentCode]:
+    """A field service's codes that are neither used nor expired, soonest to expire first (never the code)."""
+    return list(session.scalars(
+        select(EnrollmentCode)
+        .where(EnrollmentCode.organisation_id == organisation_id, EnrollmentCode.used_at.is_(None),
+               EnrollmentCode.expires_at > now)
+        .order_by(EnrollmentCode.expires_at, EnrollmentCode.id)
+    ))

@@ -3,22 +3,15 @@ file, purge code and audit log the jobs use, never from a copy kept for display.
 
 from __future__ import annotations
 
-import re
-from dataclasses import asdict
-
-import msgspec
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
 from retention.record import markdown, record
-from service.audit import log as audit_log
 from service.bodies import respond, response_doc
-from service.dpo import schemas
+from service.dpo import schemas, services
 from service.errors import error_responses, fail
 from service.partners.auth import requires
 from service.partners.services import Role
-
-_DIGITS = re.compile(r"[0-9]{1,19}")
 
 blp = Blueprint("dpo", __name__, url_prefix="/v1/dpo", description="The data-protection officer's read-only view.")
 
@@ -28,14 +21,10 @@ def _state():  # type: ignore[no-untyped-def]
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    # ASCII digits only (str.isdigit also takes "²" and other scripts' digits), and few enough
-    # that int() never refuses them.
-    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+    value = services.integer(request.args.get(name), default, low, high)
+    if value is None:
         fail(422, errors={"query": {name: [f"Must be an integer from {low} to {high}."]}})
-    return int(raw)
+    return value
 
 
 def _query(name: str, description: str, default: int, low: int, high: int) -> dict:  # type: ignore[type-arg]
@@ -82,10 +71,9 @@ def processing_record():  # type: ignore[no-untyped-def]
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "markdown"):
         fail(422, errors={"query": {"format": ["Must be json or markdown."]}})
-    data = record(_state().retention.policies, _state().retention.holdings)
     if fmt == "markdown":
-        return Response(markdown(data), mimetype="text/markdown")
-    return respond(msgspec.convert(data, schemas.ProcessingRecord))
+        return Response(markdown(record(_state().retention.policies, _state().retention.holdings)), mimetype="text/markdown")
+    return respond(services.processing_record(_state().retention))
 
 
 @blp.route("/retention/runs", methods=["GET"])
@@ -99,8 +87,7 @@ def processing_record():  # type: ignore[no-untyped-def]
 @requires(Role.DPO)
 def retention_runs():  # type: ignore[no-untyped-def]
     """What each retention run did to each data class (from the audit log)."""
-    runs = _state().retention.runs(_int_arg("limit", 100, 1, 1000))
-    return respond([msgspec.convert(run, schemas.RetentionRun) for run in runs])
+    return respond(services.retention_runs(_state().retention, _int_arg("limit", 100, 1, 1000)))
 
 
 @blp.route("/retention/compliance", methods=["GET"])
@@ -110,14 +97,7 @@ def retention_runs():  # type: ignore[no-untyped-def]
 def compliance():  # type: ignore[no-untyped-def]
     """Compliance now: every count past its period must be 0 after a run; anything else is flagged."""
     state = _state()
-    statuses = state.retention.status()
-    vault = state.retention.vault_status()
-    return respond(schemas.Compliance(
-        checked_at=state.clock().isoformat(),
-        compliant=all(s.compliant for s in statuses) and vault.compliant,
-        data_classes=[schemas.ClassCompliance(**asdict(s)) for s in statuses],
-        vault=schemas.VaultErasure(vault.pending_keys, vault.pending_since, vault.compliant),
-    ))
+    return respond(services.compliance(state.retention, state.clock()))
 
 
 @blp.route("/inventory", methods=["GET"])
@@ -127,7 +107,7 @@ def compliance():  # type: ignore[no-untyped-def]
 @requires(Role.DPO)
 def inventory():  # type: ignore[no-untyped-def]
     """How much data of each epoch-keyed class is held, by age, and whether its key lives."""
-    return respond([msgspec.convert(row, schemas.InventoryRow) for row in _state().retention.inventory()])
+    return respond(services.inventory(_state().retention))
 
 
 @blp.route("/audit/verification", methods=["GET"])
@@ -135,9 +115,7 @@ def inventory():  # type: ignore[no-untyped-def]
 @requires(Role.DPO)
 def audit_verification():  # type: ignore[no-untyped-def]
     """Verify the audit log now: hashes, links, head and signed checkpoints."""
-    result = _state().retention.verify_audit()
-    fields = {name: getattr(result, name) for name in schemas.Verification.__struct_fields__}
-    return respond(schemas.Verification(**fields))
+    return respond(services.verification(_state().retention))
 
 
 @blp.route("/audit/checkpoints", methods=["GET"])
@@ -146,9 +124,7 @@ def audit_verification():  # type: ignore[no-untyped-def]
 def audit_checkpoints():  # type: ignore[no-untyped-def]
     """The signed checkpoints, to download and keep."""
     state = _state()
-    with state.engine.connect() as connection:
-        document = audit_log.checkpoints_document(connection, state.retention.public_key)
-    return respond(msgspec.convert(document, schemas.Checkpoints))
+    return respond(services.checkpoints(state.engine, state.retention.public_key))
 
 
 @blp.route("/audit/entries", methods=["GET"])
@@ -161,8 +137,5 @@ def audit_checkpoints():  # type: ignore[no-untyped-def]
 @requires(Role.DPO)
 def audit_entries():  # type: ignore[no-untyped-def]
     """The audit log itself, page by page, for verification with the DPO's own tools."""
-    with _state().engine.connect() as connection:
-        page, next_after = audit_log.entries_page(
-            connection, after=_int_arg("after", 0, 0, 2**62), limit=_int_arg("limit", 1000, 1, 5000)
-        )
-    return respond(schemas.AuditEntries([schemas.AuditEntry(**entry) for entry in page], next_after))
+    after, limit = _int_arg("after", 0, 0, 2**62), _int_arg("limit", 1000, 1, 5000)
+    return respond(services.audit_entries(_state().engine, after, limit))

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import phonenumbers
@@ -63,11 +63,15 @@ class PersonalDataKind(StrEnum):
 
 @dataclass(frozen=True)
 class ScreenResult:
-    """The redacted text, the number of findings and the distinct kinds found (sorted)."""
+    """The redacted text, the number of findings, the distinct kinds found (sorted), and the kind
+    of each finding in the order of the text (so a page can say "2 phone numbers were removed"
+    without showing the note)."""
 
     text: str
     redactions: int
     kinds: tuple[PersonalDataKind, ...]
+    # Detail of `kinds` and `redactions`, left out of equality (a result is its text and totals).
+    found: tuple[PersonalDataKind, ...] = field(default=(), compare=False)
 
 
 # Nothing below can match a text without a digit or an '@'; most notes take this exit.
@@ -129,6 +133,7 @@ def screen(text: str) -> ScreenResult:
         text="".join(pieces),
         redactions=len(findings),
         kinds=tuple(sorted({kind for _, _, kind in findings})),
+        found=tuple(kind for _, _, kind in findings),
     )
 
 

@@ -18,6 +18,7 @@ import datetime as dt
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -141,6 +142,23 @@ def _seconds_until(moment: dt.datetime, now: dt.datetime) -> int:
     return max(1, int((moment - now).total_seconds()) + 1)
 
 
+def may_issue(organisation: Organisation | None) -> bool:
+    """Whether this organisation may issue codes: an active pharmacy the operator granted tracing."""
+    return (
+        organisation is not None
+        and organisation.revoked_at is None
+        and organisation.kind == OrganisationKind.PHARMACY
+        and organisation.tracing_granted_at is not None
+    )
+
+
+def codes_issued(session: Session, organisation_id: uuid.UUID, *, now: dt.datetime) -> int:
+    """How many codes the organisation issued this UTC day (the count its quota is checked on)."""
+    day = now.astimezone(dt.timezone.utc).date()
+    issued = session.scalar(select(CodeQuota.issued).where(CodeQuota.organisation_id == organisation_id, CodeQuota.day == day))
+    return int(issued or 0)
+
+
 def issue_code(
     session: Session, pseudonyms: Pseudonymizer, organisation_id: uuid.UUID, onset: Onset, *, now: dt.datetime, rules: CodeRules
 ) -> tuple[VerificationCode, str]:
@@ -149,13 +167,7 @@ def issue_code(
     QuotaExceeded leaves the day's count raised in the session: the caller rolls back.
     """
     check_onset(onset, now)
-    organisation = session.get(Organisation, organisation_id)
-    if (
-        organisation is None
-        or organisation.revoked_at is not None
-        or organisation.kind != OrganisationKind.PHARMACY
-        or organisation.tracing_granted_at is None
-    ):
+    if not may_issue(session.get(Organisation, organisation_id)):
         raise NotPermitted()
     day = now.astimezone(dt.timezone.utc).date()
     issued = _upsert(session, CodeQuota, {"organisation_id": organisation_id, "day": day}, ["organisation_id", "day"], "issued")
@@ -245,3 +257,22 @@ def withdraw(session: Session, organisation_id: uuid.UUID) -> tuple[Organisation
         return organisation, False
     organisation.tracing_granted_at = None
     return organisation, True
+
+
+def set_tracing(
+    session: Session, organisation_id: uuid.UUID, allowed: bool, *, now: dt.datetime,
+    audit: Callable[..., int], actor: str,
+) -> tuple[Organisation, bool]:
+    """Grant or withdraw (the operator's command and page alike), audited when it changed anything.
+
+    Granting twice is one grant in the audit log; NotPermitted as grant() and withdraw() raise it.
+    """
+    if allowed:
+        organisation, changed = grant(session, organisation_id, now=now)
+    else:
+        organisation, changed = withdraw(session, organisation_id)
+    if changed:
+        session.flush()
+        audit(session.connection(), "tracing.granted" if allowed else "tracing.withdrawn", actor,
+              organisation_id=str(organisation.id))
+    return organisation, changed

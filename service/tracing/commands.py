@@ -17,17 +17,10 @@ def _set_tracing(organisation_id: str, allowed: bool) -> None:
 
     session = per_request.session()
     try:
-        if allowed:
-            organisation, changed = codes.grant(session, parse_uuid(organisation_id), now=now())
-        else:
-            organisation, changed = codes.withdraw(session, parse_uuid(organisation_id))
+        codes.set_tracing(session, parse_uuid(organisation_id), allowed, now=now(), audit=current_state().audit, actor="cli")
     except codes.NotPermitted as error:
         session.rollback()
         raise click.ClickException(str(error)) from None
-    if changed:  # granting twice is one grant in the audit log
-        session.flush()
-        current_state().audit(session.connection(), "tracing.granted" if allowed else "tracing.withdrawn", "cli",
-                       organisation_id=str(organisation.id))
     session.commit()
 
 

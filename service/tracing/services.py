@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from crypto.keyring import KeyRing, KeyStore
 from crypto.pseudonym import Pseudonymizer
 from database.base import upsert_insert
+from service.partners.models import Organisation
 from service.tracing import codes, uploads
 from service.tracing.chaff import ResponseClock
 from service.tracing.exports import ExportRules
@@ -41,6 +43,23 @@ class Tracing:
     # When exchanges and uploads are answered, real and fake alike (service.tracing.chaff).
     exchange_clock: ResponseClock
     upload_clock: ResponseClock
+
+
+@dataclass(frozen=True)
+class Issuing:
+    """What a pharmacy's counter shows before issuing: whether it may, and how many codes are left today."""
+
+    permitted: bool
+    left_today: int
+    per_day: int
+
+
+def issuing(session: Session, tracing: Tracing, organisation_id: uuid.UUID, *, now: dt.datetime) -> Issuing:
+    """Whether the organisation may issue codes (as codes.issue_code decides) and its codes left this UTC day."""
+    per_day = tracing.code_rules.per_day
+    permitted = codes.may_issue(session.get(Organisation, organisation_id))
+    left = max(0, per_day - codes.codes_issued(session, organisation_id, now=now)) if permitted else 0
+    return Issuing(permitted, left, per_day)
 
 
 def exchange(session: Session, tracing: Tracing, code: str, *, now: dt.datetime) -> tuple[str, dt.datetime]:

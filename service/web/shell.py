@@ -160,7 +160,7 @@ def _headers(response: Response) -> Response:
         return response
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if not request.path.startswith("/static/"):
+    if not (request.endpoint or "").endswith(".static"):
         response.headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
     return response

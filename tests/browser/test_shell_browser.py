@@ -119,10 +119,10 @@ def test_the_language_chosen_is_remembered_for_the_person(live_server, browser, 
     select = browser.find_element(By.ID, "language-choice")
     select.find_element(By.CSS_SELECTOR, "option[value=de]").click()
     browser.find_element(By.CSS_SELECTOR, "form.language button").click()
-    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de")
     # Another browser, in French, signed in as the same person: German, the person's choice.
     live_server.clock.advance(seconds=30)
     browser.delete_all_cookies()
     sign_in(browser, live_server.url, person, live_server.clock())
-    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de")
     assert re.search(r"Abmelden", browser.page_source)

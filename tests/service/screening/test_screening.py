@@ -301,6 +301,15 @@ def test_several_findings_are_counted_exactly_and_kinds_are_sorted():
         "Bel [phone] of [phone], mail [email], RRN [national_number], "
         "rekening [iban], wagen [licence_plate]."
     )
+    # Each finding's kind, in the order of the text: what a page counts to say what was removed.
+    assert result.found == (
+        PersonalDataKind.PHONE,
+        PersonalDataKind.PHONE,
+        PersonalDataKind.EMAIL,
+        PersonalDataKind.NATIONAL_NUMBER,
+        PersonalDataKind.IBAN,
+        PersonalDataKind.LICENCE_PLATE,
+    )
 
 
 def test_digits_of_a_phone_number_inside_an_email_address_count_once():

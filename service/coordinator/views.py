@@ -1,0 +1,117 @@
+"""The field service coordinator's pages, at /devices: the service's devices, a new enrollment
+code (shown once, with a QR code for the app), and revoking a device.
+
+A coordinator sees and revokes only the devices of their own field service: every query is
+bounded by `viewer().organisation_id`, and a credential of any other organisation answers 404,
+as if it did not exist. The code is shown on the answer to the POST that issued it and nowhere
+else: it is stored only as a keyed hash (service.devices.services), so no later page could show it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import segno
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from service import per_request
+from service.coordinator.forms import CodeForm, ConfirmForm
+from service.devices import services as devices
+from service.partners.services import PartnerError, revoke
+from service.web.pages import PageBlueprint, page, viewer
+
+blp = PageBlueprint("coordinator", __name__, url_prefix="/devices")
+blp.nav("coordinator.index", _l("Devices"), roles=("coordinator",))
+
+
+def _now() -> dt.datetime:
+    return current_app.extensions["safesignal"].clock()
+
+
+def _index(form: CodeForm, status: int = 200):  # type: ignore[no-untyped-def]
+    person = viewer()
+    assert person is not None
+    db = per_request.session()
+    return render_template(
+        "coordinator/index.html", form=form,
+        devices=devices.list_devices(db, person.organisation_id),
+        pending=devices.pending_codes(db, person.organisation_id, _now()),
+        ttl_hours=current_app.config["ENROLLMENT_CODE_TTL_HOURS"],
+    ), status
+
+
+@blp.route("/")
+@page("coordinator")
+def index():  # type: ignore[no-untyped-def]
+    return _index(CodeForm(formdata=None))
+
+
+def qr_svg(text: str) -> Markup:
+    """The QR code of `text`, drawn here as inline SVG: no third party sees the code, no script draws it."""
+    # make_qr: a regular QR code, never the Micro QR that segno.make picks for a text this short
+    # and that most phone scanners cannot read. Sized by the style sheet (viewBox, no width).
+    svg = segno.make_qr(text, error="m").svg_inline(scale=6, dark="#000", light="#fff", omitsize=True,
+                                                     title=_("QR code of the enrollment code, for the app to scan"))
+    return Markup(svg)
+
+
+@blp.route("/codes", methods=["POST"])
+@page("coordinator")
+def new_code():  # type: ignore[no-untyped-def]
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return _index(form, 422)
+    person = viewer()
+    assert person is not None
+    db = per_request.session()
+    ttl = dt.timedelta(hours=current_app.config["ENROLLMENT_CODE_TTL_HOURS"])
+    try:
+        record, code = devices.issue_code(db, current_app.extensions["safesignal"].pseudonyms, person.organisation_id,
+                                          label=form.label.data.strip(), now=_now(), ttl=ttl)
+    except PartnerError:
+        # The field service was revoked meanwhile (its people are signed out with it soon after).
+        abort(403)
+    db.commit()
+    # The answer itself carries the code, once: no redirect, so it is never in a URL, and the
+    # page is no-store (service.web.shell), so neither the cache nor a reload shows it again.
+    # The QR code holds exactly what POST /v1/devices/enroll needs: the code itself.
+    return render_template("coordinator/code.html", code=code, label=record.label,
+                           expires_at=record.expires_at, qr=qr_svg(code))
+
+
+def _device(device_id: str):  # type: ignore[no-untyped-def]
+    person = viewer()
+    assert person is not None
+    try:
+        ident = uuid.UUID(device_id)
+    except ValueError:
+        abort(404)
+    credential = devices.device_of(per_request.session(), person.organisation_id, ident)
+    if credential is None:
+        abort(404)
+    return credential
+
+
+@blp.route("/<device_id>/revoke", methods=["GET", "POST"])
+@page("coordinator")
+def revoke_device(device_id: str):  # type: ignore[no-untyped-def]
+    credential = _device(device_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        person = viewer()
+        assert person is not None
+        db = per_request.session()
+        if credential.revoked_at is None:
+            # The CLI's `devices revoke` calls the same function: the same audit entry, by this person.
+            revoke(db, credential.id, now=_now(), actor=person.actor)
+            db.commit()
+        flash(_("The device “%(label)s” is revoked: it can no longer send anything.", label=credential.label), "success")
+        return redirect(url_for("coordinator.index"))
+    if credential.revoked_at is not None:
+        flash(_("The device “%(label)s” was already revoked.", label=credential.label), "info")
+        return redirect(url_for("coordinator.index"))
+    return render_template("coordinator/revoke.html", form=form, device=credential)

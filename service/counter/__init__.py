@@ -1,0 +1,1 @@
+"""The pharmacy counter: report a signal in one click, issue a verification code (pages for people)."""

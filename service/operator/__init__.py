@@ -1,0 +1,1 @@
+"""The operator's pages: organisations, people, credentials, tracing grants and territories."""
