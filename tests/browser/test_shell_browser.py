@@ -65,7 +65,8 @@ def test_an_invited_person_sets_a_password_scans_the_code_and_signs_in(live_serv
     browser.find_element(By.ID, "code").send_keys(pyotp.TOTP(secret).at(clock()))
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     WebDriverWait(browser, 10).until(expected_conditions.url_contains("/sign-in"))
-    assert "ready" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: "ready" in d.find_element(By.CSS_SELECTOR, "[role=status]").text)
     clock.advance(seconds=30)
     browser.find_element(By.ID, "email").send_keys("New.Person@example.org")
     browser.find_element(By.ID, "password").send_keys("a long enough passphrase")
@@ -84,7 +85,8 @@ def test_a_form_posted_without_its_csrf_token_is_refused(live_server, browser, p
     # Another site's forged form would carry no token: remove it from the page's own form.
     browser.execute_script("document.querySelector(\"form[action='/sign-out'] input[name=csrf_token]\").remove()")
     browser.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "The form has expired"
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.TAG_NAME, "h1").text == "The form has expired")
     browser.get(f"{live_server.url}/")
     assert browser.find_elements(By.CSS_SELECTOR, "form[action='/sign-out']"), "the forged sign-out signed out"
 
