@@ -12,17 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import segno
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 
 from service import per_request
 from service.coordinator.forms import CodeForm, ConfirmForm
 from service.devices import services as devices
 from service.partners.services import PartnerError, revoke
 from service.web.pages import PageBlueprint, page, viewer
+from service.web.qr import qr_svg
 
 blp = PageBlueprint("coordinator", __name__, url_prefix="/devices")
 blp.nav("coordinator.index", _l("Devices"), roles=("coordinator",))
@@ -50,15 +49,6 @@ def index():  # type: ignore[no-untyped-def]
     return _index(CodeForm(formdata=None))
 
 
-def qr_svg(text: str) -> Markup:
-    """The QR code of `text`, drawn here as inline SVG: no third party sees the code, no script draws it."""
-    # make_qr: a regular QR code, never the Micro QR that segno.make picks for a text this short
-    # and that most phone scanners cannot read. Sized by the style sheet (viewBox, no width).
-    svg = segno.make_qr(text, error="m").svg_inline(scale=6, dark="#000", light="#fff", omitsize=True,
-                                                     title=_("QR code of the enrollment code, for the app to scan"))
-    return Markup(svg)
-
-
 @blp.route("/codes", methods=["POST"])
 @page("coordinator")
 def new_code():  # type: ignore[no-untyped-def]
@@ -80,7 +70,7 @@ def new_code():  # type: ignore[no-untyped-def]
     # page is no-store (service.web.shell), so neither the cache nor a reload shows it again.
     # The QR code holds exactly what POST /v1/devices/enroll needs: the code itself.
     return render_template("coordinator/code.html", code=code, label=record.label,
-                           expires_at=record.expires_at, qr=qr_svg(code))
+                           expires_at=record.expires_at, qr=qr_svg(code, _("QR code of the enrollment code, for the app to scan")))
 
 
 def _device(device_id: str):  # type: ignore[no-untyped-def]
