@@ -35,8 +35,8 @@ blp = PageBlueprint("operator", __name__, url_prefix="/operator")
 blp.nav("operator.organisations", _l("Organisations"), roles=("admin",))
 blp.nav("operator.people", _l("People"), roles=("admin",))
 
-STATUS_NAMES = {"active": _l("Active"), "invited": _l("Invited"), "expired": _l("Invitation expired"),
-                "revoked": _l("Revoked")}
+STATUS_NAMES = {people.PersonStatus.ACTIVE: _l("Active"), people.PersonStatus.INVITED: _l("Invited"),
+                people.PersonStatus.EXPIRED: _l("Invitation expired"), people.PersonStatus.REVOKED: _l("Revoked")}
 
 
 def _state() -> Any:
@@ -154,7 +154,7 @@ def _organisation_page(organisation: Organisation, token_form: TokenForm | None 
     if territory_form is None:
         territory_form = TerritoryForm(formdata=None, municipalities=territory(db, organisation.id))
     territory_form.municipalities.choices = _municipality_choices()
-    members = [(person, services.person_status(person, _now()))
+    members = [(person, people.person_status(person, _now()))
                for person, _org in people.list_people(db) if person.organisation_id == organisation.id]
     return render_template(
         "operator/organisation.html", organisation=organisation,
@@ -304,7 +304,7 @@ def _organisation_choices(organisations: Iterable[Organisation]) -> list[SelectC
 def _people_page(form: InviteForm, status: int = 200):  # type: ignore[no-untyped-def]
     db = per_request.session()
     form.organisation.choices = _organisation_choices(list_organisations(db))
-    rows = [(person, organisation, services.person_status(person, _now())) for person, organisation in people.list_people(db)]
+    rows = [(person, organisation, people.person_status(person, _now())) for person, organisation in people.list_people(db)]
     return render_template("operator/people.html", form=form, rows=rows), status
 
 
