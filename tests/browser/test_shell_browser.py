@@ -8,6 +8,7 @@ import uuid
 
 import pyotp
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -112,6 +113,12 @@ def test_a_revoked_person_is_signed_out_at_the_next_page(live_server, browser, p
     assert "/sign-in" in browser.current_url
 
 
+def _wait_for_language(browser, code: str) -> None:  # type: ignore[no-untyped-def]
+    # The old page's <html> may go stale while it is read: wait through that too.
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == code)
+
+
 @pytest.mark.parametrize("browser_language", ["fr-BE,fr"])
 def test_the_language_chosen_is_remembered_for_the_person(live_server, browser, people):  # type: ignore[no-untyped-def]
     person = people.create("analyst")
@@ -119,10 +126,10 @@ def test_the_language_chosen_is_remembered_for_the_person(live_server, browser, 
     select = browser.find_element(By.ID, "language-choice")
     select.find_element(By.CSS_SELECTOR, "option[value=de]").click()
     browser.find_element(By.CSS_SELECTOR, "form.language button").click()
-    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de")
+    _wait_for_language(browser, "de")
     # Another browser, in French, signed in as the same person: German, the person's choice.
     live_server.clock.advance(seconds=30)
     browser.delete_all_cookies()
     sign_in(browser, live_server.url, person, live_server.clock())
-    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de")
+    _wait_for_language(browser, "de")
     assert re.search(r"Abmelden", browser.page_source)
