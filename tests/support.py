@@ -94,6 +94,12 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def is_signed_in(client) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the start page knows this client's person (it sends anybody else to sign in)."""
+    response = client.get("/")
+    return not (response.status_code == 302 and response.headers["Location"].startswith("/sign-in"))
+
+
 @dataclass(frozen=True)
 class Person:
     id: str

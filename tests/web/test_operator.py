@@ -18,7 +18,7 @@ from service.partners.models import Credential, Organisation
 from service.partners.services import authenticate
 from service.people.models import Person
 from service.signals.models import Territory
-from support import People, Partners, csrf_token
+from support import People, Partners, csrf_token, is_signed_in
 
 TOKEN = re.compile(r"ss_[0-9a-f]{32}[A-Za-z0-9_-]{43}")
 LINK = re.compile(r"/invitation/([A-Za-z0-9_-]{43})")
@@ -49,11 +49,6 @@ def _post(client, path: str, data: dict | None = None):  # type: ignore[no-untyp
 def _organisation(db_engine, name: str):  # type: ignore[no-untyped-def]
     with db_engine.connect() as connection:
         return connection.execute(select(Organisation.__table__).where(Organisation.name == name)).one()
-
-
-def _signed_in(client) -> bool:  # type: ignore[no-untyped-def]
-    response = client.get("/")
-    return not (response.status_code == 302 and response.headers["Location"].startswith("/sign-in"))
 
 
 def _count(db_engine, model) -> int:  # type: ignore[no-untyped-def]
@@ -201,7 +196,7 @@ def test_revoking_an_organisation_asks_first_and_writes_what_the_cli_writes(app,
     assert [kind for kind, _, _ in page_entries] == ["organisation.revoked", "credential.revoked"]
     assert {actor for _, actor, _ in page_entries} == {f"person:{person.id}"}
     # Its people are signed out.
-    assert not _signed_in(member_client)
+    assert not is_signed_in(member_client)
     # The CLI's `partners revoke` writes the same.
     other_id, _ = partners.add("pharmacy", "Apotheek Elders", partners.area())
     cli_before = len(_audit(db_engine))
@@ -352,11 +347,11 @@ def test_revoking_a_person_asks_first_and_signs_them_out(app, operator, people, 
     listing = client.get("/operator/people").get_data(as_text=True)
     assert "Active" in listing and other.email not in listing
     page = client.get(f"/operator/people/{other.id}/revoke")
-    assert page.status_code == 200 and _signed_in(other_client)  # asking revokes nothing
+    assert page.status_code == 200 and is_signed_in(other_client)  # asking revokes nothing
     before = len(_audit(db_engine))
     response = client.post(f"/operator/people/{other.id}/revoke", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     assert response.status_code == 302 and response.headers["Location"] == "/operator/people"
-    assert not _signed_in(other_client)
+    assert not is_signed_in(other_client)
     assert [(kind, actor) for kind, actor, _ in _audit(db_engine)[before:]] == [("person.revoked", f"person:{me.id}")]
     assert "Revoked" in client.get("/operator/people").get_data(as_text=True)
     # Not oneself; not someone who does not exist.
