@@ -211,17 +211,22 @@ def set_organisation_territory(organisation_id: str):  # type: ignore[no-untyped
     return redirect(url_for("operator.organisation", organisation_id=organisation.id))
 
 
-@blp.route("/organisations/<organisation_id>/tracing", methods=["POST"])
-@page("admin")
-def grant_tracing(organisation_id: str):  # type: ignore[no-untyped-def]
-    organisation = _organisation(organisation_id)
+def _set_tracing(organisation: Organisation, permitted: bool) -> None:
+    """`safesignal tracing grant` / `withdraw`, committed; 409 where the organisation may not issue codes."""
     db = per_request.session()
     try:
-        codes.set_tracing(db, organisation.id, True, now=_now(), audit=_state().audit, actor=_actor())
+        codes.set_tracing(db, organisation.id, permitted, now=_now(), audit=_state().audit, actor=_actor())
     except codes.NotPermitted:
         db.rollback()
         abort(409)
     db.commit()
+
+
+@blp.route("/organisations/<organisation_id>/tracing", methods=["POST"])
+@page("admin")
+def grant_tracing(organisation_id: str):  # type: ignore[no-untyped-def]
+    organisation = _organisation(organisation_id)
+    _set_tracing(organisation, True)
     flash(_("This pharmacy may now issue verification codes."), "success")
     return redirect(url_for("operator.organisation", organisation_id=organisation.id))
 
@@ -238,13 +243,7 @@ def withdraw_tracing(organisation_id: str):  # type: ignore[no-untyped-def]
     back = url_for("operator.organisation", organisation_id=organisation.id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        db = per_request.session()
-        try:
-            codes.set_tracing(db, organisation.id, False, now=_now(), audit=_state().audit, actor=_actor())
-        except codes.NotPermitted:
-            db.rollback()
-            abort(409)
-        db.commit()
+        _set_tracing(organisation, False)
         flash(_("This pharmacy can no longer issue verification codes."), "success")
         return redirect(back)
     return _confirm(form, _("Stop “%(name)s” issuing verification codes?", name=organisation.name),
