@@ -10,7 +10,6 @@ else: it is stored only as a keyed hash (service.devices.services), so no later 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -20,7 +19,7 @@ from service import per_request
 from service.coordinator.forms import CodeForm, ConfirmForm
 from service.devices import services as devices
 from service.partners.services import PartnerError, revoke
-from service.web.pages import PageBlueprint, page, viewer
+from service.web.pages import PageBlueprint, id_or_404, page, viewer
 from service.web.qr import qr_svg
 
 blp = PageBlueprint("coordinator", __name__, url_prefix="/devices")
@@ -76,11 +75,7 @@ def new_code():  # type: ignore[no-untyped-def]
 def _device(device_id: str):  # type: ignore[no-untyped-def]
     person = viewer()
     assert person is not None
-    try:
-        ident = uuid.UUID(device_id)
-    except ValueError:
-        abort(404)
-    credential = devices.device_of(per_request.session(), person.organisation_id, ident)
+    credential = devices.device_of(per_request.session(), person.organisation_id, id_or_404(device_id))
     if credential is None:
         abort(404)
     return credential

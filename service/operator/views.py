@@ -28,7 +28,7 @@ from service.people.mail import MailError, send_invitation, smtp_configured
 from service.people.models import Person
 from service.signals.services import BadTerritory, set_territory, territory
 from service.tracing import codes
-from service.web.pages import PageBlueprint, page, viewer
+from service.web.pages import PageBlueprint, id_or_404, page, viewer
 from service.web.shell import ROLE_NAMES
 
 blp = PageBlueprint("operator", __name__, url_prefix="/operator")
@@ -51,13 +51,6 @@ def _actor() -> str:
     person = viewer()
     assert person is not None
     return person.actor
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
 
 
 @blp.context_processor
@@ -142,7 +135,7 @@ def add_organisation():  # type: ignore[no-untyped-def]
 
 
 def _organisation(organisation_id: str) -> Organisation:
-    organisation = per_request.session().get(Organisation, _uuid(organisation_id))
+    organisation = per_request.session().get(Organisation, id_or_404(organisation_id))
     if organisation is None:
         abort(404)
     return organisation
@@ -275,7 +268,7 @@ def revoke_organisation(organisation_id: str):  # type: ignore[no-untyped-def]
 @blp.route("/credentials/<credential_id>/revoke", methods=["GET", "POST"])
 @page("admin")
 def revoke_credential(credential_id: str):  # type: ignore[no-untyped-def]
-    credential = per_request.session().get(Credential, _uuid(credential_id))
+    credential = per_request.session().get(Credential, id_or_404(credential_id))
     if credential is None:
         abort(404)
     back = url_for("operator.organisation", organisation_id=credential.organisation_id)
@@ -360,7 +353,7 @@ def invite():  # type: ignore[no-untyped-def]
 @blp.route("/people/<person_id>/revoke", methods=["GET", "POST"])
 @page("admin")
 def revoke_person(person_id: str):  # type: ignore[no-untyped-def]
-    person = per_request.session().get(Person, _uuid(person_id))
+    person = per_request.session().get(Person, id_or_404(person_id))
     if person is None:
         abort(404)
     if person.id == viewer().person_id:  # type: ignore[union-attr]

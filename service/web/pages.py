@@ -94,6 +94,14 @@ def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorator
 
 
+def id_or_404(value: str) -> uuid.UUID:
+    """The id a page's path names, or 404: a path with an id that cannot exist names no page."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        abort(404)
+
+
 def sign_in_url(next_path: str | None = None) -> str:
     """The sign-in page, saying so when this browser's session has just ended."""
     return url_for("web.sign_in", next=next_path, ended=1 if g.get("session_ended") else None)
