@@ -3,22 +3,18 @@ territories and people, each leaving the rows and audit entries the `safesignal`
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import re
-import socket
 import uuid
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from service.partners.models import Credential, Organisation
 from service.partners.services import authenticate
 from service.people.models import Person
 from service.signals.models import Territory
-from support import People, Partners, csrf_token, is_signed_in
+from support import People, Partners, csrf_token, free_port, is_signed_in, smtp_server
 
 TOKEN = re.compile(r"ss_[0-9a-f]{32}[A-Za-z0-9_-]{43}")
 LINK = re.compile(r"/invitation/([A-Za-z0-9_-]{43})")
@@ -272,35 +268,13 @@ def test_an_invitation_link_is_shown_once_and_works(app, operator, partners, db_
     assert token not in client.get(f"/operator/organisations/{organisation_id}").get_data(as_text=True)
 
 
-class _Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802 - aiosmtpd's name
-        self.received.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.original_content, policy=email.policy.default)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_invitation_is_emailed_where_smtp_is_set_and_shown_all_the_same(app_with, db_engine):  # type: ignore[no-untyped-def]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
+    with smtp_server() as (controller, inbox):
         application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=False)
         partners = Partners(application)
         client, _ = People(application, partners).signed_in("admin", email="operator1@example.org")
         organisation_id, _ = partners.add("dpo_office", "DPO office")
         response = _post(client, "/operator/people", {"organisation": organisation_id, "email": "anna@example.be"})
-    finally:
-        controller.stop()
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "e-mailed to the address given" in html and "anna@" not in html
     ((recipients, message),) = inbox.received
@@ -308,7 +282,7 @@ def test_the_invitation_is_emailed_where_smtp_is_set_and_shown_all_the_same(app_
     assert recipients == ["anna@example.be"] and f"/invitation/{token}" in message.get_content()
 
     # Nobody listening: the invitation stands, its link is on the page, and the page says so.
-    application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_STARTTLS=False)
+    application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_STARTTLS=False)
     partners = Partners(application)
     client, _ = People(application, partners).signed_in("admin", email="operator2@example.org")
     response = _post(client, "/operator/people", {"organisation": organisation_id, "email": "bert@example.be"})
