@@ -15,7 +15,3 @@ class CodeForm(FlaskForm):
     label = StringField(_l("Which device"), validators=[DataRequired(message=_l("Say which device the code is for.")),
                                                        Length(max=100, message=_l("At most 100 characters.")), plain_text],
                         render_kw={"autocomplete": "off", "maxlength": 100})
-
-
-class ConfirmForm(FlaskForm):
-    """A confirmation: only its CSRF token."""

@@ -16,10 +16,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from service import per_request
-from service.coordinator.forms import CodeForm, ConfirmForm
+from service.coordinator.forms import CodeForm
 from service.devices import services as devices
 from service.partners.services import PartnerError, revoke
-from service.web.pages import PageBlueprint, id_or_404, page, viewer
+from service.web.forms import EmptyForm
+from service.web.pages import PageBlueprint, confirmation, id_or_404, page, viewer
 from service.web.qr import qr_svg
 
 blp = PageBlueprint("coordinator", __name__, url_prefix="/devices")
@@ -85,7 +86,7 @@ def _device(device_id: str):  # type: ignore[no-untyped-def]
 @page("coordinator")
 def revoke_device(device_id: str):  # type: ignore[no-untyped-def]
     credential = _device(device_id)
-    form = ConfirmForm()
+    form = EmptyForm()
     if form.validate_on_submit():
         person = viewer()
         assert person is not None
@@ -99,4 +100,8 @@ def revoke_device(device_id: str):  # type: ignore[no-untyped-def]
     if credential.revoked_at is not None:
         flash(_("The device “%(label)s” was already revoked.", label=credential.label), "info")
         return redirect(url_for("coordinator.index"))
-    return render_template("coordinator/revoke.html", form=form, device=credential)
+    return confirmation(
+        form, title=_("Revoke the device “%(label)s”?", label=credential.label),
+        explanation=_("It can no longer send reports or sync its queue, from now on. This cannot be undone: to use "
+                      "the device again, enroll it with a new code."),
+        button=_("Revoke the device"), back=url_for("coordinator.index"))

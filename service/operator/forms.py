@@ -60,7 +60,3 @@ class InviteForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(message=_l("Give the person's e-mail address.")),
                                                          Length(max=320, message=_l("This address is too long.")), plain_text],
                        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"})
-
-
-class ConfirmForm(FlaskForm):
-    """A confirmation or a one-button action: only its CSRF token."""

@@ -55,4 +55,4 @@ class LanguageForm(FlaskForm):
 
 
 class EmptyForm(FlaskForm):
-    """A form with only its CSRF token (sign out, and buttons that post)."""
+    """A form with only its CSRF token (sign out, a confirmation, buttons that post)."""
