@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from browser_support import assert_accessible, screenshot, set_language, sign_in
+from browser_support import assert_accessible, screenshot, set_language, sign_in, submit
 
 LANGUAGES = ("nl-BE,nl", "fr-BE,fr", "de-BE,de", "en")
 HEADINGS = {"nl": "Aanmelden", "fr": "Se connecter", "de": "Anmelden", "en": "Sign in"}
@@ -84,9 +84,8 @@ def test_a_form_posted_without_its_csrf_token_is_refused(live_server, browser, p
     sign_in(browser, live_server.url, person, live_server.clock())
     # Another site's forged form would carry no token: remove it from the page's own form.
     browser.execute_script("document.querySelector(\"form[action='/sign-out'] input[name=csrf_token]\").remove()")
-    browser.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
-    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: d.find_element(By.TAG_NAME, "h1").text == "The form has expired")
+    submit(browser, "form[action='/sign-out'] button")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "The form has expired"
     browser.get(f"{live_server.url}/")
     assert browser.find_elements(By.CSS_SELECTOR, "form[action='/sign-out']"), "the forged sign-out signed out"
 
