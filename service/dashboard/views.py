@@ -9,11 +9,13 @@ costs; a GET never opens a week (nor computes a release): it reads what the orga
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections import Counter
 from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
@@ -62,6 +64,20 @@ def _eps(value: float) -> str:
     return format_decimal(round(value, 3), format="#,##0.0##")
 
 
+@functools.lru_cache(maxsize=4096)
+def _formatted(value: dt.date, language: str, zone: str) -> str:
+    """A week's Monday (a date) or release time (a datetime), "medium", as flask_babel formats it in
+    this language and time zone (called within the request, with its locale and zone as the key).
+    Kept per process: the calendar lists 60 weeks, and formatting each anew cost a quarter of it."""
+    if isinstance(value, dt.datetime):
+        return format_datetime(value, "medium")
+    return format_date(value, "medium")
+
+
+def _date_text(value: dt.date) -> str:
+    return _formatted(value, str(get_locale()), str(get_timezone()))
+
+
 # The calendar ------------------------------------------------------------------------------------
 
 
@@ -80,22 +96,23 @@ def calendar():  # type: ignore[no-untyped-def]
         territory = services.territory(session, person.organisation_id)
     total = signals.rules.budget_per_quarter
     left = {q.quarter: q.remaining for q in quarters}
+    eps = functools.cache(_eps)  # a few quarters' figures, each formatted once per page
     rows = []
     for week in weeks:
         quarter = quarter_of(week.week)
         charge = charges.get(week.week)
         rows.append({
-            "label": week_label(week.week), "starts": format_date(week.week, "medium"),
-            "release_at": format_datetime(week.release_at, "medium"), "status": week.status, "opened": week.opened,
-            "quarter": quarter, "left": _eps(left.get(quarter, total)),
-            "cost": None if charge is None else charge.epsilon, "cost_text": None if charge is None else _eps(charge.epsilon),
+            "label": week_label(week.week), "starts": _date_text(week.week),
+            "release_at": _date_text(week.release_at), "status": week.status, "opened": week.opened,
+            "quarter": quarter, "left": eps(left.get(quarter, total)),
+            "cost": None if charge is None else charge.epsilon, "cost_text": None if charge is None else eps(charge.epsilon),
             "affordable": charge is not None and charge.epsilon <= left.get(quarter, total) + 1e-9,
         })
     protection = signals.rules.protection
     return render_template(
-        "dashboard/calendar.html", weeks=rows, quarters=quarters, total=_eps(total), form=SpendForm(),
-        epsilon=_eps(protection.epsilon), k=protection.k, delay=signals.rules.delay.days, has_territory=bool(territory),
-        eps=_eps,
+        "dashboard/calendar.html", weeks=rows, quarters=quarters, total=eps(total), form=SpendForm(),
+        epsilon=eps(protection.epsilon), k=protection.k, delay=signals.rules.delay.days, has_territory=bool(territory),
+        eps=eps,
     )
 
 
@@ -279,8 +296,10 @@ def alerts(week: str):  # type: ignore[no-untyped-def]
             charges = services.charges(session, signals, person.organisation_id, weeks, now)
             quarters = {q.quarter: q.remaining for q in services.budget(session, signals, person.organisation_id, now)}
         else:
-            # The tested week's intervals, from the parts the verdicts were read from (kept).
-            rows = services.part_rows(session, signals, result.releases, geo, level)
+            # The flagged cells' intervals, from the parts the verdicts were read from (kept); the
+            # alerts list the cells as counts does, so a flagged alert's place is its cell's.
+            flagged_at = [i for i, cell in enumerate(result.cells) if cell.flagged]
+            rows = services.part_rows(session, signals, result.releases, geo, level, positions=flagged_at)
     if result is None:
         total = sum(c.epsilon for c in charges)
         by_quarter: dict[str, float] = {}
@@ -307,8 +326,8 @@ def alerts(week: str):  # type: ignore[no-untyped-def]
             "expected": format_decimal(round(cell.expected or 0.0)), "odds": _odds(cell.statistic),
             "statistic": format_decimal(round(cell.statistic or 0.0, 1)),
         })
-    reasons = {reason: sum(1 for c in result.cells if c.reason == reason) for reason in
-               ("flagged", "within_baseline", "not_shown", "short_baseline")}
+    counted = Counter(c.reason for c in result.cells)
+    reasons = {reason: counted[reason] for reason in ("flagged", "within_baseline", "not_shown", "short_baseline")}
     return render_template(
         "dashboard/alerts.html", label=label, form=form, geo=geo, flagged=flagged, reasons=reasons, k=k,
         baseline=[week_label(w) for w in result.baseline], guard=[week_label(w) for w in result.guard],

@@ -572,18 +572,28 @@ def rows(releases: Sequence[Release], geo: str, taxonomy: str) -> list[Row]:
 
 def part_rows(
     session: Session, signals: Signals, releases: Sequence[Release], geo: str, taxonomy: str, code: str | None = None,
+    *, positions: Sequence[int] | None = None,
 ) -> list[Row]:
     """`rows(releases, geo, taxonomy)`, field for field, read from the releases' part columns
-    (signals.parts: the parts not kept yet in one query) instead of their cells; with `code`, only
-    the cells of that phenomenon or category (of `taxonomy`), in the same order."""
+    (signals.parts: the parts not kept yet in one query) instead of their cells. With `code`, only
+    the cells of that phenomenon or category (of `taxonomy`); with `positions` (ascending), only the
+    cells at those places of the whole list (an alert's place: alerts list the cells as rows do)."""
     if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
         raise ValueError("unknown level")
     signals.parts.load(session, releases, geo, taxonomy)
     at = _TAX_AT[taxonomy]
     result: list[Row] = []
+    start = 0
     for release in sorted(releases, key=lambda r: r.municipality):
         part = signals.parts.get(release, geo, taxonomy)
-        result += part.rows(None if code is None else [i for i, key in enumerate(part.keys) if key[at] == code])
+        picked: list[int] | None = None
+        if code is not None:
+            picked = [i for i, key in enumerate(part.keys) if key[at] == code]
+        if positions is not None:
+            mine = [p - start for p in positions if start <= p < start + len(part.keys)]
+            picked = mine if picked is None else sorted(set(picked) & set(mine))
+        start += len(part.keys)
+        result += part.rows(picked)
     return result
 
 

@@ -277,3 +277,21 @@ def test_places_are_those_the_weeks_rows_count_in():
                                      for r in rows([stored], geo, "phenomenon")))
         assert places(opened, geo) == counted
     assert places(opened, "district") == [("m", "d0"), ("m", "d1"), ("m", "d2")]
+
+
+def test_part_rows_at_positions_are_those_cells_of_the_whole_territory(db_engine):
+    # Two municipalities: positions run over both, in rows' order (by municipality).
+    other = Grid("l", {"x1": "dx", "x2": "dx"}, GRID.phenomena)
+    stored = [release(23, columns=True), release(24, grid=other, columns=True)]
+    everything = rows(stored, "area", "category")
+    _stored(db_engine, *stored)
+    positions = [0, 3, len(everything) - 1]
+
+    with Session(db_engine) as session:
+        mine = session.scalars(select(Release)).all()
+        at = part_rows(session, _signals(), mine, "area", "category", positions=positions)
+        of_code = part_rows(session, _signals(), mine, "area", "category", "c00", positions=positions)
+
+    assert at == [everything[p] for p in positions]
+    assert {r.municipality for r in at} == {"l", "m"}
+    assert of_code == [everything[p] for p in positions if everything[p].category == "c00"]
