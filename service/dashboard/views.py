@@ -298,6 +298,7 @@ def alerts(week: str):  # type: ignore[no-untyped-def]
         else:
             # The flagged cells' intervals, from the parts the verdicts were read from (kept); the
             # alerts list the cells as counts does, so a flagged alert's place is its cell's.
+            counted = Counter(cell.reason for cell in result.cells)
             flagged_at = [i for i, cell in enumerate(result.cells) if cell.flagged]
             rows = services.part_rows(session, signals, result.releases, geo, level, positions=flagged_at)
     if result is None:
@@ -326,7 +327,6 @@ def alerts(week: str):  # type: ignore[no-untyped-def]
             "expected": format_decimal(round(cell.expected or 0.0)), "odds": _odds(cell.statistic),
             "statistic": format_decimal(round(cell.statistic or 0.0, 1)),
         })
-    counted = Counter(c.reason for c in result.cells)
     reasons = {reason: counted[reason] for reason in ("flagged", "within_baseline", "not_shown", "short_baseline")}
     return render_template(
         "dashboard/alerts.html", label=label, form=form, geo=geo, flagged=flagged, reasons=reasons, k=k,
