@@ -59,6 +59,9 @@ databases named bench_web_*), one deployment of bench/signals.py's generated cit
 Figures are printed beside their ceilings and targets as ratios; nothing here asserts on time.
 Usage: .venv/bin/python bench/web.py [--quick] [--databases sqlite,postgresql] [--reports 10000000]
 --quick: 100k reports, 5 rounds, 3 cold loads (a few minutes, most of it the first fill).
+--pages /dashboard --cold-runs 0: time only the dashboard's pages. --pg-prefix: run on a copy of the
+PostgreSQL databases (CREATE DATABASE <prefix>_r10m TEMPLATE bench_web_r10m, and its _keys), as
+--data does for the SQLite files: each run renews the bench's people, which signs out another run's.
 """
 
 from __future__ import annotations
@@ -846,7 +849,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     def say(text: str) -> None:
         print(f"[{kind} {time.perf_counter() - began:5.0f} s] {text}", flush=True)
 
-    databases = KeptDatabases(kind, args.postgres, Path(args.data) / kind, args.postgres_prefix)
+    databases = KeptDatabases(kind, args.postgres, Path(args.data) / kind, args.pg_prefix)
     area_file = databases.folder / "city.geojson"
     people = population(write_area_file(area_file), args.seed)
     weeks = weeks_released(dt.datetime.now(dt.timezone.utc))
@@ -876,11 +879,11 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 pages += found
                 notes += why
             if args.pages:
-                # Only these pages are weighed and timed (every role still signs in and crawls).
-                chosen = re.compile(args.pages)
-                notes.append(f"only the pages whose path matches {args.pages!r}: "
-                             f"{sum(not chosen.search(p.path) for p in pages)} others left out")
-                pages = [page for page in pages if chosen.search(page.path)]
+                # Found by crawling every page as before (a page is reached through others' links),
+                # timed only if asked for.
+                pages = [p for p in pages if urllib.parse.urlsplit(p.path).path.startswith(tuple(args.pages))]
+                if not pages:
+                    raise RuntimeError(f"no page under {', '.join(args.pages)}")
             result["not_measured"] = notes
             say(f"{len(pages)} pages: " + ", ".join(f"{role} {sum(p.role == role for p in pages)}"
                                                     for role in (PUBLIC, *ROLES)))
@@ -895,6 +898,8 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             result["pages"] = [{"role": p.role, "endpoint": p.endpoint, "path": p.path, "content_type": p.content_type,
                                 **p.figures} for p in pages]
             target = landing["pharmacy"]
+            if not why_not and args.pages and not any(p.role == "pharmacy" and p.path == target for p in pages):
+                why_not = f"--pages {','.join(args.pages)} leaves out the pharmacy's {target}"
             if why_not:
                 result["cold_load"] = {"skipped": why_not}
                 say(f"cold load skipped: {why_not}")
@@ -1022,14 +1027,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100k reports, 5 rounds, 3 cold loads")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres", default=PG_ADMIN_URL, help=f"PostgreSQL server (admin URL) for databases {PG_PREFIX}_*")
+    parser.add_argument("--pg-prefix", default=PG_PREFIX,
+                        help="name the PostgreSQL databases <this>_* (a copy of a kept data set that another run may be using)")
+    parser.add_argument("--pages", type=lambda text: [p for p in text.split(",") if p], default=[],
+                        help="time and weigh only the pages whose path starts with one of these (comma-separated), "
+                             "e.g. /dashboard; the others are still crawled to find them")
     parser.add_argument("--reports", type=int, default=10_000_000, help="reports in the signals data set")
     parser.add_argument("--data", default=str(HERE / "out" / "web-data"), help="where the data set is kept between runs")
-    parser.add_argument("--postgres-prefix", default=PG_PREFIX,
-                        help="names of the kept PostgreSQL databases: <prefix>_r10m, <prefix>_r10m_keys (e.g. a copy "
-                             "made with CREATE DATABASE ... TEMPLATE)")
     parser.add_argument("--refill", action="store_true", help="fill again even if a kept data set fits")
-    parser.add_argument("--pages", default="", help="time only the pages whose path matches this regular "
-                                                    "expression (e.g. '^/dpo/'); every page when empty")
     parser.add_argument("--rounds", type=int, default=30, help="GETs of every page (and its ceiling)")
     parser.add_argument("--variants", type=int, default=4, help="paths measured per route, from the pages' forms and links")
     parser.add_argument("--cold-runs", type=int, default=10, help="cold loads in Chromium (0: none)")

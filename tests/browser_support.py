@@ -1,4 +1,5 @@
-"""What browser tests share besides fixtures: launching the system's Chromium, axe, screenshots.
+"""What browser tests share besides fixtures: launching the system's Chromium, axe, screenshots,
+signing in and waiting for the next page.
 
 tests/browser/conftest.py hands out the drivers (`browser`, `phone`, `new_browser`) and the live
 server; test modules import these helpers by name (`from browser_support import assert_accessible`),
@@ -197,3 +198,28 @@ def sign_in(driver: Any, base_url: str, person: Any, now: Any, *, target: str = 
     driver.find_element(By.ID, "code").send_keys(person.code(now))
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     WebDriverWait(driver, 10).until(lambda d: "/sign-in" not in d.current_url)
+
+
+def submit(driver: Any, selector: str = "main form button[type=submit]") -> None:
+    """Click what `selector` finds (a form's button, a link) and wait until the next page has loaded.
+
+    The page is marked first (a window property, which only this page has), so the wait ends on
+    a page loaded after the click, never on the old one still showing: reading the old page's
+    elements as it goes would fail on a stale element now and then.
+    """
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script("window.previousPage = true")
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    # A script run while the page changes may fail: that is not the next page yet, so wait on.
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(lambda d: d.execute_script(
+        "return window.previousPage === undefined && document.readyState === 'complete'"))
+
+
+def wait_for_path(driver: Any, path: str) -> None:
+    """Wait until the browser shows the page at a URL whose path ends with `path` (any query string aside)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.split("?")[0].endswith(path))

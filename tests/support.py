@@ -1,4 +1,5 @@
-"""What tests share besides fixtures: a frozen clock, partners registered through the CLI, a bearer header.
+"""What tests share besides fixtures: a frozen clock, partners registered through the CLI, a bearer
+header, people signed in through the pages, a local SMTP server.
 
 A module of its own (tests/ is on pytest's pythonpath), so test modules import these by name
 (`from support import bearer`) instead of from conftest, which pytest loads as a plugin.
@@ -6,10 +7,16 @@ A module of its own (tests/ is on pytest's pythonpath), so test modules import t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import email
+import email.policy
 import re
+import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
 
@@ -94,6 +101,12 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def is_signed_in(client) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the start page knows this client's person (it sends anybody else to sign in)."""
+    response = client.get("/")
+    return not (response.status_code == 302 and response.headers["Location"].startswith("/sign-in"))
+
+
 @dataclass(frozen=True)
 class Person:
     id: str
@@ -169,3 +182,37 @@ class People:
         client = self.app.test_client()
         self.sign_in(client, person)
         return client, person
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives: (recipients, message) pairs."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802 - aiosmtpd's name
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.received.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on (at the time of asking)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def smtp_server() -> Iterator[tuple[Any, Inbox]]:
+    """A real SMTP server (aiosmtpd) on a free local port, without TLS: its controller (`.port`)
+    and the inbox of what it receives; stopped on exit."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, inbox
+    finally:
+        controller.stop()

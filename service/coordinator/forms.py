@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length
 
-
-def plain_text(form: object, field: object) -> None:
-    """No control or format characters (a NUL PostgreSQL refuses, a line break, a bidi override that
-    would show a label back to front): a name or a label is one line of visible text."""
-    value = getattr(field, "data", None) or ""
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs") for char in value):
-        raise ValidationError(_l("Use letters, digits, spaces and punctuation only."))
+from service.web.forms import plain_text
 
 
 class CodeForm(FlaskForm):
@@ -23,7 +15,3 @@ class CodeForm(FlaskForm):
     label = StringField(_l("Which device"), validators=[DataRequired(message=_l("Say which device the code is for.")),
                                                        Length(max=100, message=_l("At most 100 characters.")), plain_text],
                         render_kw={"autocomplete": "off", "maxlength": 100})
-
-
-class ConfirmForm(FlaskForm):
-    """A confirmation: only its CSRF token."""

@@ -10,19 +10,18 @@ else: it is stored only as a keyed hash (service.devices.services), so no later 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-import segno
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 
 from service import per_request
-from service.coordinator.forms import CodeForm, ConfirmForm
+from service.coordinator.forms import CodeForm
 from service.devices import services as devices
 from service.partners.services import PartnerError, revoke
-from service.web.pages import PageBlueprint, page, viewer
+from service.web.forms import EmptyForm
+from service.web.pages import PageBlueprint, confirmation, id_or_404, page, viewer
+from service.web.qr import qr_svg
 
 blp = PageBlueprint("coordinator", __name__, url_prefix="/devices")
 blp.nav("coordinator.index", _l("Devices"), roles=("coordinator",))
@@ -50,15 +49,6 @@ def index():  # type: ignore[no-untyped-def]
     return _index(CodeForm(formdata=None))
 
 
-def qr_svg(text: str) -> Markup:
-    """The QR code of `text`, drawn here as inline SVG: no third party sees the code, no script draws it."""
-    # make_qr: a regular QR code, never the Micro QR that segno.make picks for a text this short
-    # and that most phone scanners cannot read. Sized by the style sheet (viewBox, no width).
-    svg = segno.make_qr(text, error="m").svg_inline(scale=6, dark="#000", light="#fff", omitsize=True,
-                                                     title=_("QR code of the enrollment code, for the app to scan"))
-    return Markup(svg)
-
-
 @blp.route("/codes", methods=["POST"])
 @page("coordinator")
 def new_code():  # type: ignore[no-untyped-def]
@@ -80,17 +70,13 @@ def new_code():  # type: ignore[no-untyped-def]
     # page is no-store (service.web.shell), so neither the cache nor a reload shows it again.
     # The QR code holds exactly what POST /v1/devices/enroll needs: the code itself.
     return render_template("coordinator/code.html", code=code, label=record.label,
-                           expires_at=record.expires_at, qr=qr_svg(code))
+                           expires_at=record.expires_at, qr=qr_svg(code, _("QR code of the enrollment code, for the app to scan")))
 
 
 def _device(device_id: str):  # type: ignore[no-untyped-def]
     person = viewer()
     assert person is not None
-    try:
-        ident = uuid.UUID(device_id)
-    except ValueError:
-        abort(404)
-    credential = devices.device_of(per_request.session(), person.organisation_id, ident)
+    credential = devices.device_of(per_request.session(), person.organisation_id, id_or_404(device_id))
     if credential is None:
         abort(404)
     return credential
@@ -100,7 +86,7 @@ def _device(device_id: str):  # type: ignore[no-untyped-def]
 @page("coordinator")
 def revoke_device(device_id: str):  # type: ignore[no-untyped-def]
     credential = _device(device_id)
-    form = ConfirmForm()
+    form = EmptyForm()
     if form.validate_on_submit():
         person = viewer()
         assert person is not None
@@ -114,4 +100,8 @@ def revoke_device(device_id: str):  # type: ignore[no-untyped-def]
     if credential.revoked_at is not None:
         flash(_("The device “%(label)s” was already revoked.", label=credential.label), "info")
         return redirect(url_for("coordinator.index"))
-    return render_template("coordinator/revoke.html", form=form, device=credential)
+    return confirmation(
+        form, title=_("Revoke the device “%(label)s”?", label=credential.label),
+        explanation=_("It can no longer send reports or sync its queue, from now on. This cannot be undone: to use "
+                      "the device again, enroll it with a new code."),
+        button=_("Revoke the device"), back=url_for("coordinator.index"))

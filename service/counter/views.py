@@ -27,13 +27,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-import segno
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from markupsafe import Markup
 
 from service import per_request
 from service.counter.forms import CodeForm, ReportForm
@@ -43,6 +41,7 @@ from service.screening import PersonalDataKind, screen
 from service.tracing import codes
 from service.tracing import services as tracing
 from service.web.pages import PageBlueprint, Viewer, page, viewer
+from service.web.qr import qr_svg
 from service.web.shell import language
 
 blp = PageBlueprint("counter", __name__, url_prefix="/counter")
@@ -373,17 +372,10 @@ def code():  # type: ignore[no-untyped-def]
         return _code_page(CodeForm(formdata=None), 429,
                           _("This pharmacy has issued all its codes for today. New codes can be issued tomorrow."))
     db.commit()
-    plain = digits.replace(" ", "")
-    return render_template("counter/issued.html", code=digits, groups=digits.split(" "), qr=_qr_svg(plain),
+    # The tracing app has no deep link: it takes the twelve digits as typed (POST
+    # /v1/tracing/verify ignores spaces), so the QR code holds the digits alone.
+    qr = qr_svg(digits.replace(" ", ""), _("QR code of the verification code, for the app"))
+    return render_template("counter/issued.html", code=digits, groups=digits.split(" "), qr=qr,
                            expires_at=format_time(record.expires_at, "short"),
                            minutes=int(state.tracing.code_rules.ttl.total_seconds() // 60),
                            onset=onset, onset_date=format_date(onset.date, "long"), issuing=_issuing())
-
-
-def _qr_svg(digits: str) -> Markup:
-    # The tracing app has no deep link: it takes the twelve digits as typed (POST
-    # /v1/tracing/verify ignores spaces), so the QR code holds the digits alone. Drawn here:
-    # no third party sees the code, and the page needs no script for it.
-    svg = segno.make_qr(digits, error="m").svg_inline(
-        scale=6, dark="#000", light="#fff", title=_("QR code of the verification code, for the app"))
-    return Markup(svg)

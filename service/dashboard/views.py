@@ -9,11 +9,13 @@ costs; a GET never opens a week (nor computes a release): it reads what the orga
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections import Counter
 from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
@@ -62,6 +64,20 @@ def _eps(value: float) -> str:
     return format_decimal(round(value, 3), format="#,##0.0##")
 
 
+@functools.lru_cache(maxsize=4096)
+def _formatted(value: dt.date, language: str, zone: str) -> str:
+    """A week's Monday (a date) or release time (a datetime), "medium", as flask_babel formats it in
+    this language and time zone (called within the request, with its locale and zone as the key).
+    Kept per process: the calendar lists 60 weeks, and formatting each anew cost a quarter of it."""
+    if isinstance(value, dt.datetime):
+        return format_datetime(value, "medium")
+    return format_date(value, "medium")
+
+
+def _date_text(value: dt.date) -> str:
+    return _formatted(value, str(get_locale()), str(get_timezone()))
+
+
 # The calendar ------------------------------------------------------------------------------------
 
 
@@ -80,22 +96,23 @@ def calendar():  # type: ignore[no-untyped-def]
         territory = services.territory(session, person.organisation_id)
     total = signals.rules.budget_per_quarter
     left = {q.quarter: q.remaining for q in quarters}
+    eps = functools.cache(_eps)  # a few quarters' figures, each formatted once per page
     rows = []
     for week in weeks:
         quarter = quarter_of(week.week)
         charge = charges.get(week.week)
         rows.append({
-            "label": week_label(week.week), "starts": format_date(week.week, "medium"),
-            "release_at": format_datetime(week.release_at, "medium"), "status": week.status, "opened": week.opened,
-            "quarter": quarter, "left": _eps(left.get(quarter, total)),
-            "cost": None if charge is None else charge.epsilon, "cost_text": None if charge is None else _eps(charge.epsilon),
+            "label": week_label(week.week), "starts": _date_text(week.week),
+            "release_at": _date_text(week.release_at), "status": week.status, "opened": week.opened,
+            "quarter": quarter, "left": eps(left.get(quarter, total)),
+            "cost": None if charge is None else charge.epsilon, "cost_text": None if charge is None else eps(charge.epsilon),
             "affordable": charge is not None and charge.epsilon <= left.get(quarter, total) + 1e-9,
         })
     protection = signals.rules.protection
     return render_template(
-        "dashboard/calendar.html", weeks=rows, quarters=quarters, total=_eps(total), form=SpendForm(),
-        epsilon=_eps(protection.epsilon), k=protection.k, delay=signals.rules.delay.days, has_territory=bool(territory),
-        eps=_eps,
+        "dashboard/calendar.html", weeks=rows, quarters=quarters, total=eps(total), form=SpendForm(),
+        epsilon=eps(protection.epsilon), k=protection.k, delay=signals.rules.delay.days, has_territory=bool(territory),
+        eps=eps,
     )
 
 
@@ -167,8 +184,7 @@ def _view_form(lenient: tuple[str, ...] = (), **choices: list[SelectChoice]) -> 
 
 
 def _key(row: services.Row, geo: str) -> tuple[str, str]:
-    code = row.area if geo == "area" else row.district if geo == "district" else row.municipality
-    return (row.municipality, code or row.municipality)
+    return services.place_of((row.municipality, row.district, row.area, row.phenomenon, row.category), geo)
 
 
 class _Texts:
@@ -206,12 +222,16 @@ def week(week: str):  # type: ignore[no-untyped-def]
     person = viewer()
     now = state.clock()
     with per_request.read_session() as session:
-        opened = services.reopen(session, state.signals, person.organisation_id, monday)
+        opened = services.reopen(session, state.signals, person.organisation_id, monday, cells=False)
         charge = None
         if opened is None:
             found = services.charges(session, state.signals, person.organisation_id, [monday], now)
             charge = found[0] if found else None
             quarters = {q.quarter: q.remaining for q in services.budget(session, state.signals, person.organisation_id, now)}
+        else:
+            # The one phenomenon or category shown, from the releases' part columns (the same cells
+            # as the API's counts; not the releases' whole cells).
+            chosen = services.part_rows(session, state.signals, opened.releases, geo, level, code)
     label = week_label(monday)
     if opened is None:
         left = quarters.get(quarter_of(monday), state.signals.rules.budget_per_quarter)
@@ -220,8 +240,6 @@ def week(week: str):  # type: ignore[no-untyped-def]
                                affordable=charge is not None and charge.epsilon <= left + 1e-9,
                                quarter=quarter_of(monday), view=_view_args())
     k = state.signals.rules.protection.k
-    rows = services.rows(opened.releases, geo, level)
-    chosen = [row for row in rows if (row.category if level == "category" else row.phenomenon) == code]
     texts = _Texts(k)
     cells = [texts.cell(row, geo) for row in chosen]
     outline = state.area_maps.outline(geo, tuple(sorted(cell["key"] for cell in cells)))
@@ -247,12 +265,13 @@ def counts_csv(week: str):  # type: ignore[no-untyped-def]
         abort(400)
     state = _state()
     with per_request.read_session() as session:
-        opened = services.reopen(session, state.signals, viewer().organisation_id, monday)
-    if opened is None:
+        opened = services.reopen(session, state.signals, viewer().organisation_id, monday, cells=False)
+        rows = None if opened is None else services.part_rows(session, state.signals, opened.releases, geo, taxonomy)
+    if rows is None:
         flash(_("Open the week first: the download never opens a week."), "error")
         return redirect(url_for("dashboard.week", week=week_label(monday)), 303)
     label = week_label(monday)
-    return Response(export.csv_text(label, services.rows(opened.releases, geo, taxonomy)), mimetype="text/csv",
+    return Response(export.csv_text(label, rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{export.csv_filename(label)}"'})
 
 
@@ -277,7 +296,11 @@ def alerts(week: str):  # type: ignore[no-untyped-def]
             charges = services.charges(session, signals, person.organisation_id, weeks, now)
             quarters = {q.quarter: q.remaining for q in services.budget(session, signals, person.organisation_id, now)}
         else:
-            opened = services.reopen(session, signals, person.organisation_id, monday)
+            # The flagged cells' intervals, from the parts the verdicts were read from (kept); the
+            # alerts list the cells as counts does, so a flagged alert's place is its cell's.
+            counted = Counter(cell.reason for cell in result.cells)
+            flagged_at = [i for i, cell in enumerate(result.cells) if cell.flagged]
+            rows = services.part_rows(session, signals, result.releases, geo, level, positions=flagged_at)
     if result is None:
         total = sum(c.epsilon for c in charges)
         by_quarter: dict[str, float] = {}
@@ -288,7 +311,6 @@ def alerts(week: str):  # type: ignore[no-untyped-def]
                                charges=[{"label": week_label(c.week), "quarter": c.quarter, "cost": _eps(c.epsilon)} for c in charges],
                                total=_eps(total), short=short, baseline=signals.rules.ears.baseline, view=_view_args())
     k = signals.rules.protection.k
-    rows = services.rows(opened.releases, geo, level) if opened is not None else []
     intervals = {(r.municipality, r.district, r.area, r.phenomenon, r.category): r for r in rows}
     phenomena, categories = _labels(state.taxonomy)
     maps = state.area_maps
@@ -297,7 +319,7 @@ def alerts(week: str):  # type: ignore[no-untyped-def]
         if not cell.flagged:
             continue
         row = intervals.get((cell.municipality, cell.district, cell.area, cell.phenomenon, cell.category))
-        key = (cell.municipality, (cell.area if geo == "area" else cell.district if geo == "district" else cell.municipality) or cell.municipality)
+        key = services.place_of((cell.municipality, cell.district, cell.area, cell.phenomenon, cell.category), geo)
         what = categories.get(cell.category, cell.category) if cell.category else phenomena.get(cell.phenomenon, cell.phenomenon)
         flagged.append({
             "place": maps.name(geo, key), "what": what, "observed": cell.observed,
@@ -305,8 +327,7 @@ def alerts(week: str):  # type: ignore[no-untyped-def]
             "expected": format_decimal(round(cell.expected or 0.0)), "odds": _odds(cell.statistic),
             "statistic": format_decimal(round(cell.statistic or 0.0, 1)),
         })
-    reasons = {reason: sum(1 for c in result.cells if c.reason == reason) for reason in
-               ("flagged", "within_baseline", "not_shown", "short_baseline")}
+    reasons = {reason: counted[reason] for reason in ("flagged", "within_baseline", "not_shown", "short_baseline")}
     return render_template(
         "dashboard/alerts.html", label=label, form=form, geo=geo, flagged=flagged, reasons=reasons, k=k,
         baseline=[week_label(w) for w in result.baseline], guard=[week_label(w) for w in result.guard],
@@ -359,32 +380,25 @@ def series():  # type: ignore[no-untyped-def]
     """One place and one phenomenon or category over the weeks this organisation opened (only those)."""
     state = _state()
     person = viewer()
-    now = state.clock()
-    with per_request.read_session() as session:
-        opened_weeks = sorted({w for q in services.budget(session, state.signals, person.organisation_id, now) for w in q.weeks})
-        opened = [o for o in (services.reopen(session, state.signals, person.organisation_id, w) for w in opened_weeks) if o is not None]
     geo_arg = request.args.get("geo", "district")
     geo = geo_arg if geo_arg in SERIES_LEVELS else "district"
-    places: dict[tuple[str, str], str] = {}
     maps = state.area_maps
-    for item in opened[-1:]:
-        for row in services.rows(item.releases, geo, "phenomenon"):
-            key = _key(row, geo)
-            places.setdefault(key, maps.name(geo, key))
-    place_choices = [SelectChoice(f"{m}/{code}", name) for (m, code), name in sorted(places.items(), key=lambda kv: kv[1].lower())]
-    if not place_choices:
-        return render_template("dashboard/series.html", form=None, points=[], figure=None)
-    # A place of the other level (the level just changed) falls back to the first of this one.
-    form = _view_form(("place",), geo=geo_choices(SERIES_LEVELS), show=_show_choices(state.taxonomy), place=place_choices)
-    level, code = form.show.data.split(":", 1)
-    municipality, place = form.place.data.split("/", 1)
+    # One read of every opened week (their releases without cells), then of the one part asked
+    # for, of them all at once (service.signals.parts): never a week's whole cells.
+    with per_request.read_session() as session:
+        opened = services.reopened(session, state.signals, person.organisation_id)
+        places = {key: maps.name(geo, key) for key in services.places(opened[-1], geo)} if opened else {}
+        place_choices = [SelectChoice(f"{m}/{code}", name) for (m, code), name in sorted(places.items(), key=lambda kv: kv[1].lower())]
+        if not place_choices:
+            return render_template("dashboard/series.html", form=None, points=[], figure=None)
+        # A place of the other level (the level just changed) falls back to the first of this one.
+        form = _view_form(("place",), geo=geo_choices(SERIES_LEVELS), show=_show_choices(state.taxonomy), place=place_choices)
+        level, code = form.show.data.split(":", 1)
+        municipality, place = form.place.data.split("/", 1)
+        found = services.series(session, state.signals, opened, geo, level, (municipality, place), code)
     k = state.signals.rules.protection.k
     texts = _Texts(k)
-    points = []
-    for item in opened:
-        for row in services.rows(item.releases, geo, level):
-            if _key(row, geo) == (municipality, place) and (row.category if level == "category" else row.phenomenon) == code:
-                points.append({**texts.cell(row, geo), "label": week_label(item.week)})
+    points = [{**texts.cell(row, geo), "label": week_label(week)} for week, row in found]
     phenomena, categories = _labels(state.taxonomy)
     what = (categories if level == "category" else phenomena).get(code, code)
     return render_template("dashboard/series.html", form=form, points=points, figure=drawing.series_chart(points, k),

@@ -7,15 +7,14 @@ them with the messages the CLI gives, translated.
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length
 
 from service.partners.services import OrganisationKind
+from service.web.forms import plain_text
 
 KIND_NAMES = {
     OrganisationKind.PHARMACY: _l("Pharmacy"),
@@ -26,13 +25,6 @@ KIND_NAMES = {
 }
 
 _LABEL_HINT = {"autocomplete": "off", "maxlength": 100}
-
-def plain_text(form: object, field: object) -> None:
-    """No control or format characters (a NUL PostgreSQL refuses, a line break, a bidi override that
-    would show a label back to front): a name or a label is one line of visible text."""
-    value = getattr(field, "data", None) or ""
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs") for char in value):
-        raise ValidationError(_l("Use letters, digits, spaces and punctuation only."))
 
 
 def _label(default: str | None = None) -> StringField:
@@ -68,7 +60,3 @@ class InviteForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(message=_l("Give the person's e-mail address.")),
                                                          Length(max=320, message=_l("This address is too long.")), plain_text],
                        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"})
-
-
-class ConfirmForm(FlaskForm):
-    """A confirmation or a one-button action: only its CSRF token."""

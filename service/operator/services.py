@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from service.partners.models import Organisation
 from service.partners.services import OrganisationKind, add_organisation, issue_credential
-from service.people.models import Person
 from service.signals.services import set_territory
 
 
@@ -31,14 +30,3 @@ def register(
     if kind is not OrganisationKind.FIELD_SERVICE:
         _, token = issue_credential(session, organisation, label=label, now=now, actor=actor)
     return organisation, token
-
-
-def person_status(person: Person, now: dt.datetime) -> str:
-    """What a person's account is at `now`: invited, expired (the invitation), active or revoked."""
-    if person.revoked_at is not None:
-        return "revoked"
-    if person.active_at is not None:
-        return "active"
-    if person.invitation_expires_at is not None and person.invitation_expires_at > now:
-        return "invited"
-    return "expired"

@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 
 from service import per_request
 from service.operator import services
-from service.operator.forms import KIND_NAMES, ConfirmForm, InviteForm, OrganisationForm, TerritoryForm, TokenForm
+from service.operator.forms import KIND_NAMES, InviteForm, OrganisationForm, TerritoryForm, TokenForm
 from service.partners.models import Credential, Organisation
 from service.partners.services import OrganisationKind, PartnerError, issue_credential, list_organisations, revoke
 from service.people import services as people
@@ -28,15 +28,16 @@ from service.people.mail import MailError, send_invitation, smtp_configured
 from service.people.models import Person
 from service.signals.services import BadTerritory, set_territory, territory
 from service.tracing import codes
-from service.web.pages import PageBlueprint, page, viewer
+from service.web.forms import EmptyForm
+from service.web.pages import PageBlueprint, confirmation, id_or_404, page, viewer
 from service.web.shell import ROLE_NAMES
 
 blp = PageBlueprint("operator", __name__, url_prefix="/operator")
 blp.nav("operator.organisations", _l("Organisations"), roles=("admin",))
 blp.nav("operator.people", _l("People"), roles=("admin",))
 
-STATUS_NAMES = {"active": _l("Active"), "invited": _l("Invited"), "expired": _l("Invitation expired"),
-                "revoked": _l("Revoked")}
+STATUS_NAMES = {people.PersonStatus.ACTIVE: _l("Active"), people.PersonStatus.INVITED: _l("Invited"),
+                people.PersonStatus.EXPIRED: _l("Invitation expired"), people.PersonStatus.REVOKED: _l("Revoked")}
 
 
 def _state() -> Any:
@@ -51,13 +52,6 @@ def _actor() -> str:
     person = viewer()
     assert person is not None
     return person.actor
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
 
 
 @blp.context_processor
@@ -142,7 +136,7 @@ def add_organisation():  # type: ignore[no-untyped-def]
 
 
 def _organisation(organisation_id: str) -> Organisation:
-    organisation = per_request.session().get(Organisation, _uuid(organisation_id))
+    organisation = per_request.session().get(Organisation, id_or_404(organisation_id))
     if organisation is None:
         abort(404)
     return organisation
@@ -154,13 +148,13 @@ def _organisation_page(organisation: Organisation, token_form: TokenForm | None 
     if territory_form is None:
         territory_form = TerritoryForm(formdata=None, municipalities=territory(db, organisation.id))
     territory_form.municipalities.choices = _municipality_choices()
-    members = [(person, services.person_status(person, _now()))
+    members = [(person, people.person_status(person, _now()))
                for person, _org in people.list_people(db) if person.organisation_id == organisation.id]
     return render_template(
         "operator/organisation.html", organisation=organisation,
         credentials=sorted(organisation.credentials, key=lambda c: (c.created_at, str(c.id))),
         token_form=token_form or TokenForm(formdata=None, label="default"), territory_form=territory_form,
-        territory=territory(db, organisation.id), members=members, action=ConfirmForm(formdata=None),
+        territory=territory(db, organisation.id), members=members, action=EmptyForm(formdata=None),
         own=organisation.id == viewer().organisation_id,  # type: ignore[union-attr]
     ), status
 
@@ -211,24 +205,24 @@ def set_organisation_territory(organisation_id: str):  # type: ignore[no-untyped
     return redirect(url_for("operator.organisation", organisation_id=organisation.id))
 
 
-@blp.route("/organisations/<organisation_id>/tracing", methods=["POST"])
-@page("admin")
-def grant_tracing(organisation_id: str):  # type: ignore[no-untyped-def]
-    organisation = _organisation(organisation_id)
+def _set_tracing(organisation: Organisation, permitted: bool) -> None:
+    """`safesignal tracing grant` / `withdraw`, committed; 409 where the organisation may not issue codes."""
     db = per_request.session()
     try:
-        codes.set_tracing(db, organisation.id, True, now=_now(), audit=_state().audit, actor=_actor())
+        codes.set_tracing(db, organisation.id, permitted, now=_now(), audit=_state().audit, actor=_actor())
     except codes.NotPermitted:
         db.rollback()
         abort(409)
     db.commit()
+
+
+@blp.route("/organisations/<organisation_id>/tracing", methods=["POST"])
+@page("admin")
+def grant_tracing(organisation_id: str):  # type: ignore[no-untyped-def]
+    organisation = _organisation(organisation_id)
+    _set_tracing(organisation, True)
     flash(_("This pharmacy may now issue verification codes."), "success")
     return redirect(url_for("operator.organisation", organisation_id=organisation.id))
-
-
-def _confirm(form: ConfirmForm, title: str, explanation: str, button: str, back: str):  # type: ignore[no-untyped-def]
-    return render_template("operator/confirm.html", form=form, title=title, explanation=explanation,
-                           button=button, back=back)
 
 
 @blp.route("/organisations/<organisation_id>/tracing/withdraw", methods=["GET", "POST"])
@@ -236,20 +230,15 @@ def _confirm(form: ConfirmForm, title: str, explanation: str, button: str, back:
 def withdraw_tracing(organisation_id: str):  # type: ignore[no-untyped-def]
     organisation = _organisation(organisation_id)
     back = url_for("operator.organisation", organisation_id=organisation.id)
-    form = ConfirmForm()
+    form = EmptyForm()
     if form.validate_on_submit():
-        db = per_request.session()
-        try:
-            codes.set_tracing(db, organisation.id, False, now=_now(), audit=_state().audit, actor=_actor())
-        except codes.NotPermitted:
-            db.rollback()
-            abort(409)
-        db.commit()
+        _set_tracing(organisation, False)
         flash(_("This pharmacy can no longer issue verification codes."), "success")
         return redirect(back)
-    return _confirm(form, _("Stop “%(name)s” issuing verification codes?", name=organisation.name),
-                    _("Codes it has already issued stay valid until they expire. You can allow it again later."),
-                    _("Withdraw"), back)
+    return confirmation(form, title=_("Stop “%(name)s” issuing verification codes?", name=organisation.name),
+                        explanation=_("Codes it has already issued stay valid until they expire. You can allow it "
+                                      "again later."),
+                        button=_("Withdraw"), back=back)
 
 
 @blp.route("/organisations/<organisation_id>/revoke", methods=["GET", "POST"])
@@ -259,7 +248,7 @@ def revoke_organisation(organisation_id: str):  # type: ignore[no-untyped-def]
     if organisation.id == viewer().organisation_id:  # type: ignore[union-attr]
         # Revoking one's own organisation would sign every operator out of these pages; the CLI can.
         abort(409)
-    form = ConfirmForm()
+    form = EmptyForm()
     if form.validate_on_submit():
         db = per_request.session()
         revoke(db, organisation.id, now=_now(), actor=_actor())
@@ -267,29 +256,30 @@ def revoke_organisation(organisation_id: str):  # type: ignore[no-untyped-def]
         flash(_("“%(name)s” is revoked, with all its tokens and devices; its people are signed out.",
                 name=organisation.name), "success")
         return redirect(url_for("operator.organisations"))
-    return _confirm(form, _("Revoke “%(name)s”?", name=organisation.name),
-                    _("All its tokens and devices stop working now, and its people can no longer sign in. "
-                      "This cannot be undone."),
-                    _("Revoke the organisation"), url_for("operator.organisation", organisation_id=organisation.id))
+    return confirmation(form, title=_("Revoke “%(name)s”?", name=organisation.name),
+                        explanation=_("All its tokens and devices stop working now, and its people can no longer "
+                                      "sign in. This cannot be undone."),
+                        button=_("Revoke the organisation"),
+                        back=url_for("operator.organisation", organisation_id=organisation.id))
 
 
 @blp.route("/credentials/<credential_id>/revoke", methods=["GET", "POST"])
 @page("admin")
 def revoke_credential(credential_id: str):  # type: ignore[no-untyped-def]
-    credential = per_request.session().get(Credential, _uuid(credential_id))
+    credential = per_request.session().get(Credential, id_or_404(credential_id))
     if credential is None:
         abort(404)
     back = url_for("operator.organisation", organisation_id=credential.organisation_id)
-    form = ConfirmForm()
+    form = EmptyForm()
     if form.validate_on_submit():
         db = per_request.session()
         revoke(db, credential.id, now=_now(), actor=_actor())
         db.commit()
         flash(_("The token “%(label)s” is revoked.", label=credential.label), "success")
         return redirect(back)
-    return _confirm(form, _("Revoke the token “%(label)s”?", label=credential.label),
-                    _("Whatever uses this token is refused from now on. This cannot be undone."),
-                    _("Revoke the token"), back)
+    return confirmation(form, title=_("Revoke the token “%(label)s”?", label=credential.label),
+                        explanation=_("Whatever uses this token is refused from now on. This cannot be undone."),
+                        button=_("Revoke the token"), back=back)
 
 
 # People ----------------------------------------------------------------------------------------
@@ -304,7 +294,7 @@ def _organisation_choices(organisations: Iterable[Organisation]) -> list[SelectC
 def _people_page(form: InviteForm, status: int = 200):  # type: ignore[no-untyped-def]
     db = per_request.session()
     form.organisation.choices = _organisation_choices(list_organisations(db))
-    rows = [(person, organisation, services.person_status(person, _now())) for person, organisation in people.list_people(db)]
+    rows = [(person, organisation, people.person_status(person, _now())) for person, organisation in people.list_people(db)]
     return render_template("operator/people.html", form=form, rows=rows), status
 
 
@@ -361,12 +351,12 @@ def invite():  # type: ignore[no-untyped-def]
 @blp.route("/people/<person_id>/revoke", methods=["GET", "POST"])
 @page("admin")
 def revoke_person(person_id: str):  # type: ignore[no-untyped-def]
-    person = per_request.session().get(Person, _uuid(person_id))
+    person = per_request.session().get(Person, id_or_404(person_id))
     if person is None:
         abort(404)
     if person.id == viewer().person_id:  # type: ignore[union-attr]
         abort(409)
-    form = ConfirmForm()
+    form = EmptyForm()
     if form.validate_on_submit():
         db = per_request.session()
         people.revoke(db, person.id, _now(), actor=_actor())
@@ -374,11 +364,11 @@ def revoke_person(person_id: str):  # type: ignore[no-untyped-def]
         flash(_("The account is revoked: every session of it has ended."), "success")
         return redirect(url_for("operator.people"))
     organisation = per_request.session().get(Organisation, person.organisation_id)
-    return _confirm(form, _("Revoke this person's account?"),
-                    _("%(role)s at %(name)s. They are signed out everywhere now and cannot sign in again; a pending "
-                      "invitation stops working. This cannot be undone.",
-                      role=_role_name(organisation), name=organisation.name if organisation else "?"),
-                    _("Revoke the account"), url_for("operator.people"))
+    return confirmation(form, title=_("Revoke this person's account?"),
+                        explanation=_("%(role)s at %(name)s. They are signed out everywhere now and cannot sign in "
+                                      "again; a pending invitation stops working. This cannot be undone.",
+                                      role=_role_name(organisation), name=organisation.name if organisation else "?"),
+                        button=_("Revoke the account"), back=url_for("operator.people"))
 
 
 def _role_name(organisation: Organisation | None) -> str:

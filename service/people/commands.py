@@ -9,8 +9,6 @@ only its pseudonym, and nothing prints it back.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -20,17 +18,6 @@ from service.cli.context import current_state, now, parse_uuid
 from service.people.models import Person
 
 people_group = click.Group("people", help="People who use the web pages: invitations and accounts.")
-
-
-def status(person: Person, at: dt.datetime) -> str:
-    """What a person's account is at `at`: invited, invitation expired, active or revoked."""
-    if person.revoked_at is not None:
-        return "revoked"
-    if person.active_at is not None:
-        return "active"
-    if person.invitation_expires_at is not None and person.invitation_expires_at > at:
-        return "invited"
-    return "invitation expired"
 
 
 @people_group.command("invite")
@@ -75,11 +62,11 @@ def people_invite(organisation_id: str, email: str) -> None:
 @with_appcontext
 def people_list() -> None:
     """List people: id, organisation, role, status, language, created (no address: none is stored)."""
-    from service.people.services import list_people, role_of
+    from service.people.services import list_people, person_status, role_of
 
     at = now()
     for person, organisation in list_people(per_request.session()):
-        click.echo(f"{person.id}  {organisation.id}  {role_of(organisation):<12} {status(person, at):<18} "
+        click.echo(f"{person.id}  {organisation.id}  {role_of(organisation):<12} {person_status(person, at):<18} "
                    f"{person.language or '-':<5} {person.created_at:%Y-%m-%d %H:%M}")
 
 

@@ -18,6 +18,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import pyotp
@@ -361,6 +362,28 @@ def list_people(session: Session) -> list[tuple[Person, Organisation]]:
     rows = session.execute(select(Person, Organisation).join(Organisation, Person.organisation_id == Organisation.id)
                            .order_by(Person.created_at, Person.id))
     return [(person, organisation) for person, organisation in rows]
+
+
+class PersonStatus(StrEnum):
+    """What a person's account is; the value is what `safesignal people list` prints, and the
+    operator's pages show a translated name of it."""
+
+    INVITED = "invited"
+    EXPIRED = "invitation expired"
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+def person_status(person: Person, now: dt.datetime) -> PersonStatus:
+    """What `person`'s account is at `now`: revoked overrides all, then active (second factor
+    confirmed), then invited while the invitation runs (the same bound as `invited_person`)."""
+    if person.revoked_at is not None:
+        return PersonStatus.REVOKED
+    if person.active_at is not None:
+        return PersonStatus.ACTIVE
+    if person.invitation_expires_at is not None and person.invitation_expires_at > now:
+        return PersonStatus.INVITED
+    return PersonStatus.EXPIRED
 
 
 def revoke(session: Session, person_id: uuid.UUID, now: dt.datetime, actor: str = "cli") -> Person:

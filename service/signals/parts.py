@@ -1,4 +1,5 @@
-"""One part of a stored release read column by column, and a bounded cache of them: what alerts read.
+"""One part of a stored release read column by column, and a bounded cache of them: what alerts
+and the dashboard's pages read.
 
 An alerts request reads one part (area x category of a city: 5,000 cells) of the tested week and
 of its seven baseline weeks, and tests every cell. Read as published, that is a msgspec struct per
@@ -13,6 +14,9 @@ first out, bounded by cells: a city's whole year (52 weeks x 6,119 cells) fits i
 What a cell costs: 8 bytes of value and 2 flags. The keys and the sds, the same for every week of
 one grid and settings, are kept once for all those weeks.
 
+The dashboard reads its cells as published from the same columns (`PartColumns.rows`): a series
+is one cell of 52 weeks, which decoding the weeks' whole releases made cost 100-400 ms.
+
 A part is read from its own column of the release (protection.encode_columns: numpy arrays as
 bytes), the parts an alerts request misses all in one query (`load`). Releases stored before those
 columns existed are read from their cells document, which holds all six parts as JSON: on
@@ -22,6 +26,7 @@ document, 3-6 to parse it), against 1-2 ms from the column (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from collections import OrderedDict
@@ -35,7 +40,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.signals.models import Release, part_column
-from service.signals.protection import STATUS_CODES, Status, decode_columns, decode_entries
+from service.signals.protection import STATUS_CODES, Status, decode_columns, decode_entries, interval
+from service.signals.schemas import CountCell
 
 # A published cell's place in both hierarchies: (municipality, district, area, phenomenon,
 # category), as services.rows gives it; None where the level is above the cell's.
@@ -43,6 +49,9 @@ RowKey = tuple[str, str | None, str | None, str, str | None]
 
 MAX_CELLS = 1_000_000
 _SHOWN = STATUS_CODES.index(Status.SHOWN)  # its byte in a stored statuses column
+# A cell's status by its byte in PartColumns.status: a stored column's bytes, then what releases
+# stored before issue 12 also say ("suppressed"). Plain strings, as decoded from the cells.
+STATUSES = (*(str(status.value) for status in STATUS_CODES), "suppressed")
 _MAX_SHARED = 1024  # distinct key lists and sd columns kept for sharing (a few per grid and settings)
 
 
@@ -55,6 +64,24 @@ class PartColumns:
     stored: np.ndarray  # bool: a protected value is stored (releases before issue 12 kept hidden cells' out)
     shown: np.ndarray  # bool: the status is shown, so the value is published
     sd: np.ndarray  # float64: the noise sd as published; NaN where none is stored (before issue 12)
+    status: np.ndarray  # uint8: the status, as its index in STATUSES
+
+    def rows(self, indices: Sequence[int] | None = None) -> list[CountCell]:
+        """The cells (all, or those at `indices`) as services.rows publishes them: a value and its
+        interval only where the cell is shown, the sd where one is stored."""
+        picked = range(len(self.keys)) if indices is None else indices
+        keys, values, shown = self.keys, self.values.tolist(), (self.shown & self.stored).tolist()
+        sds, statuses = self.sd.tolist(), self.status.tolist()
+        result = []
+        for i in picked:
+            sd = None if math.isnan(sds[i]) else sds[i]
+            if not shown[i]:
+                result.append(CountCell(*keys[i], None, STATUSES[statuses[i]], sd=sd))  # type: ignore[arg-type]
+            elif sd is None:  # stored before intervals were
+                result.append(CountCell(*keys[i], values[i], STATUSES[statuses[i]]))  # type: ignore[arg-type]
+            else:
+                result.append(CountCell(*keys[i], values[i], STATUSES[statuses[i]], *interval(values[i], sd), sd))  # type: ignore[arg-type]
+        return result
 
 
 class PartCache:
@@ -118,6 +145,7 @@ class PartCache:
                 stored=np.ones(len(sd), dtype=bool),
                 shown=np.frombuffer(stored.statuses, dtype=np.uint8) == _SHOWN,
                 sd=self._shared_value(("sd", stored.sds), sd),
+                status=np.frombuffer(stored.statuses, dtype=np.uint8),
             )
         entries = decode_entries(release.cells, geo, taxonomy)
         sd = np.array([np.nan if e.sd is None else e.sd for e in entries], dtype=float)
@@ -127,6 +155,7 @@ class PartCache:
             stored=np.array([e.value is not None for e in entries], dtype=bool),
             shown=np.array([e.status == Status.SHOWN for e in entries], dtype=bool),
             sd=self._shared_value(("sd", sd.tobytes()), sd),
+            status=np.array([STATUSES.index(e.status) for e in entries], dtype=np.uint8),
         )
 
     def _keys(self, release: Release, geo: str, taxonomy: str, geo_codes: list[str], tax_codes: list[str]) -> tuple[RowKey, ...]:

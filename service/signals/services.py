@@ -22,7 +22,7 @@ import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 import numpy as np
@@ -343,11 +343,21 @@ class Opened:
     charged: float  # 0 when the organisation had opened the week before
 
 
-def reopen(session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date) -> Opened | None:
+def reopen(
+    session: Session, signals: Signals, organisation_id: uuid.UUID, week: dt.date, *, cells: bool = True,
+) -> Opened | None:
     """The week as `open_week` gives it, if the organisation already opened it for its whole
-    current territory; reads only. None when open_week has something to do."""
-    opened = _reopen_weeks(session, signals, organisation_id, [week], cells=True)
+    current territory; reads only. None when open_week has something to do. With cells=False
+    the releases' cells are loaded only if accessed, in this session: for a caller that reads
+    them through `part_rows` (the cells are one document of every part, 330 kB for a city)."""
+    opened = _reopen_weeks(session, signals, organisation_id, [week], cells=cells)
     return None if opened is None else opened[week]
+
+
+def reopened(session: Session, signals: Signals, organisation_id: uuid.UUID) -> list[Opened]:
+    """Every week the organisation opened that `reopen` would give, oldest first, each as it
+    gives it (cells not loaded: read them through `part_rows` or `series`); three queries."""
+    return list(_readable(session, signals, organisation_id, None, every=False, cells=False).values())
 
 
 def _reopen_weeks(
@@ -356,21 +366,33 @@ def _reopen_weeks(
     """`reopen` of every week, in three queries whatever their number; None when open_week has
     something to do for any of them. With cells=False the releases' cells are loaded on first
     access, in this session (alerts read them from signals.parts, which seldom needs them)."""
-    spends = {spend.week: spend for spend in session.scalars(
-        select(BudgetSpend).where(BudgetSpend.organisation_id == organisation_id, BudgetSpend.week.in_(weeks))
-    )}
-    if any(week not in spends for week in weeks):
+    opened = _readable(session, signals, organisation_id, weeks, every=True, cells=cells)
+    return None if opened is None else {week: opened[week] for week in weeks}
+
+
+def _readable(
+    session: Session, signals: Signals, organisation_id: uuid.UUID, weeks: Sequence[dt.date] | None, *,
+    every: bool, cells: bool,
+) -> dict[dt.date, Opened] | None:
+    """Of `weeks` (None: every week the organisation opened), those the organisation opened for its
+    whole current territory and whose releases are stored, oldest first. With `every`, None as
+    soon as one of `weeks` is not (so that no more is read)."""
+    query = select(BudgetSpend).where(BudgetSpend.organisation_id == organisation_id)
+    spends = {spend.week: spend for spend in session.scalars(query if weeks is None else query.where(BudgetSpend.week.in_(weeks)))}
+    if every and any(week not in spends for week in weeks or ()):
         return None
     municipalities = [m for m in territory(session, organisation_id) if m in signals.grids]
-    if any(not set(municipalities) <= set(spends[week].municipalities.split(",")) for week in weeks):
-        return None  # the territory grew since: open_week records (and audits) the rest
-    query = select(Release).where(Release.week.in_(weeks), Release.municipality.in_(municipalities))
-    releases: dict[dt.date, list[Release]] = {}
-    for release in session.scalars(query if cells else query.options(defer(Release.cells))):
-        releases.setdefault(release.week, []).append(release)
-    if any(week not in releases for week in weeks):
+    # A week the territory grew since: open_week records (and audits) the rest.
+    whole = [week for week, spend in spends.items() if set(municipalities) <= set(spend.municipalities.split(","))]
+    if every and len(whole) < len(spends):
         return None
-    return {week: Opened(week, releases[week], 0.0) for week in weeks}
+    query = select(Release).where(Release.week.in_(whole), Release.municipality.in_(municipalities))
+    releases: dict[dt.date, list[Release]] = {}
+    for release in session.scalars(query if cells else query.options(defer(Release.cells))) if whole else ():
+        releases.setdefault(release.week, []).append(release)
+    if every and len(releases) < len(whole):
+        return None
+    return {week: Opened(week, releases[week], 0.0) for week in sorted(releases)}
 
 
 def open_week(
@@ -548,6 +570,81 @@ def rows(releases: Sequence[Release], geo: str, taxonomy: str) -> list[Row]:
     return result
 
 
+def part_rows(
+    session: Session, signals: Signals, releases: Sequence[Release], geo: str, taxonomy: str, code: str | None = None,
+    *, positions: Sequence[int] | None = None,
+) -> list[Row]:
+    """`rows(releases, geo, taxonomy)`, field for field, read from the releases' part columns
+    (signals.parts: the parts not kept yet in one query) instead of their cells. With `code`, only
+    the cells of that phenomenon or category (of `taxonomy`); with `positions` (ascending), only the
+    cells at those places of the whole list (an alert's place: alerts list the cells as rows do)."""
+    if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
+        raise ValueError("unknown level")
+    signals.parts.load(session, releases, geo, taxonomy)
+    at = _TAX_AT[taxonomy]
+    result: list[Row] = []
+    start = 0
+    for release in sorted(releases, key=lambda r: r.municipality):
+        part = signals.parts.get(release, geo, taxonomy)
+        picked: list[int] | None = None
+        if code is not None:
+            picked = [i for i, key in enumerate(part.keys) if key[at] == code]
+        if positions is not None:
+            mine = [p - start for p in positions if start <= p < start + len(part.keys)]
+            picked = mine if picked is None else sorted(set(picked) & set(mine))
+        start += len(part.keys)
+        result += part.rows(picked)
+    return result
+
+
+# Where a row key (parts.RowKey) holds the code of a taxonomy level.
+_TAX_AT = {"phenomenon": 3, "category": 4}
+Place = tuple[str, str]  # (municipality, code of the area, district or municipality)
+
+
+def place_of(key: tuple[str, str | None, str | None, str, str | None], geo: str) -> Place:
+    """The place a row key (parts.RowKey: municipality, district, area, ...) counts in at `geo`."""
+    municipality, district, area = key[:3]
+    return (municipality, (area if geo == "area" else district if geo == "district" else municipality) or municipality)
+
+
+def places(opened: Opened, geo: str) -> list[Place]:
+    """The places of `geo` that the week's releases count in (their grids' areas, districts or
+    municipalities: what `rows` of any part would place), read from the releases' parameters."""
+    found: dict[Place, None] = {}
+    for release in sorted(opened.releases, key=lambda r: r.municipality):
+        m, districts = release.municipality, msgspec.json.decode(release.params)["districts"]
+        codes = sorted(districts) if geo == "area" else sorted(set(districts.values())) if geo == "district" else [m]
+        found.update(dict.fromkeys((m, code) for code in codes))
+    return list(found)
+
+
+def series(
+    session: Session, signals: Signals, opened: Sequence[Opened], geo: str, taxonomy: str, place: Place, code: str,
+) -> list[tuple[dt.date, Row]]:
+    """One cell in each of the weeks `opened`, in their order, as `rows` publishes it: the cell of
+    `place` at `geo` and of the phenomenon or category `code` of `taxonomy`. A week whose releases
+    have no such cell is left out. The weeks' parts are read in one query (signals.parts), and
+    only the cell asked for is built: a year of weeks costs a few milliseconds, not 52 releases."""
+    if geo not in GEO_LEVELS or taxonomy not in TAX_LEVELS:
+        raise ValueError("unknown level")
+    releases = {o.week: [r for r in o.releases if r.municipality == place[0]] for o in opened}
+    signals.parts.load(session, [r for mine in releases.values() for r in mine], geo, taxonomy)
+    at = _TAX_AT[taxonomy]
+    points = []
+    keys: tuple[Any, ...] | None = None
+    index: int | None = None
+    for week, mine in releases.items():
+        for release in mine:
+            part = signals.parts.get(release, geo, taxonomy)
+            if part.keys is not keys:  # weeks of one grid share their keys: found once for them all
+                keys = part.keys
+                index = next((i for i, key in enumerate(keys) if key[at] == code and place_of(key, geo) == place), None)
+            if index is not None:
+                points.append((week, part.rows([index])[0]))
+    return points
+
+
 def baseline_weeks(week: dt.date, rules: SignalRules) -> list[dt.date]:
     """The weeks EARS reads for `week`, oldest first, the tested week last; the guard weeks
     between baseline and tested week are never read, so never opened."""
@@ -571,6 +668,8 @@ class Alerts:
     charged: float
     flagged: int
     cells: list[schemas.Alert]  # as published: one per cell of the part, in counts' order
+    # The tested week's releases as read (cells not loaded): its counts are `part_rows` of them.
+    releases: list[Release] = field(default_factory=list)
 
 
 def alerts(
@@ -661,7 +760,8 @@ def _verdicts(
             observed, _published(verdicts.expected), _published(verdicts.sd), _published(verdicts.rise),
             _published(verdicts.statistic), verdicts.flagged.tolist(), verdicts.reason))
     ]
-    return Alerts(read, guard_weeks(week, signals.rules), round(charged, 6), int(verdicts.flagged.sum()), cells)
+    return Alerts(read, guard_weeks(week, signals.rules), round(charged, 6), int(verdicts.flagged.sum()), cells,
+                  opened[week].releases)
 
 
 def _published(column: np.ndarray) -> list[float | None]:

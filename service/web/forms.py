@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, ValidationError
 
 from service.people.services import PASSWORD_MAX, PASSWORD_MIN
+
+
+def plain_text(form: object, field: object) -> None:
+    """No control or format characters (a NUL PostgreSQL refuses, a line break, a bidi override that
+    would show a label back to front): a name or a label is one line of visible text."""
+    value = getattr(field, "data", None) or ""
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs") for char in value):
+        raise ValidationError(_l("Use letters, digits, spaces and punctuation only."))
 
 
 class SignInForm(FlaskForm):
@@ -45,4 +55,4 @@ class LanguageForm(FlaskForm):
 
 
 class EmptyForm(FlaskForm):
-    """A form with only its CSRF token (sign out, and buttons that post)."""
+    """A form with only its CSRF token (sign out, a confirmation, buttons that post)."""

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,22 @@ def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return wrapper
 
     return decorator
+
+
+def id_or_404(value: str) -> uuid.UUID:
+    """The id a page's path names, or 404: a path with an id that cannot exist names no page."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        abort(404)
+
+
+def confirmation(form: Any, *, title: str, explanation: str, button: str, back: str) -> str:
+    """The page that asks before an action cannot be undone (a revocation): `title` as its question,
+    `explanation`, a `button` that posts `form` (its CSRF token only) back to this URL, and Cancel to `back`.
+
+    Asking changes nothing: the view acts only on the POST, so following a link never revokes."""
+    return render_template("web/confirm.html", form=form, title=title, explanation=explanation, button=button, back=back)
 
 
 def sign_in_url(next_path: str | None = None) -> str:

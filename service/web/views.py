@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import uuid
 
-import segno
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
 
 from service import per_request
 from service.people import services
 from service.people.models import Person
 from service.web.forms import CodeForm, EmptyForm, LanguageForm, NewPasswordForm, SignInForm
 from service.web.pages import PageBlueprint, safe_next, sign_in_url, viewer
+from service.web.qr import qr_svg
 from service.web.shell import LANGUAGES, language
 
 blp = PageBlueprint("web", __name__)
@@ -168,12 +167,6 @@ def _invited(token: str) -> Person:
     return person
 
 
-def _qr_svg(uri: str) -> Markup:
-    # Drawn here, inline: no third party sees the secret, and the page needs no script for it.
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", title=_("QR code for your authenticator app"))
-    return Markup(svg)
-
-
 @blp.route("/invitation/<token>", methods=["GET", "POST"])
 def invitation(token: str):  # type: ignore[no-untyped-def]
     if viewer() is not None:
@@ -200,7 +193,7 @@ def _enrol_page(token: str, person: Person, form: CodeForm, failed: bool):  # ty
     secret = _state().accounts.totp_secret(person)
     uri = services.provisioning_uri(secret, f"{person.id.hex[:8]}")
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-    return render_template("web/enrol.html", form=form, failed=failed, qr=_qr_svg(uri), secret=grouped,
+    return render_template("web/enrol.html", form=form, failed=failed, qr=qr_svg(uri, _("QR code for your authenticator app")), secret=grouped,
                            action=url_for("web.confirm_invitation", token=token))
 
 

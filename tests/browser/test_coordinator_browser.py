@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import re
 
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
-from browser_support import assert_accessible, screenshot, set_language, sign_in
+from browser_support import assert_accessible, screenshot, set_language, sign_in, submit
 from service.partners.models import Credential
 
 LANGUAGES = ("nl-BE,nl", "fr-BE,fr", "de-BE,de", "en")
 HEADINGS = {"nl": "Toestellen van", "fr": "Appareils de", "de": "Geräte von", "en": "Devices of"}
 CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
-
-
-def _submit(browser, selector: str = "main form button[type=submit]") -> None:  # type: ignore[no-untyped-def]
-    """Click and wait for the next page to have loaded (the old one's marker gone)."""
-    browser.execute_script("window.previousPage = true")
-    browser.find_element(By.CSS_SELECTOR, selector).click()
-    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(lambda driver: driver.execute_script(
-        "return window.previousPage === undefined && document.readyState === 'complete'"))
 
 
 def test_the_coordinators_pages_in_every_language_and_a_code_with_its_qr(live_server, browser, people, partners):  # type: ignore[no-untyped-def]
@@ -45,11 +35,11 @@ def test_the_coordinators_pages_in_every_language_and_a_code_with_its_qr(live_se
         if code == "en":
             screenshot(browser, "coordinator-devices")
         # A label left out: the error is tied to its field.
-        _submit(browser)
+        submit(browser)
         assert browser.find_element(By.ID, "label").get_attribute("aria-invalid") == "true"
         assert_accessible(browser)
         browser.find_element(By.ID, "label").send_keys(f"tablet {code}")
-        _submit(browser)
+        submit(browser)
         qr = browser.find_element(By.CSS_SELECTOR, ".qr svg")
         assert qr.size["width"] >= 200 and qr.find_element(By.TAG_NAME, "title").get_attribute("textContent")
         enrollment = browser.find_element(By.CSS_SELECTOR, ".enrolment-code code").text
@@ -72,9 +62,9 @@ def test_a_device_is_revoked_after_the_confirmation(live_server, browser, people
     person = people.create("coordinator")
     partners.device(live_server.app.test_client(), person.organisation_id)
     sign_in(browser, live_server.url, person, live_server.clock())
-    _submit(browser, "main table a[href$='/revoke']")
+    submit(browser, "main table a[href$='/revoke']")
     assert "tablet 1" in browser.find_element(By.TAG_NAME, "h1").text
-    _submit(browser, "main form button.danger")
+    submit(browser, "main form button.danger")
     assert browser.current_url == f"{live_server.url}/devices/"
     assert "tablet 1" in browser.find_element(By.CSS_SELECTOR, "main [role=status]").text
     assert not browser.find_elements(By.CSS_SELECTOR, "main table a[href$='/revoke']")

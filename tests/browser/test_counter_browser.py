@@ -11,7 +11,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
-from browser_support import assert_accessible, screenshot, sign_in
+from browser_support import assert_accessible, screenshot, sign_in, wait_for_path
 from service.reports.models import Report
 from service.reports.services import read_payload
 
@@ -24,20 +24,16 @@ def _reports(live_server) -> list[Report]:  # type: ignore[no-untyped-def]
         return list(session.scalars(select(Report)))
 
 
-def _wait_for(driver, path: str) -> None:  # type: ignore[no-untyped-def]
-    WebDriverWait(driver, 10).until(lambda d: d.current_url.split("?")[0].endswith(path))
-
-
 def test_a_masker_19_report_goes_out_with_one_key_and_leaves_nothing_behind(live_server, browser, people):  # type: ignore[no-untyped-def]
     person = people.create("pharmacy")
     sign_in(browser, live_server.url, person, live_server.clock())
-    _wait_for(browser, "/counter/")
+    wait_for_path(browser, "/counter/")
     visited = [browser.current_url]
     # The page opens with "Masker 19" focused: Enter (one interaction) sends the report.
     focused = browser.switch_to.active_element
     assert focused.get_attribute("value") == "dv_mask19" and "Masker 19" in focused.text
     ActionChains(browser).send_keys(Keys.ENTER).perform()
-    _wait_for(browser, "/counter/sent")
+    wait_for_path(browser, "/counter/sent")
     visited.append(browser.current_url)
     status = browser.find_element(By.CSS_SELECTOR, "main [role=status]").text
     assert "Masker 19" in status
@@ -47,11 +43,11 @@ def test_a_masker_19_report_goes_out_with_one_key_and_leaves_nothing_behind(live
     assert browser.switch_to.active_element.get_attribute("href").endswith("/counter/")
     # Back in the history: the form is fresh (no-store), the confirmation is not shown again.
     browser.back()
-    _wait_for(browser, "/counter/")
+    wait_for_path(browser, "/counter/")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Report a signal"
     assert not browser.find_elements(By.CSS_SELECTOR, "main [role=status]")
     browser.forward()
-    _wait_for(browser, "/counter/")  # the confirmation, once read, sends back to the form
+    wait_for_path(browser, "/counter/")  # the confirmation, once read, sends back to the form
     assert not browser.find_elements(By.CSS_SELECTOR, "main [role=status]")
     visited.append(browser.current_url)
     for url in visited:
@@ -61,13 +57,13 @@ def test_a_masker_19_report_goes_out_with_one_key_and_leaves_nothing_behind(live
 def test_a_note_leaves_neither_the_page_nor_the_history(live_server, browser, people):  # type: ignore[no-untyped-def]
     person = people.create("pharmacy")
     sign_in(browser, live_server.url, person, live_server.clock(), target="/counter/")
-    _wait_for(browser, "/counter/")
+    wait_for_path(browser, "/counter/")
     # Keyboard only: open the optional details, type the note, and send with "Masker 19".
     browser.find_element(By.CSS_SELECTOR, "details.optional summary").send_keys(Keys.ENTER)
     note = browser.find_element(By.ID, "note")
     note.send_keys(NOTE)
     browser.find_element(By.CSS_SELECTOR, "button[value=dv_mask19]").send_keys(Keys.ENTER)
-    _wait_for(browser, "/counter/sent")
+    wait_for_path(browser, "/counter/sent")
     main = browser.find_element(By.TAG_NAME, "main").text
     assert "A phone number was removed." in main
     assert "0470" not in browser.page_source and "Zus belt" not in browser.page_source
@@ -75,7 +71,7 @@ def test_a_note_leaves_neither_the_page_nor_the_history(live_server, browser, pe
     assert read_payload(live_server.app.extensions["safesignal"].intake, report).note == "Zus belt terug op [phone]"
     screenshot(browser, "counter-sent")
     browser.back()
-    _wait_for(browser, "/counter/")
+    wait_for_path(browser, "/counter/")
     assert browser.find_element(By.ID, "note").get_attribute("value") == ""
     assert "0470" not in browser.page_source and "Zus belt" not in browser.page_source
     assert "0470" not in browser.current_url and "note" not in browser.current_url
@@ -85,7 +81,7 @@ def test_a_granted_pharmacy_issues_a_code_shown_once_with_its_qr_code(live_serve
     person = people.create("pharmacy")
     partners.run("tracing", "grant", person.organisation_id)
     sign_in(browser, live_server.url, person, live_server.clock(), target="/counter/code")
-    _wait_for(browser, "/counter/code")
+    wait_for_path(browser, "/counter/code")
     assert "100 of 100" in browser.find_element(By.CSS_SELECTOR, ".quota").text
     browser.find_element(By.CSS_SELECTOR, "input[name=kind][value=symptoms]").click()
     day = browser.find_element(By.ID, "day")
@@ -101,7 +97,7 @@ def test_a_granted_pharmacy_issues_a_code_shown_once_with_its_qr_code(live_serve
     screenshot(browser, "counter-code")
     # Back: the form again, no code.
     browser.back()
-    _wait_for(browser, "/counter/code")
+    wait_for_path(browser, "/counter/code")
     assert not browser.find_elements(By.CSS_SELECTOR, "p.code")
     assert groups[0] + " " + groups[1] not in browser.page_source
 
@@ -113,7 +109,7 @@ def test_every_counter_page_in_every_language_has_no_accessibility_violation(liv
         browser.delete_all_cookies()
         live_server.clock.advance(seconds=30)
         sign_in(browser, live_server.url, person, live_server.clock(), target="/counter/")
-        _wait_for(browser, "/counter/")
+        wait_for_path(browser, "/counter/")
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
         for summary in browser.find_elements(By.CSS_SELECTOR, "form.counter details summary"):
             summary.click()  # open: axe checks what a person opens too
@@ -128,7 +124,7 @@ def test_every_counter_page_in_every_language_has_no_accessibility_violation(liv
         assert_accessible(browser)
         browser.find_element(By.ID, "observed_time").clear()
         browser.find_element(By.CSS_SELECTOR, "button[value=dv_mask19]").click()
-        _wait_for(browser, "/counter/sent")
+        wait_for_path(browser, "/counter/sent")
         assert_accessible(browser)
         browser.get(f"{live_server.url}/counter/code")
         assert_accessible(browser)  # not granted: says so

@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import re
 
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.ui import WebDriverWait
 
-from browser_support import assert_accessible, screenshot, set_language, sign_in
+from browser_support import assert_accessible, screenshot, set_language, sign_in, submit
 
 LANGUAGES = ("nl-BE,nl", "fr-BE,fr", "de-BE,de", "en")
 HEADINGS = {"nl": "Organisaties", "fr": "Organisations", "de": "Organisationen", "en": "Organisations"}
-
-
-def _submit(browser, selector: str = "main form button[type=submit]") -> None:  # type: ignore[no-untyped-def]
-    """Click and wait for the next page to have loaded (the old one's marker gone)."""
-    browser.execute_script("window.previousPage = true")
-    browser.find_element(By.CSS_SELECTOR, selector).click()
-    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(lambda driver: driver.execute_script(
-        "return window.previousPage === undefined && document.readyState === 'complete'"))
 
 
 def test_the_operators_pages_in_every_language(live_server, browser, people, partners):  # type: ignore[no-untyped-def]
@@ -45,14 +35,14 @@ def test_the_operators_pages_in_every_language(live_server, browser, people, par
         # A pharmacy without its area: the error is on the area field, and the page stays accessible.
         Select(browser.find_element(By.ID, "kind")).select_by_value("pharmacy")
         browser.find_element(By.ID, "name").send_keys(f"Apotheek {code}")
-        _submit(browser, "form[action='/operator/organisations'] button[type=submit]")
+        submit(browser, "form[action='/operator/organisations'] button[type=submit]")
         assert browser.find_element(By.ID, "area").get_attribute("aria-invalid") == "true"
         assert_accessible(browser)
         # A DPO office added: its token, shown once.
         Select(browser.find_element(By.ID, "kind")).select_by_value("dpo_office")
         browser.find_element(By.ID, "name").clear()
         browser.find_element(By.ID, "name").send_keys(f"DPO {code}")
-        _submit(browser, "form[action='/operator/organisations'] button[type=submit]")
+        submit(browser, "form[action='/operator/organisations'] button[type=submit]")
         token = browser.find_element(By.ID, "token").get_attribute("value")
         assert re.fullmatch(r"ss_[0-9a-f]{32}[A-Za-z0-9_-]{43}", token)
         assert_accessible(browser)
@@ -61,7 +51,7 @@ def test_the_operators_pages_in_every_language(live_server, browser, people, par
             assert_accessible(browser)
             assert token not in browser.page_source
         browser.get(f"{live_server.url}/operator/organisations/{pharmacy_id}")
-        _submit(browser, "form[action$='/tokens'] button[type=submit]")
+        submit(browser, "form[action$='/tokens'] button[type=submit]")
         assert browser.find_element(By.ID, "token").get_attribute("value").startswith("ss_")
         assert_accessible(browser)
         for path in (f"/operator/organisations/{pharmacy_id}/revoke", f"/operator/organisations/{pharmacy_id}/tracing/withdraw",
@@ -75,7 +65,7 @@ def test_the_operators_pages_in_every_language(live_server, browser, people, par
             screenshot(browser, "operator-people")
         Select(browser.find_element(By.ID, "organisation")).select_by_value(pharmacy_id)
         browser.find_element(By.ID, "email").send_keys(f"person.{number}@example.be")
-        _submit(browser, "form[action='/operator/people'] button[type=submit]")
+        submit(browser, "form[action='/operator/people'] button[type=submit]")
         link = browser.find_element(By.ID, "link").get_attribute("value")
         assert "/invitation/" in link and "person." not in browser.page_source
         assert_accessible(browser)
@@ -89,12 +79,12 @@ def test_the_operator_sets_a_territory_and_revokes_a_person(live_server, browser
     sign_in(browser, live_server.url, operator, live_server.clock())
     browser.get(f"{live_server.url}/operator/organisations/{member.organisation_id}")
     browser.find_element(By.CSS_SELECTOR, "fieldset.checks input[type=checkbox]").click()
-    _submit(browser, "form[action$='/territory'] button[type=submit]")
+    submit(browser, "form[action$='/territory'] button[type=submit]")
     assert "saved" in browser.find_element(By.CSS_SELECTOR, "main [role=status]").text
     assert "No territory yet" not in browser.page_source
     browser.get(f"{live_server.url}/operator/people")
-    _submit(browser, f"main table a[href='/operator/people/{member.id}/revoke']")
-    _submit(browser, "main form button.danger")
+    submit(browser, f"main table a[href='/operator/people/{member.id}/revoke']")
+    submit(browser, "main form button.danger")
     assert browser.current_url == f"{live_server.url}/operator/people"
     assert "revoked" in browser.find_element(By.CSS_SELECTOR, "main [role=status]").text
     assert_accessible(browser)

@@ -8,11 +8,12 @@ import uuid
 
 import pyotp
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from browser_support import assert_accessible, screenshot, set_language, sign_in
+from browser_support import assert_accessible, screenshot, set_language, sign_in, submit
 
 LANGUAGES = ("nl-BE,nl", "fr-BE,fr", "de-BE,de", "en")
 HEADINGS = {"nl": "Aanmelden", "fr": "Se connecter", "de": "Anmelden", "en": "Sign in"}
@@ -64,7 +65,8 @@ def test_an_invited_person_sets_a_password_scans_the_code_and_signs_in(live_serv
     browser.find_element(By.ID, "code").send_keys(pyotp.TOTP(secret).at(clock()))
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     WebDriverWait(browser, 10).until(expected_conditions.url_contains("/sign-in"))
-    assert "ready" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: "ready" in d.find_element(By.CSS_SELECTOR, "[role=status]").text)
     clock.advance(seconds=30)
     browser.find_element(By.ID, "email").send_keys("New.Person@example.org")
     browser.find_element(By.ID, "password").send_keys("a long enough passphrase")
@@ -82,7 +84,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(live_server, browser, p
     sign_in(browser, live_server.url, person, live_server.clock())
     # Another site's forged form would carry no token: remove it from the page's own form.
     browser.execute_script("document.querySelector(\"form[action='/sign-out'] input[name=csrf_token]\").remove()")
-    browser.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+    submit(browser, "form[action='/sign-out'] button")
     assert browser.find_element(By.TAG_NAME, "h1").text == "The form has expired"
     browser.get(f"{live_server.url}/")
     assert browser.find_elements(By.CSS_SELECTOR, "form[action='/sign-out']"), "the forged sign-out signed out"
@@ -112,6 +114,12 @@ def test_a_revoked_person_is_signed_out_at_the_next_page(live_server, browser, p
     assert "/sign-in" in browser.current_url
 
 
+def _wait_for_language(browser, code: str) -> None:  # type: ignore[no-untyped-def]
+    # The old page's <html> may go stale while it is read: wait through that too.
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == code)
+
+
 @pytest.mark.parametrize("browser_language", ["fr-BE,fr"])
 def test_the_language_chosen_is_remembered_for_the_person(live_server, browser, people):  # type: ignore[no-untyped-def]
     person = people.create("analyst")
@@ -119,10 +127,10 @@ def test_the_language_chosen_is_remembered_for_the_person(live_server, browser, 
     select = browser.find_element(By.ID, "language-choice")
     select.find_element(By.CSS_SELECTOR, "option[value=de]").click()
     browser.find_element(By.CSS_SELECTOR, "form.language button").click()
-    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de")
+    _wait_for_language(browser, "de")
     # Another browser, in French, signed in as the same person: German, the person's choice.
     live_server.clock.advance(seconds=30)
     browser.delete_all_cookies()
     sign_in(browser, live_server.url, person, live_server.clock())
-    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de")
+    _wait_for_language(browser, "de")
     assert re.search(r"Abmelden", browser.page_source)

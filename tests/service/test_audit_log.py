@@ -246,9 +246,12 @@ def test_every_credential_key_and_retention_event_is_an_entry(app, client, partn
     revoked = _details(db_engine, "credential.revoked")
     assert [d["credential_id"] for d in revoked] == [device_id, *pharmacy_credentials]
     assert _details(db_engine, "organisation.revoked") == [{"organisation_id": pharmacy_id}]
-    (rotation,) = _details(db_engine, "keys.kek_rotated")
-    # One KEK only: the one data key is already wrapped under it and is skipped.
-    assert rotation == {"count": 0, "kek_id": _state(app).intake.keyring.keks.current.kek_id}
+    (rotation, secrets) = _details(db_engine, "keys.kek_rotated")
+    # One KEK only: the one data key is already wrapped under it and is skipped; so are
+    # people's TOTP secrets (there are none here), in an entry of their own.
+    current = _state(app).intake.keyring.keks.current.kek_id
+    assert rotation == {"count": 0, "kek_id": current}
+    assert secrets == {"count": 0, "kek_id": current, "what": "person_totp"}
     (destroyed,) = _details(db_engine, "keys.destroyed")
     assert destroyed["data_class"] == "pharmacy_reports" and destroyed["count"] == 1 and len(destroyed["key_ids"]) == 1
     purged = _details(db_engine, "retention.purged")

@@ -18,7 +18,7 @@ def test_the_scheduler_runs_every_domains_jobs_at_their_configured_intervals(app
 def test_what_each_domain_builds_is_on_the_state_under_its_name(app):
     state = app.extensions["safesignal"]
     built = {domain.state_name for domain in DOMAINS if domain.build}
-    assert built == {"intake", "credentials", "signals", "tracing", "retention", "accounts", "web_secret"}
+    assert built == {"intake", "credentials", "signals", "tracing", "retention", "accounts", "area_maps", "web_secret"}
     for name in built:
         assert getattr(state, name) is state.built[name]
     # The intake and the signals read the same deployment data, and count in the same weeks.

@@ -326,6 +326,31 @@ def test_series_show_only_the_weeks_this_organisation_opened(app, partners, peop
     assert len(municipality.rows) == 2
 
 
+def test_series_leave_out_a_week_opened_before_the_territory_grew_as_its_page_does(app, partners, people, clock):
+    organisation, token = prevention_service(partners, "north")
+    weeks = []
+    for counts in (30, 40):
+        weeks.append(monday(clock.now))
+        tally(app, weeks[-1], {("n1", "dv_mask19"): counts, ("s1", "dv_mask19"): counts})
+        clock.advance(days=7)
+    clock.now = release_time(weeks[-1])
+    release_due(app)
+    client, _ = people.signed_in("analyst", organisation_id=organisation)
+    post(client, f"/dashboard/weeks/{label(weeks[0])}/open", "/dashboard/")
+    partners.run("signals", "territory", organisation, "north", "south")  # the first week has no south yet
+    post(client, f"/dashboard/weeks/{label(weeks[1])}/open", "/dashboard/")
+
+    shown, html = page(client, "/dashboard/series?geo=municipality&show=category:dv_mask19&place=south/south")
+    assert [row[0] for row in shown.rows] == [label(weeks[1])]
+    cell = next(c for c in api(client, f"/v1/signals/weeks/{label(weeks[1])}/counts?geo=municipality", token).get_json()["cells"]
+                if c["municipality"] == "south" and c["category"] == "dv_mask19")
+    assert shown.rows[0][1:4] == [str(cell["value"]), str(cell["low"]), str(cell["high"])]
+    assert label(weeks[0]) not in html
+    # Nor does the first week's own page show its counts: opening it would record the south first.
+    assert page(client, f"/dashboard/weeks/{label(weeks[0])}")[0].rows == []
+    assert page(client, f"/dashboard/weeks/{label(weeks[1])}?geo=municipality")[0].rows != []
+
+
 def _weeks_of_reports(app, clock, weekly: list[int]) -> list[dt.date]:  # type: ignore[no-untyped-def]
     """One week per count: that many dv_mask19 reports in n1, steady neighbours, released by the
     scheduler's job; the weeks' Mondays."""

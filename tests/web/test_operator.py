@@ -3,22 +3,18 @@ territories and people, each leaving the rows and audit entries the `safesignal`
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import re
-import socket
 import uuid
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from service.partners.models import Credential, Organisation
 from service.partners.services import authenticate
 from service.people.models import Person
 from service.signals.models import Territory
-from support import People, Partners, csrf_token
+from support import People, Partners, csrf_token, free_port, is_signed_in, smtp_server
 
 TOKEN = re.compile(r"ss_[0-9a-f]{32}[A-Za-z0-9_-]{43}")
 LINK = re.compile(r"/invitation/([A-Za-z0-9_-]{43})")
@@ -49,11 +45,6 @@ def _post(client, path: str, data: dict | None = None):  # type: ignore[no-untyp
 def _organisation(db_engine, name: str):  # type: ignore[no-untyped-def]
     with db_engine.connect() as connection:
         return connection.execute(select(Organisation.__table__).where(Organisation.name == name)).one()
-
-
-def _signed_in(client) -> bool:  # type: ignore[no-untyped-def]
-    response = client.get("/")
-    return not (response.status_code == 302 and response.headers["Location"].startswith("/sign-in"))
 
 
 def _count(db_engine, model) -> int:  # type: ignore[no-untyped-def]
@@ -201,7 +192,7 @@ def test_revoking_an_organisation_asks_first_and_writes_what_the_cli_writes(app,
     assert [kind for kind, _, _ in page_entries] == ["organisation.revoked", "credential.revoked"]
     assert {actor for _, actor, _ in page_entries} == {f"person:{person.id}"}
     # Its people are signed out.
-    assert not _signed_in(member_client)
+    assert not is_signed_in(member_client)
     # The CLI's `partners revoke` writes the same.
     other_id, _ = partners.add("pharmacy", "Apotheek Elders", partners.area())
     cli_before = len(_audit(db_engine))
@@ -277,35 +268,13 @@ def test_an_invitation_link_is_shown_once_and_works(app, operator, partners, db_
     assert token not in client.get(f"/operator/organisations/{organisation_id}").get_data(as_text=True)
 
 
-class _Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802 - aiosmtpd's name
-        self.received.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.original_content, policy=email.policy.default)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_invitation_is_emailed_where_smtp_is_set_and_shown_all_the_same(app_with, db_engine):  # type: ignore[no-untyped-def]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
+    with smtp_server() as (controller, inbox):
         application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=False)
         partners = Partners(application)
         client, _ = People(application, partners).signed_in("admin", email="operator1@example.org")
         organisation_id, _ = partners.add("dpo_office", "DPO office")
         response = _post(client, "/operator/people", {"organisation": organisation_id, "email": "anna@example.be"})
-    finally:
-        controller.stop()
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "e-mailed to the address given" in html and "anna@" not in html
     ((recipients, message),) = inbox.received
@@ -313,7 +282,7 @@ def test_the_invitation_is_emailed_where_smtp_is_set_and_shown_all_the_same(app_
     assert recipients == ["anna@example.be"] and f"/invitation/{token}" in message.get_content()
 
     # Nobody listening: the invitation stands, its link is on the page, and the page says so.
-    application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_STARTTLS=False)
+    application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_STARTTLS=False)
     partners = Partners(application)
     client, _ = People(application, partners).signed_in("admin", email="operator2@example.org")
     response = _post(client, "/operator/people", {"organisation": organisation_id, "email": "bert@example.be"})
@@ -352,11 +321,11 @@ def test_revoking_a_person_asks_first_and_signs_them_out(app, operator, people, 
     listing = client.get("/operator/people").get_data(as_text=True)
     assert "Active" in listing and other.email not in listing
     page = client.get(f"/operator/people/{other.id}/revoke")
-    assert page.status_code == 200 and _signed_in(other_client)  # asking revokes nothing
+    assert page.status_code == 200 and is_signed_in(other_client)  # asking revokes nothing
     before = len(_audit(db_engine))
     response = client.post(f"/operator/people/{other.id}/revoke", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     assert response.status_code == 302 and response.headers["Location"] == "/operator/people"
-    assert not _signed_in(other_client)
+    assert not is_signed_in(other_client)
     assert [(kind, actor) for kind, actor, _ in _audit(db_engine)[before:]] == [("person.revoked", f"person:{me.id}")]
     assert "Revoked" in client.get("/operator/people").get_data(as_text=True)
     # Not oneself; not someone who does not exist.

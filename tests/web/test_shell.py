@@ -9,13 +9,7 @@ import pyotp
 from sqlalchemy import select
 
 from service.people.models import WebSession
-from support import PASSWORD, csrf_token
-
-
-def signed_in(client) -> bool:  # type: ignore[no-untyped-def]
-    """Whether the start page knows this browser's person (it sends others to sign in)."""
-    response = client.get("/")
-    return not (response.status_code == 302 and response.headers["Location"].startswith("/sign-in"))
+from support import PASSWORD, csrf_token, is_signed_in
 
 
 def _sign_in_page(client) -> str:  # type: ignore[no-untyped-def]
@@ -24,7 +18,7 @@ def _sign_in_page(client) -> str:  # type: ignore[no-untyped-def]
 
 def test_a_person_signs_in_with_password_and_code_and_lands_on_a_page(app, people, clock):  # type: ignore[no-untyped-def]
     client, person = people.signed_in("pharmacy")
-    assert signed_in(client)
+    assert is_signed_in(client)
     with app.extensions["safesignal"].engine.connect() as connection:
         entries = connection.execute(select(WebSession.__table__)).all()
     assert len(entries) == 1
@@ -71,7 +65,7 @@ def test_a_post_without_its_csrf_token_is_refused(app, people):  # type: ignore[
     response = client.post("/sign-out")
     assert response.status_code == 400 and response.mimetype == "text/html"
     # Still signed in: the forged sign-out did nothing.
-    assert signed_in(client)
+    assert is_signed_in(client)
     response = client.post("/language", data={"language": "fr"})
     assert response.status_code == 400
 
@@ -79,15 +73,15 @@ def test_a_post_without_its_csrf_token_is_refused(app, people):  # type: ignore[
 def test_a_session_ends_after_idle_time_and_after_its_lifetime(app, people, clock):  # type: ignore[no-untyped-def]
     client, _ = people.signed_in("analyst")
     clock.advance(minutes=29, seconds=59)
-    assert signed_in(client)
+    assert is_signed_in(client)
     clock.advance(minutes=30)
-    assert not signed_in(client)
+    assert not is_signed_in(client)
     client, _ = people.signed_in("analyst")
     for _ in range(24):
         clock.advance(minutes=29)
-        assert signed_in(client)
+        assert is_signed_in(client)
     clock.advance(minutes=29)
-    assert not signed_in(client)
+    assert not is_signed_in(client)
 
 
 def test_revoking_a_person_signs_them_out_everywhere(app, people, partners, clock):  # type: ignore[no-untyped-def]
@@ -104,7 +98,7 @@ def test_revoking_a_person_signs_them_out_everywhere(app, people, partners, cloc
         services.revoke(session, uuid.UUID(person.id), state.clock())
         session.commit()
     for client in (first, second):
-        assert not signed_in(client)
+        assert not is_signed_in(client)
 
 
 def test_pages_carry_a_strict_policy_and_are_never_cached(app):  # type: ignore[no-untyped-def]

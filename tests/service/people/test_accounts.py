@@ -16,8 +16,8 @@ from crypto.errors import KekError
 from service.audit.models import AuditEntry
 from service.people.models import Person, SignInThrottle, WebSession
 from service.people.services import (
-    PeopleError, check_password, check_second_factor, confirm_totp, invite, locked, new_totp, open_session,
-    password_problems, revoke, session_person, set_password,
+    PeopleError, PersonStatus, check_password, check_second_factor, confirm_totp, invite, invited_person, locked,
+    new_totp, open_session, password_problems, person_status, revoke, session_person, set_password,
 )
 
 STEP = dt.timedelta(seconds=30)
@@ -72,6 +72,28 @@ def test_confirming_the_second_factor_activates_once(state, clock, organisation,
         assert person.active_at == clock.now and person.invitation_hash is None
         clock.advance(seconds=30)
         assert not confirm_totp(session, person, state.accounts, _code(secret, clock.now), clock.now)  # already active
+
+
+def test_an_accounts_status_runs_invited_expired_active_revoked(app, state, clock, organisation, password):
+    hours = dt.timedelta(hours=app.config["PEOPLE_INVITATION_HOURS"])
+    tiny = dt.timedelta(microseconds=1)
+    with state.sessions() as session:
+        person, token = invite(session, state.accounts, organisation_id=organisation, email="p@example.be", now=clock.now)
+        expires = clock.now + hours
+        assert person.invitation_expires_at == expires
+        # The status's bound is the invitation link's: invited while the link works, expired from then.
+        assert person_status(person, expires - tiny) is PersonStatus.INVITED
+        assert invited_person(session, token, expires - tiny) is person
+        assert person_status(person, expires) is PersonStatus.EXPIRED
+        assert invited_person(session, token, expires) is None
+        set_password(person, state.accounts, password)
+        secret = new_totp(person, state.accounts)
+        assert confirm_totp(session, person, state.accounts, _code(secret, clock.now), clock.now)
+        assert person_status(person, expires) is PersonStatus.ACTIVE  # the invitation's end no longer matters
+        revoke(session, person.id, clock.now)
+        assert person_status(person, clock.now) is PersonStatus.REVOKED
+        # What `safesignal people list` prints.
+        assert [str(status) for status in PersonStatus] == ["invited", "invitation expired", "active", "revoked"]
 
 
 def test_a_code_is_accepted_once_and_only_near_its_time(state, clock, enrol, password):

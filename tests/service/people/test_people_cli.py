@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import re
-import socket
 import uuid
 
 import pyotp
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from service.audit.models import AuditEntry
 from service.people.mail import SUBJECT
 from service.people.services import check_password, confirm_totp, invited_person, new_totp, set_password
+from support import free_port, smtp_server
 
 ADDRESS = "Jan.Peeters@Gemeente-Voorbeeld.be"
 
@@ -189,36 +186,15 @@ def test_the_address_is_stored_nowhere_and_the_audit_log_has_ids_only(app, state
 # E-mail ----------------------------------------------------------------------------------------
 
 
-class _Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802 - aiosmtpd's name
-        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def smtp_server():  # type: ignore[no-untyped-def]
-    """A real SMTP server on a free local port, without TLS."""
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+def smtp():  # type: ignore[no-untyped-def]
+    """A real SMTP server on a free local port, without TLS: (controller, inbox)."""
+    with smtp_server() as served:
+        yield served
 
 
-def test_invite_emails_the_link(app_with, state, clock, organisation, smtp_server):
-    controller, inbox = smtp_server
+def test_invite_emails_the_link(app_with, state, clock, organisation, smtp):
+    controller, inbox = smtp
     application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=False,
                            SMTP_FROM="safesignal <no-reply@gemeente-voorbeeld.be>")
     result = _invoke(application, "people", "invite", "--org", str(organisation), "--email", ADDRESS)
@@ -238,7 +214,7 @@ def test_invite_emails_the_link(app_with, state, clock, organisation, smtp_serve
 
 
 def test_an_unreachable_server_leaves_the_invitation_and_says_so(app_with, state, clock, organisation):
-    application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_STARTTLS=False)  # nothing listens
+    application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_STARTTLS=False)  # nothing listens
     result = _invoke(application, "people", "invite", "--org", str(organisation), "--email", ADDRESS)
     assert result.exit_code == 1
     assert "the e-mail could not be sent (ConnectionRefusedError" in result.output
@@ -248,8 +224,8 @@ def test_an_unreachable_server_leaves_the_invitation_and_says_so(app_with, state
     assert " invited " in _invoke(application, "people", "list").output
 
 
-def test_starttls_required_but_not_offered_sends_nothing(app_with, state, clock, organisation, smtp_server):
-    controller, inbox = smtp_server
+def test_starttls_required_but_not_offered_sends_nothing(app_with, state, clock, organisation, smtp):
+    controller, inbox = smtp
     application = app_with(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=True)
     result = _invoke(application, "people", "invite", "--org", str(organisation), "--email", ADDRESS)
     assert result.exit_code == 1 and "the e-mail could not be sent (SMTPNotSupportedError" in result.output

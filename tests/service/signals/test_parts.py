@@ -18,7 +18,7 @@ from service.signals.estimation import PARTS
 from service.signals.models import Release, part_column
 from service.signals.parts import PartCache
 from service.signals.protection import Grid, ProtectionRules, compute, decode_columns, decode_part, encode_columns, encode_table
-from service.signals.services import Signals, rows
+from service.signals.services import Opened, Signals, part_rows, place_of, places, rows, series
 
 GRID = Grid("m", {f"a{i:02d}": f"d{i % 3}" for i in range(9)}, {f"c{i:02d}": f"p{i % 2}" for i in range(5)})
 CELLS = {(g, t): len(GRID.codes(g)) * len(GRID.codes(t)) for g, t in PARTS}
@@ -179,3 +179,119 @@ def test_load_reads_new_releases_from_their_columns_and_older_ones_from_their_ce
         assert part.values.tolist() == expected[release_id].values.tolist()
         assert part.shown.tolist() == expected[release_id].shown.tolist()
         assert part.sd.tolist() == expected[release_id].sd.tolist()
+
+
+# The cells as published, read from the parts (what the dashboard's pages show) ------------------
+
+
+def _stored(db_engine, *releases: Release) -> list[Release]:
+    with Session(db_engine) as session:
+        session.add_all(releases)
+        session.commit()
+    return list(releases)
+
+
+def _signals() -> Signals:
+    return Signals({"m": GRID}, "v1", "etag", None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("columns", [True, False], ids=["columns", "cells"])
+@pytest.mark.parametrize("geo, taxonomy", PARTS)
+def test_part_rows_are_the_published_rows_field_for_field(db_engine, geo, taxonomy, columns):
+    stored = release(20, columns=columns)
+    expected = rows([stored], geo, taxonomy)
+    if columns:
+        stored.cells = b"not read"  # only its columns can give them
+    _stored(db_engine, stored)
+
+    with Session(db_engine) as session:
+        found = part_rows(session, _signals(), list(session.scalars(select(Release))), geo, taxonomy)
+
+    assert found == expected
+    if geo == "area":  # shown cells with their intervals, and hidden ones without a value
+        assert {r.status for r in found} >= {"shown", "below_k"}
+        assert all((r.value is None) == (r.status != "shown") and (r.low is None) == (r.value is None) for r in found)
+
+
+def test_part_rows_of_one_code_keep_the_published_order(db_engine):
+    stored = release(21, columns=True)
+    everything, phenomena = rows([stored], "area", "category"), rows([stored], "area", "phenomenon")
+    _stored(db_engine, stored)
+
+    with Session(db_engine) as session:
+        mine = session.scalars(select(Release)).all()
+        signals = _signals()
+        assert part_rows(session, signals, mine, "area", "category", "c01") == [r for r in everything if r.category == "c01"]
+        assert part_rows(session, signals, mine, "area", "phenomenon", "p1") == [r for r in phenomena if r.phenomenon == "p1"]
+        assert part_rows(session, signals, mine, "area", "category", "nothing") == []
+        with pytest.raises(ValueError):
+            part_rows(session, signals, mine, "street", "category")
+
+
+def test_part_rows_of_a_release_stored_before_intervals_say_what_it_said(db_engine):
+    old = {f"{g}/{t}": [] for g, t in PARTS}
+    old["area/category"] = [["a00", "c00", 12, "shown"], ["a00", "c01", None, "suppressed"], ["a01", "c00", 7, "shown"]]
+    stored = release(22, cells=msgspec.json.encode(old))
+    expected = rows([stored], "area", "category")
+    _stored(db_engine, stored)
+
+    with Session(db_engine) as session:
+        found = part_rows(session, _signals(), session.scalars(select(Release)).all(), "area", "category")
+
+    assert found == expected
+    assert [(r.value, r.status, r.low, r.sd) for r in found] == [(12, "shown", None, None), (None, "suppressed", None, None),
+                                                                  (7, "shown", None, None)]
+
+
+def test_a_series_is_one_published_cell_per_week_in_the_weeks_order(db_engine):
+    weeks = [dt.date(2026, 11, 2), dt.date(2026, 11, 9), dt.date(2026, 11, 16)]
+    stored = [release(30 + i, columns=True) for i in range(3)]
+    for week, one in zip(weeks, stored):
+        one.week = week
+    stored[1] = release(31)  # a week stored before the columns: read from its cells
+    stored[1].week = weeks[1]
+    expected = {w: rows([r], "district", "category") for w, r in zip(weeks, stored)}
+    _stored(db_engine, *stored)
+
+    with Session(db_engine) as session:
+        mine = {r.week: r for r in session.scalars(select(Release))}
+        opened = [Opened(w, [mine[w]], 0.0) for w in reversed(weeks)]  # in the order given
+        found = series(session, _signals(), opened, "district", "category", ("m", "d1"), "c03")
+        phenomenon = series(session, _signals(), opened, "municipality", "phenomenon", ("m", "m"), "p0")
+        elsewhere = series(session, _signals(), opened, "district", "category", ("other", "d1"), "c03")
+
+    assert [w for w, _ in found] == list(reversed(weeks))
+    assert [row for _, row in found] == [
+        next(r for r in expected[w] if r.district == "d1" and r.category == "c03") for w in reversed(weeks)]
+    assert [row for _, row in phenomenon] == [
+        next(r for r in rows([mine[w]], "municipality", "phenomenon") if r.phenomenon == "p0") for w in reversed(weeks)]
+    assert elsewhere == []
+
+
+def test_places_are_those_the_weeks_rows_count_in():
+    stored = release(40)
+    opened = Opened(stored.week, [stored], 0.0)
+
+    for geo in ("area", "district", "municipality"):
+        counted = list(dict.fromkeys(place_of((r.municipality, r.district, r.area, r.phenomenon, r.category), geo)
+                                     for r in rows([stored], geo, "phenomenon")))
+        assert places(opened, geo) == counted
+    assert places(opened, "district") == [("m", "d0"), ("m", "d1"), ("m", "d2")]
+
+
+def test_part_rows_at_positions_are_those_cells_of_the_whole_territory(db_engine):
+    # Two municipalities: positions run over both, in rows' order (by municipality).
+    other = Grid("l", {"x1": "dx", "x2": "dx"}, GRID.phenomena)
+    stored = [release(23, columns=True), release(24, grid=other, columns=True)]
+    everything = rows(stored, "area", "category")
+    _stored(db_engine, *stored)
+    positions = [0, 3, len(everything) - 1]
+
+    with Session(db_engine) as session:
+        mine = session.scalars(select(Release)).all()
+        at = part_rows(session, _signals(), mine, "area", "category", positions=positions)
+        of_code = part_rows(session, _signals(), mine, "area", "category", "c00", positions=positions)
+
+    assert at == [everything[p] for p in positions]
+    assert {r.municipality for r in at} == {"l", "m"}
+    assert of_code == [everything[p] for p in positions if everything[p].category == "c00"]
