@@ -167,15 +167,20 @@ def assert_accessible(driver: Any, context: str | None = None) -> None:
         raise AssertionError(f"{len(violations)} accessibility rule(s) broken on {title!r}:\n{describe(violations)}")
 
 
+# A documentation picture shows a page's top this tall at most (a long record would be megabytes).
+SCREENSHOT_MAX_HEIGHT = 2400
+
+
 def screenshot(driver: Any, name: str, *, folder: Path = SCREENSHOTS) -> Path | None:
-    """Save the whole page (not only the window) as docs/screenshots/<name>.png, only when
-    SAFESIGNAL_SCREENSHOTS=1: an ordinary run leaves the documentation alone. Returns the path."""
+    """Save the whole page (not only the window, up to SCREENSHOT_MAX_HEIGHT pixels) as
+    docs/screenshots/<name>.png, only when SAFESIGNAL_SCREENSHOTS=1: an ordinary run leaves the
+    documentation alone. Returns the path."""
     if os.environ.get("SAFESIGNAL_SCREENSHOTS") != "1":
         return None
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"a screenshot's name is a plain file name: {name!r}")
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], SCREENSHOT_MAX_HEIGHT), "scale": 1}
     picture = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip})
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
@@ -185,19 +190,17 @@ def screenshot(driver: Any, name: str, *, folder: Path = SCREENSHOTS) -> Path | 
 
 def sign_in(driver: Any, base_url: str, person: Any, now: Any, *, target: str = "/") -> None:
     """Sign `person` (support.Person) in through the real pages: password, then the TOTP code at
-    `now` (the app's clock), and open `target`."""
+    `now` (the app's clock), and open `target`. Each step waits for the next page to have loaded."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{base_url}/sign-in?next={target}")
     driver.find_element(By.ID, "email").send_keys(person.email)
     driver.find_element(By.ID, "password").send_keys(person.password)
-    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(driver, 10).until(expected_conditions.url_contains("/sign-in/code"))
+    submit(driver)
+    assert "/sign-in/code" in driver.current_url, driver.current_url
     driver.find_element(By.ID, "code").send_keys(person.code(now))
-    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(driver, 10).until(lambda d: "/sign-in" not in d.current_url)
+    submit(driver)
+    assert "/sign-in" not in driver.current_url, driver.current_url
 
 
 def submit(driver: Any, selector: str = "main form button[type=submit]") -> None:
