@@ -14,6 +14,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import text
 
 from browser_support import assert_accessible, screenshot
+from browser_support import sign_in as shared_sign_in
 from support import Clock, bearer
 
 PAGES = ("/dpo/", "/dpo/runs", "/dpo/inventory", "/dpo/record", "/dpo/audit")
@@ -49,13 +50,9 @@ def held(live_server, partners):  # type: ignore[no-untyped-def]
 
 
 def sign_in(driver, live_server, person) -> None:  # type: ignore[no-untyped-def]
-    """Password, then the TOTP code of the service's clock, through the real pages."""
-    driver.get(f"{live_server.url}/sign-in")
-    driver.find_element(By.ID, "email").send_keys(person.email)
-    driver.find_element(By.ID, "password").send_keys(person.password)
-    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    driver.find_element(By.ID, "code").send_keys(person.code(live_server.clock()))
-    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    """Password, then the TOTP code of the service's clock, through the real pages (each step
+    waits for its next page: browser_support.sign_in)."""
+    shared_sign_in(driver, live_server.url, person, live_server.clock(), target="/dpo/")
     WebDriverWait(driver, WAIT).until(lambda d: d.current_url.endswith("/dpo/"))
 
 
