@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import text
@@ -59,7 +60,9 @@ def sign_in(driver, live_server, person) -> None:  # type: ignore[no-untyped-def
 def choose_language(driver, language: str) -> None:  # type: ignore[no-untyped-def]
     Select(driver.find_element(By.ID, "language-choice")).select_by_value(language)
     driver.find_element(By.CSS_SELECTOR, "form.language button[type=submit]").click()
-    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return document.documentElement.lang") == language)
+    # A script run while the page changes may fail: that is not the next page yet, so wait on.
+    WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return document.documentElement.lang") == language)
 
 
 def status(driver) -> str:  # type: ignore[no-untyped-def]
