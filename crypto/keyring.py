@@ -32,11 +32,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple, Protocol
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from . import envelope
 from ._encoding import length_prefixed
 from .envelope import KEY_ID_SIZE, KEY_SIZE, DataKey
 from .errors import CryptoError, DecryptionError, KeyDestroyedError
 from .kek import KekSet
+from .pseudonym import Pseudonymizer
 
 __all__ = ["KeyRing", "KeyStore", "WrappedKey"]
 
@@ -44,6 +48,7 @@ log = logging.getLogger(__name__)
 
 _CONTEXT_DOMAIN = b"safesignal/data-key"
 _CONTEXT_VERSION = b"\x01"
+_EPOCH_PSEUDONYM_INFO = b"safesignal/epoch-pseudonym/v1"
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,8 @@ class KeyRing:
         # Least recently used first; _epochs indexes the same entries.
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._epochs: dict[tuple[str, date], bytes] = {}
+        # (data class, epoch) -> (key id, pseudonymizer, loaded at): pseudonymizer_for_epoch.
+        self._pseudonymizers: dict[tuple[str, date], tuple[bytes, Pseudonymizer, float]] = {}
 
     @property
     def keks(self) -> KekSet:
@@ -175,6 +182,9 @@ class KeyRing:
         """Drop a key from the cache (call it when the key is destroyed)."""
         with self._lock:
             self._drop(key_id)
+            for epoch, cached in list(self._pseudonymizers.items()):
+                if cached[0] == key_id:
+                    del self._pseudonymizers[epoch]
 
     # -- keys --------------------------------------------------------------
 
@@ -201,6 +211,14 @@ class KeyRing:
             key = self._cached(self._epochs.get((data_class, epoch)))
         if key is not None:
             return key
+        stored = self._live_for_epoch(store, data_class, epoch)
+        # The context is built from the epoch asked for, not the row's fields,
+        # so a row filed under the wrong epoch fails to unwrap.
+        key = self._unwrap(stored.key_id, data_class, epoch, stored)
+        self._remember(key, data_class, epoch)
+        return key
+
+    def _live_for_epoch(self, store: KeyStore, data_class: str, epoch: date) -> WrappedKey:
         # The store is read without holding the lock: two threads may both
         # create a key, and store.add keeps exactly one of them.
         stored = store.by_epoch(data_class, epoch)
@@ -210,11 +228,34 @@ class KeyRing:
             raise KeyDestroyedError(
                 f"the {data_class} key of {epoch.isoformat()} has been destroyed"
             )
-        # The context is built from the epoch asked for, not the row's fields,
-        # so a row filed under the wrong epoch fails to unwrap.
-        key = self._unwrap(stored.key_id, data_class, epoch, stored)
-        self._remember(key, data_class, epoch)
-        return key
+        return stored
+
+    def pseudonymizer_for_epoch(self, store: KeyStore, data_class: str, epoch: date) -> Pseudonymizer:
+        """Pseudonyms that can be computed only while the epoch's data key lives.
+
+        The HMAC key is derived from the epoch's data key with HKDF-SHA256
+        (info "safesignal/epoch-pseudonym/v1"), never stored: once the epoch's
+        key is destroyed, nobody (holding the database, the vault and every
+        other key) can compute that epoch's pseudonym of a value again, so
+        pseudonyms of one epoch cannot be linked to another's. Cached like
+        data keys (same bound on age; :meth:`forget` drops it). Raises
+        KeyDestroyedError once the key is destroyed.
+        """
+        _check_epoch(data_class, epoch)
+        now = self._clock()
+        with self._lock:
+            cached = self._pseudonymizers.get((data_class, epoch))
+            if cached is not None and (self._max_age is None or now - cached[2] < self._max_age):
+                return cached[1]
+        stored = self._live_for_epoch(store, data_class, epoch)
+        material = self._keks.unwrap(stored.kek_id, stored.wrapped, wrap_context(stored.key_id, data_class, epoch))
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_EPOCH_PSEUDONYM_INFO).derive(material)
+        pseudonymizer = Pseudonymizer(derived)
+        with self._lock:
+            self._pseudonymizers[(data_class, epoch)] = (stored.key_id, pseudonymizer, now)
+            while len(self._pseudonymizers) > self._cache_size:
+                del self._pseudonymizers[next(iter(self._pseudonymizers))]
+        return pseudonymizer
 
     def key_by_id(self, store: KeyStore, key_id: bytes) -> DataKey:
         """Return the data key with this id; DecryptionError if unknown or destroyed.

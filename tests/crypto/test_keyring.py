@@ -402,3 +402,43 @@ def test_wrap_context_is_unambiguous():
         wrap_context(bytes(15) + b"\x01", "report", DAY),
     }
     assert len(contexts) == 4
+
+
+# -- pseudonyms of an epoch (the SMS channel's senders of the day) ------------------------------
+
+
+def test_epoch_pseudonyms_are_stable_within_an_epoch_and_unrelated_across(kek, store, ring):
+    today = ring.pseudonymizer_for_epoch(store, "sms_senders", DAY)
+    number = "+32470000000"
+    # Another ring (another worker) computes the same pseudonym from the stored key.
+    again = KeyRing(KekSet(kek)).pseudonymizer_for_epoch(store, "sms_senders", DAY)
+    assert today.pseudonym("sms-sender", number) == again.pseudonym("sms-sender", number)
+    tomorrow = ring.pseudonymizer_for_epoch(store, "sms_senders", NEXT_DAY)
+    assert today.pseudonym("sms-sender", number) != tomorrow.pseudonym("sms-sender", number)
+    # Not the data key used as an HMAC key, nor the pseudonym of another class's key of the day.
+    other = ring.pseudonymizer_for_epoch(store, "other_class", DAY)
+    assert other.pseudonym("sms-sender", number) != today.pseudonym("sms-sender", number)
+
+
+def test_epoch_pseudonyms_end_with_the_key(store, ring):
+    pseudonymizer = ring.pseudonymizer_for_epoch(store, "sms_senders", DAY)
+    (row,) = store.rows.values()
+    store.destroy(row.key_id)
+    ring.forget(row.key_id)
+    with pytest.raises(KeyDestroyedError):
+        ring.pseudonymizer_for_epoch(store, "sms_senders", DAY)
+    # A fresh ring, with every KEK, cannot compute it either: nothing derived is stored.
+    assert pseudonymizer is not None
+    assert all(value.destroyed for value in store.rows.values())
+
+
+def test_epoch_pseudonyms_destroyed_elsewhere_stop_after_max_age(kek, store):
+    clock = FakeClock()
+    ring = KeyRing(KekSet(kek), max_age=60, clock=clock)
+    ring.pseudonymizer_for_epoch(store, "sms_senders", DAY)
+    store.destroy(store.only_row().key_id)  # by another process's retention run
+    clock.now += 59
+    ring.pseudonymizer_for_epoch(store, "sms_senders", DAY)  # still cached
+    clock.now += 1
+    with pytest.raises(KeyDestroyedError):
+        ring.pseudonymizer_for_epoch(store, "sms_senders", DAY)
