@@ -25,11 +25,12 @@ from service.reference.domain import DOMAIN as reference
 from service.reports.domain import DOMAIN as reports
 from service.retention.domain import DOMAIN as retention
 from service.signals.domain import DOMAIN as signals
+from service.sms.domain import DOMAIN as sms
 from service.tracing.domain import DOMAIN as tracing
 from service.vault.domain import DOMAIN as vault
 from service.web.domain import DOMAIN as web
 
 DOMAINS: tuple[Domain, ...] = (
-    reports, devices, people, partners, reference, signals, tracing, vault, audit, dpo, retention,
+    reports, devices, people, sms, partners, reference, signals, tracing, vault, audit, dpo, retention,
     counter, dashboard, console, coordinator, operator, web,
 )

@@ -9,11 +9,13 @@ from types import MappingProxyType
 
 from service.reports import field, pharmacy
 from service.reports.channels import ReportChannel
+from service.sms import channel as sms
 
 CHANNELS: Mapping[str, ReportChannel] = MappingProxyType({
     channel.name: channel
     for channel in (
         pharmacy.CHANNEL,
         field.CHANNEL,
+        sms.CHANNEL,
     )
 })

@@ -1,0 +1,167 @@
+"""One inbound text: refuse a replay, count the sender, make the report, queue the reply.
+
+The sender's number is used here and nowhere else, in memory, for three things:
+- its pseudonym of the day, `HMAC(day key, "sms-sender" || E.164 number)` under a key derived from
+  the day's `sms_senders` data key (crypto.keyring.KeyRing.pseudonymizer_for_epoch). It counts the
+  day's texts (flood control), caps the day's replies, and is the report's reporter (the
+  contribution cap). When the day is over, retention destroys the day's key: yesterday's
+  pseudonyms cannot be computed again, so nobody can link yesterday's senders to today's;
+- the reply, queued in the outbox with the number encrypted beside its text;
+- nothing else: the number is in no log, no error, no audit entry, no column.
+
+The text is read by the deployment's SMS file (service.sms.config): its keyword gives the
+category (none recognised: the catch-all category, counted like any other), its postcode the area
+(else the area of the number texted), and what remains is the report's note, screened by intake
+like every note. The report goes through intake (service.reports.services.submit) like any
+channel's, with a client id derived from the provider's message id: a webhook delivered twice,
+even after a crash between the two commits below, stores one report.
+
+Order of writes: intake commits the report on its own connection (group commit), so this
+module's rows (the sender's count, the message id, the reply) are written after it, in the
+caller's transaction. SQLite allows one writer at a time; nothing here holds a write while intake
+writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from database.base import upsert_insert
+from service.reports.services import submit
+from service.sms.channel import CHANNEL, Sender, SmsReport
+from service.sms.counts import count
+from service.sms.models import SmsMessage, SmsSender
+from service.sms.outbox import enqueue
+
+SENDERS_CLASS = "sms_senders"
+SENDER_DOMAIN = "sms-sender"
+MESSAGE_DOMAIN = "sms-message"
+CLIENT_ID_DOMAIN = "sms-client-id"
+
+
+@dataclass(frozen=True)
+class Received:
+    """What became of one text: its outcome and the reply queued (deliver it once committed)."""
+
+    outcome: str  # reported | refused | throttled | replayed
+    reply: uuid.UUID | None = None
+
+
+def e164(number: str) -> str:
+    """The number in E.164, the one form it is pseudonymised in (a provider may drop the '+')."""
+    text = number.strip()
+    if text and not text.startswith("+") and text.isdigit():
+        text = "+" + text
+    try:
+        parsed = phonenumbers.parse(text, "BE")
+    except phonenumbers.NumberParseException:
+        return "".join(ch for ch in text if ch.isalnum()) or "unknown"  # a short code or an alphanumeric sender
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def message_hash(pseudonyms: Any, provider: str, message_id: str) -> bytes:
+    return pseudonyms.pseudonym(MESSAGE_DOMAIN, f"{provider}:{message_id}")
+
+
+def _client_id(pseudonyms: Any, provider: str, message_id: str) -> str:
+    digest = pseudonyms.pseudonym(CLIENT_ID_DOMAIN, f"{provider}:{message_id}")
+    return base64.urlsafe_b64encode(digest[:24]).decode("ascii")
+
+
+def sender_pseudonym(state: Any, number: str, day: dt.date) -> bytes:
+    """The number's pseudonym of this UTC day (KeyDestroyedError once the day's key is gone)."""
+    return state.keyring.pseudonymizer_for_epoch(state.keystore, SENDERS_CLASS, day).pseudonym(SENDER_DOMAIN, e164(number))
+
+
+def receive(session: Session, state: Any, sms: Any, provider: str, message: Any, now: dt.datetime) -> Received:
+    """Handle one verified inbound text (service.sms.gateways.Inbound); the caller commits."""
+    day = now.astimezone(dt.timezone.utc).date()
+    id_hash = message_hash(state.pseudonyms, provider, message.message_id)
+    if session.get(SmsMessage, id_hash) is not None:
+        count(session, day, provider, "replayed")
+        return Received("replayed")
+    pseudonym = sender_pseudonym(state, message.sender, day)
+    earlier = session.get(SmsSender, pseudonym)
+    messages = (earlier.messages if earlier is not None else 0) + 1
+    replies = earlier.replies if earlier is not None else 0
+    # End the read before intake writes on its own connection (SQLite: one writer at a time).
+    session.commit()
+
+    reading = None
+    if messages > sms.rules.messages_per_day:
+        outcome = "throttled"
+    else:
+        reading = sms.file.read(message.text)
+        outcome = _report(state, sms, provider, message, reading, pseudonym, now)
+
+    _seen(session, pseudonym, day, replies_added=0)
+    try:
+        with session.begin_nested():
+            session.add(SmsMessage(id_hash=id_hash, day=day))
+    except IntegrityError:
+        # The same message, delivered twice at once: the other request counts and replies.
+        count(session, day, provider, "replayed")
+        return Received("replayed")
+    count(session, day, provider, outcome)
+    if reading is None:
+        return Received(outcome)
+    return Received(outcome, _reply(session, state, sms, provider, message, reading, pseudonym, replies, day, now))
+
+
+def _report(state: Any, sms: Any, provider: str, message: Any, reading: Any, pseudonym: bytes, now: dt.datetime) -> str:
+    area = sms.file.area(e164(message.recipient), reading.postcode)
+    note = reading.note
+    limit = state.intake.rules.note_max_length
+    if note is not None and len(note) > limit:
+        note = note[:limit]  # a long text is kept to the note's length; the report stands
+    client_id = _client_id(state.pseudonyms, provider, message.message_id)
+    reporter = CHANNEL.reporter(Sender(pseudonym, area))
+    (result,) = submit(state.intake, CHANNEL, reporter, [SmsReport(reading.category, now, note, client_id)], now)
+    if result.status == "rejected" and note is not None and set(result.errors or {}) == {"note"}:
+        # A deployment that refuses notes with personal data (SAFESIGNAL_REDACT_FREE_TEXT=false):
+        # the resident cannot be asked to resend, so the report is kept without its note.
+        (result,) = submit(state.intake, CHANNEL, reporter, [SmsReport(reading.category, now, None, client_id)], now)
+    # conflict: the same message id stored before with other content (a retry in another hour).
+    return "refused" if result.status == "rejected" else "reported"
+
+
+def _seen(session: Session, pseudonym: bytes, day: dt.date, replies_added: int) -> None:
+    """Count one more text (or reply) of this sender today; one statement."""
+    table = SmsSender.__table__
+    session.execute(
+        upsert_insert(session.get_bind().dialect.name)(table)
+        .values(pseudonym=pseudonym, day=day, messages=0 if replies_added else 1, replies=replies_added)
+        .on_conflict_do_update(
+            index_elements=["pseudonym"],
+            set_={"replies": table.c.replies + replies_added} if replies_added else {"messages": table.c.messages + 1},
+        )
+    )
+
+
+def _reply(session: Session, state: Any, sms: Any, provider: str, message: Any, reading: Any, pseudonym: bytes,
+           replies: int, day: dt.date, now: dt.datetime) -> uuid.UUID | None:
+    """Queue the keyword's reply, in the reader's language, unless it has none or the day's cap is reached."""
+    text = sms.file.reply_text(reading)
+    if text is None or provider not in sms.gateways:
+        return None
+    if replies >= sms.rules.replies_per_day:
+        count(session, day, provider, "reply_capped")
+        return None
+    _seen(session, pseudonym, day, replies_added=1)
+    count(session, day, provider, "replied")
+    return enqueue(session, state, provider=provider, to=e164(message.sender), sender=e164(message.recipient),
+                   text=text, purpose="reply", now=now, rules=sms.outbox_rules)
+
+
+def senders_today(session: Session, day: dt.date) -> int:
+    """How many distinct senders texted on `day` (for the operator's page)."""
+    return len(session.scalars(select(SmsSender.pseudonym).where(SmsSender.day == day)).all())
