@@ -450,10 +450,11 @@ class _Loader:
 
     def postcodes(self, table: dict[str, Any]) -> dict[str, str]:
         postcodes: dict[str, str] = {}
-        for postcode, area in table.items():
-            key = f"postcodes.{postcode}"
+        for position, (postcode, area) in enumerate(table.items(), start=1):
             if not (_FOUR_DIGITS.fullmatch(postcode) and _POSTCODE_MIN <= int(postcode) <= _POSTCODE_MAX):
-                raise self.fail(key, "not a Belgian postcode (4 digits, 1000-9992)")
+                # By position: what stands there may be a phone number typed in the wrong table.
+                raise self.fail(f"postcodes (entry {position})", "not a Belgian postcode (4 digits, 1000-9992)")
+            key = f"postcodes.{postcode}"
             postcodes[postcode] = self.area(key, area)
         return postcodes
 
