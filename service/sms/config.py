@@ -55,7 +55,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -326,13 +326,17 @@ _TOP_KEYS = {"default_language", "catch_all", "catch_all_reply", "not_typos", "n
 _KEYWORD_KEYS = {"reply", "reply_text", *LANGUAGES}
 
 
-def load_default(*, categories: Collection[str], areas: Collection[str]) -> SmsFile:
+def load_default(*, categories: Collection[str], areas: Collection[str], locate: Locate | None = None) -> SmsFile:
     """The demo deployment's file shipped with the package."""
     with resources.as_file(resources.files(__package__) / DEFAULT_SMS_FILE) as path:
-        return load(path, categories=categories, areas=areas)
+        return load(path, categories=categories, areas=areas, locate=locate)
 
 
-def load(path: str | Path, *, categories: Collection[str], areas: Collection[str]) -> SmsFile:
+# The deployment's area of a position (service.areas.AreaResolver.resolve), for places given as [lat, lon].
+Locate = Callable[[float, float], "str | None"]
+
+
+def load(path: str | Path, *, categories: Collection[str], areas: Collection[str], locate: Locate | None = None) -> SmsFile:
     """Read and validate an SMS file against the taxonomy's categories and the deployment's areas.
 
     Refused, each with a message naming the key: unknown keys, categories or areas, a language outside
@@ -348,16 +352,17 @@ def load(path: str | Path, *, categories: Collection[str], areas: Collection[str
         raise SmsFileError(f"{path.name}: cannot be read ({e.strerror})") from None
     except tomllib.TOMLDecodeError as e:
         raise SmsFileError(f"{path.name}: not valid TOML ({e})") from None
-    return _Loader(path.name, categories, areas).build(data)
+    return _Loader(path.name, categories, areas, locate).build(data)
 
 
 class _Loader:
     """Validates the parsed file key by key; every failure names the key in `<file>: <key>: <what>`."""
 
-    def __init__(self, name: str, categories: Collection[str], areas: Collection[str]) -> None:
+    def __init__(self, name: str, categories: Collection[str], areas: Collection[str], locate: Locate | None = None) -> None:
         self.name = name
         self.known_categories = set(categories)
         self.known_areas = set(areas)
+        self.locate = locate
 
     def fail(self, key: str, what: str) -> SmsFileError:
         return SmsFileError(f"{self.name}: {key}: {what}")
@@ -425,6 +430,19 @@ class _Loader:
         return value
 
     def area(self, key: str, value: Any) -> str:
+        """An area code, or a place [lat, lon] given to the deployment's areas (polygons or H3 cells
+        alike: a file written with places works in either mode)."""
+        if isinstance(value, list):
+            if (len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                    or self.locate is None):
+                raise self.fail(key, "a place is [latitude, longitude] in degrees")
+            try:
+                found = self.locate(float(value[0]), float(value[1]))
+            except ValueError:
+                found = None
+            if found is None:
+                raise self.fail(key, "the place lies outside the deployment's territory")
+            return found
         value = self.text(key, value)
         if value not in self.known_areas:
             raise self.fail(key, f"unknown area {value!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +97,8 @@ def build(config: Mapping[str, Any], state: Any) -> Sms:
 
     categories = {code for code, category in state.taxonomy.categories.items() if "sms" in category.channels}
     try:
-        sms_file = load(config["SMS_FILE"], categories=categories, areas={area.code for area in state.areas.areas()})
+        sms_file = load(config["SMS_FILE"], categories=categories, areas={area.code for area in state.areas.areas()},
+                        locate=state.areas.resolve)
     except (SmsFileError, OSError) as error:
         if config["SMS_FILE"] != DEFAULT_FILE:
             raise ConfigError(f"SAFESIGNAL_SMS_FILE: {error}") from None
@@ -109,7 +111,7 @@ def build(config: Mapping[str, Any], state: Any) -> Sms:
     outbound = (config["SMS_PROVIDER"] or None) if sms_file is not None else None
     if outbound is not None and outbound not in ways and sms_file is not None:
         raise ConfigError(f"SAFESIGNAL_SMS_PROVIDER is {outbound} but its credentials are not set (SAFESIGNAL_SMS_{outbound.upper()}_*)")
-    return Sms(
+    sms = Sms(
         file=sms_file,
         gateways=ways,
         outbound=outbound,
@@ -119,6 +121,14 @@ def build(config: Mapping[str, Any], state: Any) -> Sms:
         guard=RateGuard(config["SMS_INBOUND_PER_MINUTE"]),
         webhook_url=str(config["SMS_WEBHOOK_URL"] or config["PUBLIC_URL"]).rstrip("/"),
     )
+    # The gateways' HTTP clients keep connections open: closed when the application goes.
+    weakref.finalize(sms, _close, list(ways.values()))
+    return sms
+
+
+def _close(gateways: list[Any]) -> None:
+    for gateway in gateways:
+        gateway.close()
 
 
 def outbox_job(state: Any) -> None:
