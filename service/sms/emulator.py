@@ -157,7 +157,7 @@ class EmulatorServer(ThreadingHTTPServer):
         """POST to the service; its HTTP status, or None when it cannot be reached."""
         try:
             return self.client.post(url, **request).status_code
-        except httpx.HTTPError:
+        except (httpx.HTTPError, RuntimeError):  # RuntimeError: the emulator stopped, its client is closed
             return None
 
     def later(self, callbacks: list[Callable[[], None]]) -> None:
