@@ -102,6 +102,7 @@ class EmulatorServer(ThreadingHTTPServer):
     """The HTTP server, holding the emulator's state: the phones' inbox, pending failures, aliases."""
 
     daemon_threads = True
+    block_on_close = False  # a keep-alive connection left open must not hold up shutdown
 
     def __init__(self, port: int, service_url: str, settings: Mapping[str, Any], provider: str,
                  *, status_delay: float = 0.1):
@@ -156,7 +157,7 @@ class EmulatorServer(ThreadingHTTPServer):
         """POST to the service; its HTTP status, or None when it cannot be reached."""
         try:
             return self.client.post(url, **request).status_code
-        except httpx.HTTPError:
+        except (httpx.HTTPError, RuntimeError):  # RuntimeError: the emulator stopped, its client is closed
             return None
 
     def later(self, callbacks: list[Callable[[], None]]) -> None:
@@ -411,7 +412,8 @@ def serve(port: int, service_url: str, settings: Mapping[str, Any], provider: st
     if provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}; one of {', '.join(PROVIDERS)}")
     server = EmulatorServer(port, service_url, settings, provider, status_delay=status_delay)
-    thread = threading.Thread(target=server.serve_forever, name="sms-emulator", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sms-emulator",
+                              daemon=True)
     thread.start()
     return server, thread
 
