@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from service.areas import load_areas
 from service.sms.config import Reading, SmsFile, SmsFileError, load, load_default
 from service.sms.text import segments
 
@@ -22,9 +23,13 @@ AREAS = {f["properties"]["code"] for f in json.loads(
     (Path(resources.files("service.areas")) / "demo_areas.geojson").read_text(encoding="utf-8"))["features"]}  # type: ignore[arg-type]
 
 
+# The default file gives places [lat, lon]: with the demo's polygons, they fall in these areas.
+POLYGONS = load_areas("polygons", None, 8)
+
+
 @pytest.fixture(scope="module")
 def sms() -> SmsFile:
-    return load_default(categories=SMS_CATEGORIES, areas=AREAS)
+    return load_default(categories=SMS_CATEGORIES, areas=AREAS, locate=POLYGONS.resolve)
 
 
 def variant(tmp_path: Path, *edits: tuple[str, str], text: str = DEFAULT_TEXT) -> Path:
@@ -37,9 +42,9 @@ def variant(tmp_path: Path, *edits: tuple[str, str], text: str = DEFAULT_TEXT) -
     return path
 
 
-def refused(path: Path, *, categories=SMS_CATEGORIES, areas=AREAS) -> str:
+def refused(path: Path, *, categories=SMS_CATEGORIES, areas=AREAS, locate=POLYGONS.resolve) -> str:
     with pytest.raises(SmsFileError) as caught:
-        load(path, categories=categories, areas=areas)
+        load(path, categories=categories, areas=areas, locate=locate)
     return str(caught.value)
 
 
@@ -78,7 +83,7 @@ def test_the_default_maps_to_exactly_the_sms_categories(sms):
 def test_the_default_is_refused_without_its_categories_and_areas():
     path = PACKAGE / "default_sms.toml"
     assert "sms_help_request" in refused(path, categories=SMS_CATEGORIES - {"sms_help_request"})
-    assert "mechelen-battel" in refused(path, areas=AREAS - {"mechelen-battel"})
+    assert "a place is [latitude, longitude]" in refused(path, locate=None)
 
 
 KEYWORDS = [
@@ -387,7 +392,7 @@ def test_neutral_replies_say_nothing_of_what_was_reported(sms):
 
 
 def test_the_default_file_loads_from_a_path(tmp_path):
-    assert load(variant(tmp_path), categories=SMS_CATEGORIES, areas=AREAS).catch_all == "sms_unclassified"
+    assert load(variant(tmp_path), categories=SMS_CATEGORIES, areas=AREAS, locate=POLYGONS.resolve).catch_all == "sms_unclassified"
 
 
 def test_refuses_an_unknown_category(tmp_path):
@@ -398,10 +403,20 @@ def test_refuses_an_unknown_category(tmp_path):
 
 
 def test_refuses_an_unknown_area(tmp_path):
-    message = refused(variant(tmp_path, ('"2801" = "mechelen-battel"', '"2801" = "mechelen-heffen"')))
+    message = refused(variant(tmp_path, ('"2801" = [51.0325, 4.4370]', '"2801" = "mechelen-heffen"')))
     assert "postcodes.2801" in message and "unknown area 'mechelen-heffen'" in message
-    message = refused(variant(tmp_path, ('"+3215000000" = "mechelen-binnenstad"', '"+3215000000" = "mechelen"')))
+    message = refused(variant(tmp_path, ('"+3215000000" = [51.0282, 4.4800]', '"+3215000000" = "mechelen"')))
     assert "numbers (entry 1)" in message and "unknown area" in message
+
+
+def test_a_place_is_an_area_code_or_a_point_inside_the_territory(tmp_path):
+    path = variant(tmp_path, ('"2801" = [51.0325, 4.4370]', '"2801" = "mechelen-arsenaal"'))
+    assert load(path, categories=SMS_CATEGORIES, areas=AREAS, locate=POLYGONS.resolve).postcodes["2801"] == "mechelen-arsenaal"
+    message = refused(variant(tmp_path, ('"2801" = [51.0325, 4.4370]', '"2801" = [50.85, 4.35]')))  # Brussels
+    assert "postcodes.2801" in message and "outside the deployment's territory" in message
+    for bad in ("[51.0]", '[51.0, "4.4"]', "[true, 4.4]"):
+        message = refused(variant(tmp_path, ('"2801" = [51.0325, 4.4370]', f'"2801" = {bad}')))
+        assert "a place is [latitude, longitude]" in message
 
 
 @pytest.mark.parametrize("number", ["015000000", "+32 15 00 00 00", "3215000000", "+3215", "+32150000000000", "+32abc"])
@@ -428,7 +443,7 @@ def test_refuses_a_keyword_claimed_by_two_categories(tmp_path):
 
 def test_allows_one_word_in_two_languages_of_one_category(tmp_path):
     f = load(variant(tmp_path, ('de = ["WOHNEN"]', 'de = ["WOHNEN", "LOGEMENT"]')), categories=SMS_CATEGORIES,
-             areas=AREAS)
+             areas=AREAS, locate=POLYGONS.resolve)
     assert f.read("logement").language == "fr"
 
 
@@ -481,7 +496,7 @@ def test_refuses_a_reply_longer_than_one_segment(tmp_path, text, parts):
 
 def test_accepts_a_reply_of_exactly_one_segment(tmp_path):
     for text in ("a" * 160, "ç" * 70, "€" * 80):
-        load(variant(tmp_path, ('en = "Received."', f'en = "{text}"')), categories=SMS_CATEGORIES, areas=AREAS)
+        load(variant(tmp_path, ('en = "Received."', f'en = "{text}"')), categories=SMS_CATEGORIES, areas=AREAS, locate=POLYGONS.resolve)
 
 
 def test_refuses_unknown_reply_kinds(tmp_path):
