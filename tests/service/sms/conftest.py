@@ -100,9 +100,10 @@ def emulator_process(live: str, emulator_port: int, sms_settings: dict[str, Any]
     """The emulator as its own process (`python -m service.sms.emulator`); yields its log file."""
     log = tmp_path / "emulator.log"
     environment = {**os.environ, **{f"SAFESIGNAL_{key}": value for key, value in sms_settings.items()}}
+    output = (tmp_path / "emulator.out").open("wb")  # its stdout and stderr: files the scans read too
     process = subprocess.Popen(
         [sys.executable, "-m", "service.sms.emulator", "--port", str(emulator_port), "--service", live, "--log", str(log)],
-        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=environment, stdout=output, stderr=subprocess.STDOUT,
     )
     try:
         _wait_for(lambda: _answers(f"http://127.0.0.1:{emulator_port}/emulator/messages"), "the emulator to listen")
@@ -110,6 +111,7 @@ def emulator_process(live: str, emulator_port: int, sms_settings: dict[str, Any]
     finally:
         process.terminate()
         process.wait(timeout=10)
+        output.close()
 
 
 def _answers(url: str) -> bool:
