@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 THREADS ?= 4
+# The local SMS gateway emulator (service/sms/emulator.py): the demo's texts go there.
+SMS_EMULATOR_PORT ?= 8025
 
 .PHONY: run test spec bench clean
 
@@ -22,12 +24,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 # scheduler beside it; Ctrl-C stops both. `make run PORT=8080` serves another port. gunicorn.conf.py
 # (service/gunicorn.py) keeps client addresses out of every log line: no access log, and gunicorn's
 # own messages scrubbed (they would say "Invalid request from ip=..."), so its log shows the bound
-# address as [address] too; the echo below says where to go.
+# address as [address] too; the echo below says where to go. The SMS gateway emulator runs beside
+# them (development sends every text to it): `safesignal sms simulate` texts the service through it.
 run: $(VENV)/.installed
 	$(BIN)/safesignal db upgrade
 	$(BIN)/safesignal demo
 	@echo "# serving http://$(HOST):$(PORT) (Ctrl-C stops it)"
-	$(BIN)/safesignal scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
+	$(BIN)/safesignal scheduler & scheduler=$$!; \
+	$(BIN)/safesignal sms emulator --port $(SMS_EMULATOR_PORT) --service http://$(HOST):$(PORT) & emulator=$$!; \
+	trap 'kill $$scheduler $$emulator 2>/dev/null; wait $$scheduler $$emulator' EXIT; \
 	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) 'service:create_app()'
 
 test: $(VENV)/.installed

@@ -32,6 +32,7 @@ DEV_AUDIT_MAC_FILE = "keys/audit-mac.key"
 DEV_TRACING_TOKEN_FILE = "keys/tracing-token.key"
 DEV_TRACING_EXPORT_FILE = "keys/tracing-export.key"
 DEV_WEB_SECRET_FILE = "keys/web-secret.key"
+DEV_SMS_EMULATOR_FILE = "keys/sms-emulator.key"
 
 
 def _dev_file(instance_path: str, name: str) -> Path:
@@ -107,6 +108,12 @@ def load_web_secret_key(config: dict[str, Any], instance_path: str) -> bytes:
         return _secret(config, instance_path, "WEB_SECRET_KEY", DEV_WEB_SECRET_FILE, "web session key")
     except (ValueError, OSError, CryptoError) as error:
         raise ConfigError(f"SAFESIGNAL_WEB_SECRET_KEY or SAFESIGNAL_WEB_SECRET_KEY_FILE: {error}") from None
+
+
+def load_sms_emulator_secret(config: dict[str, Any], instance_path: str) -> bytes:
+    """The secret the SMS providers' credentials are derived from when texts go to the local
+    emulator (development only: service.sms.domain)."""
+    return _secret(config, instance_path, "SMS_EMULATOR_SECRET", DEV_SMS_EMULATOR_FILE, "SMS emulator secret")
 
 
 def load_tracing_export_key(config: dict[str, Any], instance_path: str) -> ec.EllipticCurvePrivateKey:

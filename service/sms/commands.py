@@ -17,19 +17,22 @@ EMULATOR_URL = "http://127.0.0.1:8025"
 
 @sms_group.command("emulator")
 @click.option("--port", default=8025, show_default=True, help="Port of the emulator (127.0.0.1).")
-@click.option("--service", "service_url", default="http://127.0.0.1:8000", show_default=True,
-              help="Where the service's webhooks are.")
+@click.option("--service", "service_url", default=None, help="Where the service's webhooks are (default: SAFESIGNAL_SMS_WEBHOOK_URL or PUBLIC_URL).")
 @click.option("--provider", type=click.Choice(["twilio", "vonage", "generic"]), default="twilio", show_default=True,
               help="The provider whose webhooks `simulate` sends by default.")
-def sms_emulator(port: int, service_url: str, provider: str) -> None:
+@click.option("--log", "log_file", default=None, help="Also append the log to this file.")
+@with_appcontext
+def sms_emulator(port: int, service_url: str | None, provider: str, log_file: str | None) -> None:
     """Run the local gateway emulator (the providers' REST APIs and signed webhooks) until Ctrl-C.
 
-    It reads the same SAFESIGNAL_SMS_* credentials as the service, so what it signs verifies. Its
-    log names phones as phone-1, phone-2 ..., never by number.
+    It signs with the service's own SMS settings (in development, the credentials derived for the
+    emulator), so what it sends verifies. Its log names phones as phone-1, phone-2 ..., never by number.
     """
     from service.sms.emulator import main
 
-    raise SystemExit(main(["--port", str(port), "--service", service_url, "--provider", provider]))
+    sms = current_state().sms
+    argv = ["--port", str(port), "--service", service_url or sms.webhook_url, "--provider", provider]
+    raise SystemExit(main(argv + (["--log", log_file] if log_file else []), settings=sms.settings))
 
 
 @sms_group.command("simulate")

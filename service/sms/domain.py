@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "SMS_VONAGE_API_URL": "https://api.nexmo.com",
     "SMS_GENERIC_SECRET": None,
     "SMS_GENERIC_SEND_URL": None,
+    # Development only: with no provider credentials set, every provider points at the local
+    # gateway emulator (`safesignal sms emulator`, started by `make run`) at this address, with
+    # credentials derived from a development secret in the instance folder. Ignored in production.
+    "SMS_EMULATOR": "http://127.0.0.1:8025",
     # The address the provider calls back (its webhooks are configured with it; Twilio signs the
     # URL): PUBLIC_URL unless set.
     "SMS_WEBHOOK_URL": None,
@@ -54,6 +58,9 @@ _INTEGERS = ("SMS_MESSAGES_PER_DAY", "SMS_REPLIES_PER_DAY", "SMS_INBOUND_PER_MIN
              "SMS_OUTBOX_MAX_ATTEMPTS", "SMS_OUTBOX_INTERVAL_MINUTES")
 
 log = logging.getLogger("service.scheduler")
+
+
+_CREDENTIALS = ("SMS_TWILIO_AUTH_TOKEN", "SMS_VONAGE_API_SECRET", "SMS_VONAGE_SIGNATURE_SECRET", "SMS_GENERIC_SECRET")
 
 
 def check(config: Mapping[str, Any]) -> None:
@@ -83,7 +90,8 @@ class Sms:
     outbox_rules: Any
     guard: Any
     webhook_url: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The SMS_* settings in force (with the emulator's, in development): what the emulator signs with.
+    settings: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def status_url(self, provider: str) -> str:
         return f"{self.webhook_url}/v1/sms/{provider}/status"
@@ -107,8 +115,11 @@ def build(config: Mapping[str, Any], state: Any) -> Sms:
         logging.getLogger(__name__).warning("SMS channel off: the default SMS file does not fit this deployment (%s); "
                                             "write one and set SAFESIGNAL_SMS_FILE", error)
         sms_file = None
-    ways = gateways(config) if sms_file is not None else {}
-    outbound = (config["SMS_PROVIDER"] or None) if sms_file is not None else None
+    settings = {key: value for key, value in config.items() if key.startswith("SMS_")}
+    if _emulated(config):
+        settings.update(emulator_settings(config, state.instance_path))
+    ways = gateways(settings) if sms_file is not None else {}
+    outbound = (settings["SMS_PROVIDER"] or None) if sms_file is not None else None
     if outbound is not None and outbound not in ways and sms_file is not None:
         raise ConfigError(f"SAFESIGNAL_SMS_PROVIDER is {outbound} but its credentials are not set (SAFESIGNAL_SMS_{outbound.upper()}_*)")
     sms = Sms(
@@ -120,6 +131,7 @@ def build(config: Mapping[str, Any], state: Any) -> Sms:
         outbox_rules=OutboxRules(ttl=dt.timedelta(hours=config["SMS_OUTBOX_HOURS"]), max_attempts=config["SMS_OUTBOX_MAX_ATTEMPTS"]),
         guard=RateGuard(config["SMS_INBOUND_PER_MINUTE"]),
         webhook_url=str(config["SMS_WEBHOOK_URL"] or config["PUBLIC_URL"]).rstrip("/"),
+        settings=settings,
     )
     # The gateways' HTTP clients keep connections open: closed when the application goes.
     weakref.finalize(sms, _close, list(ways.values()))
@@ -129,6 +141,34 @@ def build(config: Mapping[str, Any], state: Any) -> Sms:
 def _close(gateways: list[Any]) -> None:
     for gateway in gateways:
         gateway.close()
+
+
+def _emulated(config: Mapping[str, Any]) -> bool:
+    """Development with no provider credentials: texts go to the local emulator."""
+    return bool(config["SMS_EMULATOR"]) and config.get("ENV") == "development" and not any(config.get(k) for k in _CREDENTIALS)
+
+
+def emulator_settings(config: Mapping[str, Any], instance_path: str) -> dict[str, Any]:
+    """Every provider's credentials, derived from the development secret, pointing at the emulator."""
+    import hashlib
+    import hmac
+
+    from service.secrets import load_sms_emulator_secret
+
+    secret = load_sms_emulator_secret(dict(config), instance_path)
+
+    def derived(name: str, size: int = 16) -> str:
+        return hmac.new(secret, name.encode(), hashlib.sha256).hexdigest()[: 2 * size]
+
+    url = str(config["SMS_EMULATOR"]).rstrip("/")
+    return {
+        "SMS_PROVIDER": config["SMS_PROVIDER"] or "twilio",
+        "SMS_TWILIO_ACCOUNT_SID": "AC" + derived("twilio-account"), "SMS_TWILIO_AUTH_TOKEN": derived("twilio-token"),
+        "SMS_TWILIO_API_URL": url,
+        "SMS_VONAGE_API_KEY": derived("vonage-key", 4), "SMS_VONAGE_API_SECRET": derived("vonage-secret"),
+        "SMS_VONAGE_SIGNATURE_SECRET": derived("vonage-signature", 32), "SMS_VONAGE_API_URL": url,
+        "SMS_GENERIC_SECRET": derived("generic", 32), "SMS_GENERIC_SEND_URL": f"{url}/generic/send",
+    }
 
 
 def outbox_job(state: Any) -> None:

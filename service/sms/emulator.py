@@ -418,8 +418,9 @@ def serve(port: int, service_url: str, settings: Mapping[str, Any], provider: st
     return server, thread
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The command line: serve until interrupted, logging to stdout and --log FILE."""
+def main(argv: list[str] | None = None, settings: Mapping[str, Any] | None = None) -> int:
+    """The command line: serve until interrupted, logging to stdout and --log FILE. The settings are
+    SAFESIGNAL_SMS_* from the environment unless given (`safesignal sms emulator` gives the app's)."""
     parser = argparse.ArgumentParser(prog="python -m service.sms.emulator", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--service", default="http://127.0.0.1:8000", help="the safesignal service's base URL")
@@ -427,8 +428,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the provider /emulator/inbound uses when a request names none")
     parser.add_argument("--log", metavar="FILE", help="also append the log to FILE")
     args = parser.parse_args(argv)
-    settings = {key.removeprefix("SAFESIGNAL_"): value for key, value in os.environ.items()
-                if key.startswith("SAFESIGNAL_SMS_")}
+    if settings is None:
+        settings = {key.removeprefix("SAFESIGNAL_"): value for key, value in os.environ.items()
+                    if key.startswith("SAFESIGNAL_SMS_")}
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
     if args.log:
         handlers.append(logging.FileHandler(args.log, encoding="utf-8"))

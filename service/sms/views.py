@@ -63,7 +63,10 @@ def _verified(call: Any) -> Any:
     except BadSignature:
         fail(403, "The webhook's signature is missing or does not verify.")
     except MalformedWebhook as error:
-        fail(400, "The webhook could not be read.", errors={"body": error.errors})
+        # Signed, but not a form or JSON object (400), or its fields are wrong (422).
+        unreadable = "_body" in error.errors
+        fail(400 if unreadable else 422, "The webhook could not be read." if unreadable else "The webhook's fields are not valid.",
+             errors={"form" if "form" in request.mimetype else "json": error.errors})
 
 
 def _acknowledge(gateway: Any) -> Response:
@@ -76,7 +79,7 @@ def _acknowledge(gateway: Any) -> Response:
     operationId="receiveSms",
     requestBody=_BODY,
     responses={"200": {"description": "Acknowledged (stored once, even when delivered twice)."},
-               **error_responses(400, 403, 404, 413, 429)},
+               **error_responses(400, 403, 404, 413, 422, 429)},
 )
 def receive(provider: str):  # type: ignore[no-untyped-def]
     """An inbound text from the provider: becomes an anonymous report of the sms channel.
@@ -115,7 +118,7 @@ def _send(state: Any, row_ids: list[Any]) -> None:
 @blp.doc(
     operationId="receiveSmsStatus",
     requestBody=_BODY,
-    responses={"200": {"description": "Acknowledged."}, **error_responses(400, 403, 404, 413)},
+    responses={"200": {"description": "Acknowledged."}, **error_responses(400, 403, 404, 413, 422)},
 )
 def status(provider: str):  # type: ignore[no-untyped-def]
     """A delivery receipt: a delivered text leaves the outbox; a failed one is tried again with backoff."""

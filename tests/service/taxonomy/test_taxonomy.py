@@ -46,7 +46,7 @@ def category(doc: dict, code: str) -> dict:
 
 def test_default_loads_with_a_version(default):
     assert default.version
-    assert 20 <= len(default.categories) <= 25
+    assert 20 <= len(default.categories) <= 27
 
 
 def test_default_has_the_four_phenomena_in_plan_order(default):
@@ -77,10 +77,12 @@ def test_labels_are_distinct_within_each_language(default):
         assert len(labels) == len(set(labels)), lang
 
 
-def test_mask19_is_a_pharmacy_only_victimisation_signal(default):
+def test_mask19_is_a_victimisation_signal_of_the_counter_and_of_text_messages(default):
     mask19 = default.categories["dv_mask19"]
     assert mask19.phenomenon == "victimisation"
-    assert mask19.channels == frozenset({"pharmacy"})
+    # Said at the pharmacy counter, or texted (MASKER19) to the municipal number; a field worker
+    # does not hear the code word.
+    assert mask19.channels == frozenset({"pharmacy", "sms"})
     assert "Masker 19" in mask19.labels["nl"]
     assert "Masque 19" in mask19.labels["fr"]
     assert default.allows("dv_mask19", "pharmacy")
