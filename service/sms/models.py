@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Uuid
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from database.base import Base, UTCDateTime
@@ -74,11 +74,14 @@ class SmsCount(Base):
     """How many texts came to each outcome, per UTC day and provider."""
 
     __tablename__ = "sms_count"
+    __table_args__ = (UniqueConstraint("day", "provider", "outcome"),)
     __data_class__ = "sms_counts"
 
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
-    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # A surrogate key: retention deletes by one key column.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
     n: Mapped[int] = mapped_column(Integer)
 
 

@@ -107,7 +107,7 @@ def assert_same_answers(retention: Retention) -> None:
 
 def test_the_counted_classes_are_the_big_tables_kept_by_day():
     counted = {holding.data_class for holding in deployment_holdings() if holding.counted}
-    assert counted == {"pharmacy_reports", "field_reports", "idempotency_records", "signal_tallies"}
+    assert counted == {"pharmacy_reports", "field_reports", "sms_reports", "idempotency_records", "signal_tallies"}
 
 
 def test_a_class_whose_figures_do_not_follow_from_day_counts_cannot_be_declared_counted():

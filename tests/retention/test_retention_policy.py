@@ -48,8 +48,11 @@ def test_the_domains_holdings_come_in_the_purge_order():
     declarations replaced, with the people's holdings before the partners' (a person points at
     their organisation, which is anonymised, never deleted)."""
     assert [holding.data_class for holding in HOLDINGS] == [
-        "pharmacy_reports", "field_reports", "idempotency_records", "enrollment_codes",
-        "web_sessions", "sign_in_throttles", "people", "credentials", "organisations",
+        "pharmacy_reports", "field_reports", "sms_reports", "idempotency_records", "enrollment_codes",
+        "web_sessions", "sign_in_throttles", "people",
+        # An alert subscription points at its organisation too.
+        "sms_senders", "sms_message_ids", "sms_outbox", "sms_counts", "alert_subscriptions",
+        "credentials", "organisations",
         "signal_tallies", "signal_releases", "privacy_budget_ledger", "exposure_keys", "export_batches",
         "verification_codes", "code_quotas", "upload_token_ids", "redeem_failure_counts", "data_keys", "audit_log", "leases",
     ]

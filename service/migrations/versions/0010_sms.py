@@ -60,11 +60,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_sms_outbox_due', ['next_attempt_at'], unique=False)
 
     op.create_table('sms_count',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('provider', sa.String(length=16), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('day', 'provider', 'outcome', name=op.f('pk_sms_count'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_count')),
+    sa.UniqueConstraint('day', 'provider', 'outcome', name=op.f('uq_sms_count_day'))
     )
 
     op.create_table('alert_subscription',

@@ -25,6 +25,10 @@ PUBLIC = {
     # Exposure-notification apps call without credentials: the code, then the token, is the credential.
     ("POST", "/v1/tracing/verify"), ("POST", "/v1/tracing/keys"),
     ("GET", "/v1/tracing/exports/index.txt"), ("GET", "/v1/tracing/exports/<name>"),
+    # The SMS providers call with no bearer token: each webhook is signed with the provider's secret
+    # instead (tests/service/sms: a missing or bad signature gets 403 and stores nothing).
+    ("POST", "/v1/sms/<any(twilio, vonage, generic):provider>/inbound"),
+    ("POST", "/v1/sms/<any(twilio, vonage, generic):provider>/status"),
 }
 
 

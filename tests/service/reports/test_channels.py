@@ -47,9 +47,9 @@ def test_a_channel_declares_its_area_rule_and_its_reporter(app, partners, clock)
 
 
 def test_taxonomy_data_classes_and_holdings_derive_from_the_registered_channels():
-    assert set(TAXONOMY_CHANNELS) == set(CHANNELS) == {"pharmacy", "field"}
+    assert set(TAXONOMY_CHANNELS) == set(CHANNELS) == {"pharmacy", "field", "sms"}
     data_classes = [channel.data_class for channel in CHANNELS.values()]
-    assert list(Report.__data_class__) == data_classes == ["pharmacy_reports", "field_reports"]
+    assert list(Report.__data_class__) == data_classes == ["pharmacy_reports", "field_reports", "sms_reports"]
     held = holdings()
     for name in data_classes:
         assert held[name].where is not None  # only its channel's rows
