@@ -26,6 +26,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 # own messages scrubbed (they would say "Invalid request from ip=..."), so its log shows the bound
 # address as [address] too; the echo below says where to go. The SMS gateway emulator runs beside
 # them (development sends every text to it): `safesignal sms simulate` texts the service through it.
+run: export SAFESIGNAL_SMS_EMULATOR ?= http://127.0.0.1:$(SMS_EMULATOR_PORT)
 run: $(VENV)/.installed
 	$(BIN)/safesignal db upgrade
 	$(BIN)/safesignal demo

@@ -40,15 +40,16 @@ def sms_emulator(port: int, service_url: str | None, provider: str, log_file: st
 @click.option("--to", "recipient", default=None, help="The municipal number texted (default: the SMS file's first).")
 @click.option("--provider", type=click.Choice(["twilio", "vonage", "generic"]), default=None,
               help="Whose webhook the emulator sends (default: SAFESIGNAL_SMS_PROVIDER).")
-@click.option("--emulator", "emulator_url", default=EMULATOR_URL, show_default=True, help="The running emulator.")
+@click.option("--emulator", "emulator_url", default=None, help="The running emulator (default: SAFESIGNAL_SMS_EMULATOR).")
 @click.argument("text")
 @with_appcontext
-def sms_simulate(sender: str, recipient: str | None, provider: str | None, emulator_url: str, text: str) -> None:
+def sms_simulate(sender: str, recipient: str | None, provider: str | None, emulator_url: str | None, text: str) -> None:
     """Have the emulator deliver TEXT as a resident's text, and show the report and the reply."""
     import httpx
 
     state = current_state()
     sms = state.sms
+    emulator_url = (emulator_url or sms.settings.get("SMS_EMULATOR") or EMULATOR_URL).rstrip("/")
     if sms.file is None:
         raise click.ClickException("the SMS channel is off: no SMS file fits this deployment (SAFESIGNAL_SMS_FILE)")
     provider = provider or sms.outbound or next(iter(sms.gateways), None)
