@@ -27,6 +27,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 # address as [address] too; the echo below says where to go. The SMS gateway emulator runs beside
 # them (development sends every text to it): `safesignal sms simulate` texts the service through it.
 run: export SAFESIGNAL_SMS_EMULATOR ?= http://127.0.0.1:$(SMS_EMULATOR_PORT)
+run: export SAFESIGNAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(BIN)/safesignal db upgrade
 	$(BIN)/safesignal demo

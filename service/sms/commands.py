@@ -61,9 +61,16 @@ def sms_simulate(sender: str, recipient: str | None, provider: str | None, emula
         answer = httpx.post(f"{emulator_url}/emulator/inbound", timeout=30,
                             json={"from": sender, "to": recipient, "text": text, "provider": provider}).json()
     except httpx.HTTPError as error:
-        raise click.ClickException(f"the emulator at {emulator_url} did not answer ({type(error).__name__}): "
-                                   "start it with `safesignal sms emulator`") from None
-    click.echo(f"{provider} webhook for a text to {recipient}: the service answered {answer.get('status')}")
+        raise click.ClickException(f"the emulator at {emulator_url} did not answer ({type(error).__name__}): start it "
+                                   "with `safesignal sms emulator` (`make run` does), or give its address with --emulator "
+                                   "or SAFESIGNAL_SMS_EMULATOR") from None
+    status = answer.get("status")
+    click.echo(f"{provider} webhook for a text to {recipient}: the service answered {status}")
+    if status != 200:
+        hint = {403: "the signature did not verify: SAFESIGNAL_SMS_WEBHOOK_URL (or PUBLIC_URL) must be the address "
+                     f"the service is served at ({sms.webhook_url} here)",
+                None: "the service did not answer: is it running at the address the emulator was given?"}
+        raise click.ClickException(hint.get(status, "nothing was stored"))
     reading = sms.file.read(text)
     area = sms.file.area(recipient, reading.postcode)
     click.echo(f"report: channel sms, category {reading.category}, area {area}"
