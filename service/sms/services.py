@@ -18,6 +18,11 @@ from sqlalchemy.orm import Session
 from service.sms import outbox
 
 
+# What a typed number may hold: digits and the usual separators (phonenumbers alone would find a
+# number inside any text, markup included).
+_TYPED = set("0123456789+ ()-./")
+
+
 class SmsUnavailable(Exception):
     """No provider sends texts in this deployment (SAFESIGNAL_SMS_PROVIDER unset)."""
 
@@ -34,7 +39,7 @@ def available(state: Any) -> bool:
 
 def mobile_number(text: str, region: str = "BE") -> str:
     """The number as typed ("0470 12 34 56", "+32 470 ...", "0032470...") in E.164, or BadNumber."""
-    if not isinstance(text, str) or not 6 <= len(text.strip()) <= 32:
+    if not isinstance(text, str) or not 6 <= len(text.strip()) <= 32 or not set(text.strip()) <= _TYPED:
         raise BadNumber("Not a phone number.")
     try:
         parsed = phonenumbers.parse(text.strip(), region)

@@ -107,3 +107,38 @@ def test_masker19_gets_no_reply(emulator, db_engine, wait_for) -> None:  # type:
 
 def test_unknown_provider_path_is_404(client) -> None:  # type: ignore[no-untyped-def]
     assert client.post("/v1/sms/whatsapp/inbound", data={}).status_code == 404
+
+
+def _signed_twilio(app, client, fields: dict[str, str], path: str = "/v1/sms/twilio/inbound"):  # type: ignore[no-untyped-def]
+    from service.sms.gateways import twilio_signature
+
+    sms = app.extensions["safesignal"].sms
+    signature = twilio_signature(sms.settings["SMS_TWILIO_AUTH_TOKEN"], sms.webhook_url + path,
+                                 {key: [value] for key, value in fields.items()})
+    return client.post(path, data=fields, headers={"X-Twilio-Signature": signature})
+
+
+def test_a_signed_webhook_with_missing_fields_gets_422_without_echo(app, client, db_engine) -> None:  # type: ignore[no-untyped-def]
+    answer = _signed_twilio(app, client, {"From": RESIDENT, "To": MUNICIPAL, "Body": "HULP 2800 bel 0470 99 88 77"})
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert "MessageSid" in body and RESIDENT not in body and "0470" not in body and "HULP" not in body
+    assert _reports(db_engine) == []
+
+
+def test_past_the_rate_guard_webhooks_get_429_before_anything_is_read(app_with, db_engine) -> None:  # type: ignore[no-untyped-def]
+    app = app_with(SMS_INBOUND_PER_MINUTE=2)
+    client = app.test_client()
+    answers = [_signed_twilio(app, client, {"From": RESIDENT, "To": MUNICIPAL, "Body": "HULP", "MessageSid": f"SM{i:032x}"})
+               for i in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+    assert len(_reports(db_engine)) == 2
+
+
+def test_a_text_to_an_unknown_number_without_a_known_postcode_is_counted_as_refused(app, client, db_engine) -> None:  # type: ignore[no-untyped-def]
+    answer = _signed_twilio(app, client, {"From": RESIDENT, "To": "+3233000000", "Body": "HULP", "MessageSid": "SM" + "1" * 32})
+    assert answer.status_code == 200  # the provider must not retry it
+    assert _reports(db_engine) == [] and _count(db_engine, "refused") == 1
+    answer = _signed_twilio(app, client, {"From": RESIDENT, "To": "+3233000000", "Body": "HULP 2812", "MessageSid": "SM" + "2" * 32})
+    assert [r[1] for r in _reports(db_engine)] == ["sms_help_request"]  # a known postcode places it
