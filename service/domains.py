@@ -32,6 +32,6 @@ from service.vault.domain import DOMAIN as vault
 from service.web.domain import DOMAIN as web
 
 DOMAINS: tuple[Domain, ...] = (
-    reports, devices, people, sms, notices, partners, reference, signals, tracing, vault, audit, dpo, retention,
-    counter, dashboard, console, coordinator, operator, web,
+    reports, devices, people, sms, partners, reference, signals, tracing, vault, audit, dpo, retention,
+    counter, dashboard, notices, console, coordinator, operator, web,
 )

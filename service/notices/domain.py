@@ -63,6 +63,7 @@ DOMAIN = Domain(
     build=build,
     blueprint="service.notices.views:blp",
     schemas="service.notices.schemas:SCHEMAS",
+    pages="service.notices.pages:blp",
     jobs=(Job("notices", "notices: test each newly released week for the alert subscriptions",
               "NOTICES_INTERVAL_MINUTES", notices_job),),
 )

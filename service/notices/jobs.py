@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from crypto.errors import CryptoError
 from service.notices import services
+from service.notices.services import newest_released_week
 from service.notices.texts import notice_line, notice_mail
 from service.people.mail import MailError, send_smtp, smtp_configured
 from service.signals import publication
@@ -50,15 +51,6 @@ class Run:
     sent: int = 0  # notices queued (SMS) or sent (e-mail)
     skipped: int = 0  # weeks that could not be opened, or a medium no longer configured
     failed: int = 0  # notices that could not go out (tried again next run for e-mail)
-
-
-def newest_released_week(state: Any, now: dt.datetime) -> dt.date:
-    """The newest week whose release time has passed."""
-    rules = state.signals.rules
-    week = rules.weeks.week_of(now)
-    while signals.release_at(week, rules) > now:
-        week -= dt.timedelta(days=7)
-    return week  # type: ignore[no-any-return]
 
 
 def actor_of(subscription_id: uuid.UUID) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from crypto.envelope import associated_data
 from service.people.mail import smtp_configured
+from service.signals import services as signals
 from service.people.services import valid_email
 from service.sms import services as sms
 from service.sms.models import AlertSubscription
@@ -154,6 +155,15 @@ def opened_contact(state: Any, row: AlertSubscription) -> str:
     return state.keyring.decrypt(state.keystore, row.contact, aad(row.id)).decode()  # type: ignore[no-any-return]
 
 
+def newest_released_week(state: Any, now: dt.datetime) -> dt.date:
+    """The newest week whose release time has passed."""
+    rules = state.signals.rules
+    week = rules.weeks.week_of(now)
+    while signals.release_at(week, rules) > now:
+        week -= dt.timedelta(days=7)
+    return week  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class Price:
     """What subscribing spends: each new week's epsilon, and what the first test would take now."""
@@ -165,9 +175,6 @@ class Price:
 
 def price(session: Session, state: Any, organisation_id: uuid.UUID, now: dt.datetime) -> Price:
     """What subscribing would spend of the organisation's budget (reads only)."""
-    from service.notices.jobs import newest_released_week
-    from service.signals import services as signals
-
     week = newest_released_week(state, now)
     found = signals.charges(session, state.signals, organisation_id, signals.baseline_weeks(week, state.signals.rules), now)
     return Price(state.signals.rules.protection.epsilon, round(sum(c.epsilon for c in found), 6), len(found))

@@ -1,5 +1,5 @@
-"""A small deployment for the notices tests: two municipalities, an SMS file that fits them, the
-SMS emulator and a real SMTP server, and weeks of tallies released as the scheduler would."""
+"""A small deployment for the notices tests: two municipalities, an SMS file that fits them, and
+weeks of tallies released as the scheduler would (the fixtures that serve them: conftest.py)."""
 
 from __future__ import annotations
 

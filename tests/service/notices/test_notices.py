@@ -9,15 +9,15 @@ import uuid
 
 import httpx
 import pytest
-from notices_support import TWILIO_SID, TWILIO_TOKEN, area_file, seed, sms_file
+from notices_support import seed
 from sqlalchemy import MetaData, select
-from support import bearer, free_port, smtp_server
+from support import bearer, free_port
 
 from service.audit.models import AuditEntry
 from service.notices import services
-from service.notices.jobs import newest_released_week, run_notices
+from service.notices.jobs import run_notices
+from service.notices.services import newest_released_week
 from service.signals.models import BudgetSpend
-from service.sms import emulator
 from service.sms.models import AlertSubscription
 from service.sms.text import segments
 
@@ -26,62 +26,6 @@ E164 = "+32470123456"
 ADDRESS = "preventie@gemeente-noord.example.be"
 # What a notice must never say: areas, districts, municipalities, categories, a count.
 SECRETS = ("n1", "n2", "n3", "n-centre", "north", "noord", "dv_mask19", "mask", "masker", "housing")
-
-
-@pytest.fixture
-def provider_api():  # type: ignore[no-untyped-def]
-    """The SMS emulator standing in for Twilio; its receipts go to a closed port (not looked at here)."""
-    server, thread = emulator.serve(free_port(), f"http://127.0.0.1:{free_port()}",
-                                    {"SMS_TWILIO_ACCOUNT_SID": TWILIO_SID, "SMS_TWILIO_AUTH_TOKEN": TWILIO_TOKEN}, "twilio")
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def smtp():  # type: ignore[no-untyped-def]
-    with smtp_server() as served:
-        yield served
-
-
-@pytest.fixture
-def app_config(app_config, tmp_path, provider_api, smtp):  # type: ignore[no-untyped-def]
-    """Two municipalities, SMS through the emulator, SMTP to the local server, little noise (epsilon 50)."""
-    controller, _ = smtp
-    return {
-        **app_config, "AREAS_MODE": "polygons", "AREAS_FILE": str(area_file(tmp_path / "areas.geojson")),
-        "SMS_FILE": str(sms_file(tmp_path / "sms.toml")), "SMS_PROVIDER": "twilio",
-        "SMS_TWILIO_ACCOUNT_SID": TWILIO_SID, "SMS_TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "SMS_TWILIO_API_URL": provider_api,
-        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": controller.port, "SMTP_STARTTLS": False,
-        "SMTP_FROM": "safesignal <no-reply@example.be>", "PUBLIC_URL": "https://safesignal.example.be",
-        "SIGNALS_EPSILON_PER_RELEASE": 50, "SIGNALS_BUDGET_PER_QUARTER": 1000,
-    }
-
-
-def _close_gateways(app) -> None:  # type: ignore[no-untyped-def]
-    # Their HTTP clients keep a connection to the emulator open (a ResourceWarning once collected).
-    for gateway in app.extensions["safesignal"].sms.gateways.values():
-        gateway.close()
-
-
-@pytest.fixture
-def app(app):  # type: ignore[no-untyped-def]
-    yield app
-    _close_gateways(app)
-
-
-@pytest.fixture
-def app_with(app_with):  # type: ignore[no-untyped-def]
-    built = []
-
-    def build(**overrides):  # type: ignore[no-untyped-def]
-        built.append(app_with(**overrides))
-        return built[-1]
-
-    yield build
-    for application in built:
-        _close_gateways(application)
 
 
 def _state(app):  # type: ignore[no-untyped-def]
