@@ -18,6 +18,7 @@ from service.dashboard.domain import DOMAIN as dashboard
 from service.devices.domain import DOMAIN as devices
 from service.domain import Domain
 from service.dpo.domain import DOMAIN as dpo
+from service.notices.domain import DOMAIN as notices
 from service.operator.domain import DOMAIN as operator
 from service.partners.domain import DOMAIN as partners
 from service.people.domain import DOMAIN as people
@@ -32,5 +33,5 @@ from service.web.domain import DOMAIN as web
 
 DOMAINS: tuple[Domain, ...] = (
     reports, devices, people, sms, partners, reference, signals, tracing, vault, audit, dpo, retention,
-    counter, dashboard, console, coordinator, operator, web,
+    counter, dashboard, notices, console, coordinator, operator, web,
 )

@@ -42,6 +42,7 @@ DETAIL_KEYS = frozenset({
     "municipality", "week", "shown", "quarter", "release_ids", "remaining", "municipalities",
     "window_start", "window_end", "files", "keys",
     "person_id",
+    "subscription_id", "medium",
 })
 _MAX_TEXT = 200
 

@@ -36,6 +36,7 @@ PAGES: dict[str, frozenset[str] | None] = {
     **{f"dashboard.{name}": frozenset({"analyst"}) for name in (
         "calendar", "open_week", "week", "counts_csv", "alerts", "open_alerts", "series")},
     "dashboard.static": None,
+    **{f"notices.{name}": frozenset({"analyst"}) for name in ("index", "add", "delete")},
     "console.overview": frozenset({"dpo"}),
     "console.runs": frozenset({"dpo"}),
     "console.inventory": frozenset({"dpo"}),
