@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from service import per_request
-from service.operator import services
+from service.operator import services, sms_overview
 from service.operator.forms import KIND_NAMES, InviteForm, OrganisationForm, TerritoryForm, TokenForm
 from service.partners.models import Credential, Organisation
 from service.partners.services import OrganisationKind, PartnerError, issue_credential, list_organisations, revoke
@@ -27,14 +27,18 @@ from service.people import services as people
 from service.people.mail import MailError, send_invitation, smtp_configured
 from service.people.models import Person
 from service.signals.services import BadTerritory, set_territory, territory
+from service.sms.counts import OUTCOMES
+from service.sms.inbound import senders_today
+from service.counter.views import label
 from service.tracing import codes
 from service.web.forms import EmptyForm
 from service.web.pages import PageBlueprint, confirmation, id_or_404, page, viewer
-from service.web.shell import ROLE_NAMES
+from service.web.shell import ROLE_NAMES, language
 
 blp = PageBlueprint("operator", __name__, url_prefix="/operator")
 blp.nav("operator.organisations", _l("Organisations"), roles=("admin",))
 blp.nav("operator.people", _l("People"), roles=("admin",))
+blp.nav("operator.sms", _l("Text messages"), roles=("admin",))
 
 STATUS_NAMES = {people.PersonStatus.ACTIVE: _l("Active"), people.PersonStatus.INVITED: _l("Invited"),
                 people.PersonStatus.EXPIRED: _l("Invitation expired"), people.PersonStatus.REVOKED: _l("Revoked")}
@@ -373,3 +377,62 @@ def revoke_person(person_id: str):  # type: ignore[no-untyped-def]
 
 def _role_name(organisation: Organisation | None) -> str:
     return str(ROLE_NAMES[people.role_of(organisation)]) if organisation else "?"
+
+
+# Text messages ---------------------------------------------------------------------------------
+
+PROVIDER_NAMES = {"twilio": "Twilio", "vonage": "Vonage", "generic": _l("Generic gateway")}
+LANGUAGE_NAMES = {"nl": _l("Dutch"), "fr": _l("French"), "de": _l("German"), "en": _l("English")}
+REPLY_NAMES = {"help": _l("The help lines"), "neutral": _l("Neutral"), "none": _l("No reply")}
+# Why a category replies as it does, where the reason is the person's safety.
+REPLY_NOTES = {
+    "neutral": _l("A neutral reply says nothing to someone else who reads the phone."),
+    "none": _l("Nothing is sent back: a reply on a phone that someone else reads could put the person in danger."),
+}
+# Each outcome of service.sms.counts, as the page names and explains it (tests check that none is missing).
+OUTCOME_NAMES = {
+    "reported": _l("Reported"), "throttled": _l("Throttled"), "replayed": _l("Replayed"), "refused": _l("Refused"),
+    "replied": _l("Replied"), "reply_capped": _l("Reply capped"), "sent_reply": _l("Reply sent"),
+    "sent_code": _l("Code sent"), "sent_notice": _l("Notice sent"), "send_retry": _l("Send retried"),
+    "send_failed": _l("Send failed"), "delivered": _l("Delivered"), "undelivered_retry": _l("Undelivered, resent"),
+    "undelivered": _l("Undelivered"), "expired": _l("Expired"),
+}
+OUTCOME_EXPLANATIONS = {
+    "reported": _l("A text became an anonymous report."),
+    "throttled": _l("A text past its number's limit for the day: counted here, not stored as a report, not answered."),
+    "replayed": _l("The provider sent a text already received again: acknowledged, nothing changed."),
+    "refused": _l("A text the intake could not take as a report."),
+    "replied": _l("A reply was queued to be sent."),
+    "reply_capped": _l("No reply: the number already had its replies for the day."),
+    "sent_reply": _l("A reply was handed to the provider."),
+    "sent_code": _l("A verification code was handed to the provider."),
+    "sent_notice": _l("An alert notice was handed to the provider."),
+    "send_retry": _l("The provider could not take a text for now; it is tried again later."),
+    "send_failed": _l("A text was given up: the provider refused it, or every try failed."),
+    "delivered": _l("The provider reports a text delivered to the phone."),
+    "undelivered_retry": _l("The provider reports a text not delivered; it is sent again."),
+    "undelivered": _l("The provider reports a text not delivered, and no try is left."),
+    "expired": _l("A text deleted from the outbox after waiting the longest time allowed, sent or not."),
+}
+
+
+@blp.route("/sms")
+@page("admin")
+def sms():  # type: ignore[no-untyped-def]
+    """What the SMS file in force says and what became of the last 14 days' texts (read only, counts only)."""
+    state = _state()
+    today = _now().astimezone(dt.timezone.utc).date()
+    db = per_request.session()
+    sms_file = state.sms.file
+    areas = state.areas.areas()
+    current = language()
+    rows = sms_overview.keywords(sms_file, state.taxonomy) if sms_file is not None else []
+    days = sms_overview.daily_counts(db, today)
+    return render_template(
+        "operator/sms.html", channel=sms_overview.channel(state.sms), rules=state.sms.rules,
+        numbers=sms_overview.places(sms_file.numbers, areas) if sms_file is not None else [],
+        postcodes=sms_overview.places(sms_file.postcodes, areas) if sms_file is not None else [],
+        keywords=[(row, label(row.labels, current)) for row in rows], days=days, totals=sms_overview.totals(days),
+        senders_today=senders_today(db, today), outcomes=OUTCOMES, outcome_names=OUTCOME_NAMES,
+        outcome_explanations=OUTCOME_EXPLANATIONS, provider_names=PROVIDER_NAMES, language_names=LANGUAGE_NAMES,
+        reply_names=REPLY_NAMES, reply_notes=REPLY_NOTES)

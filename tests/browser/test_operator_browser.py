@@ -55,7 +55,7 @@ def test_the_operators_pages_in_every_language(live_server, browser, people, par
         assert browser.find_element(By.ID, "token").get_attribute("value").startswith("ss_")
         assert_accessible(browser)
         for path in (f"/operator/organisations/{pharmacy_id}/revoke", f"/operator/organisations/{pharmacy_id}/tracing/withdraw",
-                     f"/operator/people/{member.id}/revoke"):
+                     f"/operator/people/{member.id}/revoke", "/operator/sms"):
             browser.get(f"{live_server.url}{path}")
             assert_accessible(browser)
         # People: the list, and an invitation whose link is shown once.

@@ -61,6 +61,7 @@ PAGES: dict[str, frozenset[str] | None] = {
     "operator.people": frozenset({"admin"}),
     "operator.invite": frozenset({"admin"}),
     "operator.revoke_person": frozenset({"admin"}),
+    "operator.sms": frozenset({"admin"}),
     "operator.static": None,
 }
 # Values for the URL parameters of the table's routes (a week, an id ...), where a page has them.
