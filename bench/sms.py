@@ -8,7 +8,8 @@ databases named bench_sms_* (--pg-prefix), fresh every run), one deployment in p
 throwaway keys and SMS configured as a real deployment configures Twilio: explicit credentials
 (SAFESIGNAL_SMS_TWILIO_*), SMS_PROVIDER=twilio, SMS_TWILIO_API_URL at the gateway emulator
 (service.sms.emulator, run as its own process, `python -m service.sms.emulator`, so that its work
-does not share a Python interpreter with the bench), SMS_WEBHOOK_URL the service's own address (what
+does not share a Python interpreter with the bench; with TCP_NODELAY set, see Emulator, unless
+--emulator-as-is), SMS_WEBHOOK_URL the service's own address (what
 Twilio signs), SMS_INBOUND_PER_MINUTE high enough that the rate guard never answers 429 here.
 
   inbound    POST /v1/sms/twilio/inbound under gunicorn as `make run` serves it (gunicorn.conf.py,
