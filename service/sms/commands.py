@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 
 import click
@@ -47,6 +48,7 @@ def sms_simulate(sender: str, recipient: str | None, provider: str | None, emula
     """Have the emulator deliver TEXT as a resident's text, and show the report and the reply."""
     import httpx
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines would drown what this prints
     state = current_state()
     sms = state.sms
     emulator_url = (emulator_url or sms.settings.get("SMS_EMULATOR") or EMULATOR_URL).rstrip("/")

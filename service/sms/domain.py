@@ -119,8 +119,6 @@ def build(config: Mapping[str, Any], state: Any) -> Sms:
     if _emulated(config):
         settings.update(emulator_settings(config, state.instance_path))
     ways = gateways(settings) if sms_file is not None else {}
-    # httpx logs every request's URL at INFO; the outbox logs its sends by kind itself.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
     outbound = (settings["SMS_PROVIDER"] or None) if sms_file is not None else None
     if outbound is not None and outbound not in ways and sms_file is not None:
         raise ConfigError(f"SAFESIGNAL_SMS_PROVIDER is {outbound} but its credentials are not set (SAFESIGNAL_SMS_{outbound.upper()}_*)")

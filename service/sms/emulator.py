@@ -213,6 +213,9 @@ def _country(number: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server: EmulatorServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY, each answer on a kept-alive
+    # connection would wait ~40 ms for the client's delayed ACK (Nagle), a floor no provider has.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the request line is not worth a log line, our events are logged where they happen."""

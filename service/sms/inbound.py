@@ -82,39 +82,53 @@ def sender_pseudonym(state: Any, number: str, day: dt.date) -> bytes:
     return state.keyring.pseudonymizer_for_epoch(state.keystore, SENDERS_CLASS, day).pseudonym(SENDER_DOMAIN, e164(number))
 
 
-def receive(session: Session, state: Any, sms: Any, provider: str, message: Any, now: dt.datetime) -> Received:
-    """Handle one verified inbound text (service.sms.gateways.Inbound); the caller commits."""
+def receive(session: Session, reader: Session, state: Any, sms: Any, provider: str, message: Any,
+            now: dt.datetime) -> Received:
+    """Handle one verified inbound text (service.sms.gateways.Inbound); the caller commits `session`.
+
+    `reader` is a read-only session (no write lock on SQLite) for what is looked up first. The
+    writes come last and the counts last of all, so the rows every text shares (the day's counts)
+    are locked only for the commit (PostgreSQL keeps a row locked until then).
+    """
     day = now.astimezone(dt.timezone.utc).date()
     id_hash = message_hash(state.pseudonyms, provider, message.message_id)
-    if session.get(SmsMessage, id_hash) is not None:
+    if reader.get(SmsMessage, id_hash) is not None:
         count(session, day, provider, "replayed")
         return Received("replayed")
     pseudonym = sender_pseudonym(state, message.sender, day)
-    earlier = session.get(SmsSender, pseudonym)
+    earlier = reader.get(SmsSender, pseudonym)
     messages = (earlier.messages if earlier is not None else 0) + 1
     replies = earlier.replies if earlier is not None else 0
-    # End the read before intake writes on its own connection (SQLite: one writer at a time).
-    session.commit()
+    reader.rollback()
 
-    reading = None
+    reading, text = None, None
     if messages > sms.rules.messages_per_day:
         outcome = "throttled"
     else:
         reading = sms.file.read(message.text)
         outcome = _report(state, sms, provider, message, reading, pseudonym, now)
+        text = sms.file.reply_text(reading) if provider in sms.gateways else None
+    capped = text is not None and replies >= sms.rules.replies_per_day
+    replying = text is not None and not capped
 
-    _seen(session, pseudonym, day, replies_added=0)
     try:
         with session.begin_nested():
             session.add(SmsMessage(id_hash=id_hash, day=day))
+            session.flush()
     except IntegrityError:
         # The same message, delivered twice at once: the other request counts and replies.
         count(session, day, provider, "replayed")
         return Received("replayed")
+    _seen(session, pseudonym, day, replied=replying)
+    reply = None
+    if replying:
+        # Claimed already: the view sends it once its answer is out; the scheduler only if that fails.
+        reply = enqueue(session, state, provider=provider, to=e164(message.sender), sender=e164(message.recipient),
+                        text=text, purpose="reply", now=now, rules=sms.outbox_rules, claimed=True)  # type: ignore[arg-type]
     count(session, day, provider, outcome)
-    if reading is None:
-        return Received(outcome)
-    return Received(outcome, _reply(session, state, sms, provider, message, reading, pseudonym, replies, day, now))
+    if replying or capped:
+        count(session, day, provider, "replied" if replying else "reply_capped")
+    return Received(outcome, reply)
 
 
 def _report(state: Any, sms: Any, provider: str, message: Any, reading: Any, pseudonym: bytes, now: dt.datetime) -> str:
@@ -134,32 +148,17 @@ def _report(state: Any, sms: Any, provider: str, message: Any, reading: Any, pse
     return "refused" if result.status == "rejected" else "reported"
 
 
-def _seen(session: Session, pseudonym: bytes, day: dt.date, replies_added: int) -> None:
-    """Count one more text (or reply) of this sender today; one statement."""
+def _seen(session: Session, pseudonym: bytes, day: dt.date, replied: bool) -> None:
+    """Count one more text (and reply) of this sender today; one statement."""
     table = SmsSender.__table__
     session.execute(
         upsert_insert(session.get_bind().dialect.name)(table)
-        .values(pseudonym=pseudonym, day=day, messages=0 if replies_added else 1, replies=replies_added)
+        .values(pseudonym=pseudonym, day=day, messages=1, replies=int(replied))
         .on_conflict_do_update(
             index_elements=["pseudonym"],
-            set_={"replies": table.c.replies + replies_added} if replies_added else {"messages": table.c.messages + 1},
+            set_={"messages": table.c.messages + 1, "replies": table.c.replies + int(replied)},
         )
     )
-
-
-def _reply(session: Session, state: Any, sms: Any, provider: str, message: Any, reading: Any, pseudonym: bytes,
-           replies: int, day: dt.date, now: dt.datetime) -> uuid.UUID | None:
-    """Queue the keyword's reply, in the reader's language, unless it has none or the day's cap is reached."""
-    text = sms.file.reply_text(reading)
-    if text is None or provider not in sms.gateways:
-        return None
-    if replies >= sms.rules.replies_per_day:
-        count(session, day, provider, "reply_capped")
-        return None
-    _seen(session, pseudonym, day, replies_added=1)
-    count(session, day, provider, "replied")
-    return enqueue(session, state, provider=provider, to=e164(message.sender), sender=e164(message.recipient),
-                   text=text, purpose="reply", now=now, rules=sms.outbox_rules)
 
 
 def senders_today(session: Session, day: dt.date) -> int:

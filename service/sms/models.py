@@ -81,7 +81,7 @@ class SmsCount(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     day: Mapped[dt.date] = mapped_column(Date)
     provider: Mapped[str] = mapped_column(String(16))
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(24))
     n: Mapped[int] = mapped_column(Integer)
 
 

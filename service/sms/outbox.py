@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crypto.envelope import associated_data
+from database.base import READ_ONLY
 from service.sms.counts import count
 from service.sms.models import SmsOutbox
 
@@ -57,8 +58,12 @@ def _aad(row_id: uuid.UUID) -> bytes:
 
 
 def enqueue(session: Session, crypt: Any, *, provider: str, to: str, sender: str, text: str, purpose: str,
-            now: dt.datetime, rules: OutboxRules) -> uuid.UUID:
-    """Queue one text in the caller's transaction; its id (deliver it once committed)."""
+            now: dt.datetime, rules: OutboxRules, claimed: bool = False) -> uuid.UUID:
+    """Queue one text in the caller's transaction; its id (deliver it once committed).
+
+    `claimed`: the caller sends it itself right after committing (`deliver(..., claimed=True)`, no
+    claim to commit first); the scheduler takes it only if that did not happen within CLAIM.
+    """
     if purpose not in PURPOSES:
         raise ValueError(f"unknown outbox purpose {purpose!r}")
     row_id = uuid.uuid4()
@@ -66,7 +71,8 @@ def enqueue(session: Session, crypt: Any, *, provider: str, to: str, sender: str
     sealed = crypt.keyring.encrypt(crypt.keystore, DATA_CLASS, epoch, msgspec.msgpack.encode(_Sealed(to, sender, text)), _aad(row_id))
     session.add(SmsOutbox(
         id=row_id, epoch=epoch, purpose=purpose, provider=provider, payload=sealed, created_at=now,
-        expires_at=now + rules.ttl, attempts=0, next_attempt_at=now, provider_ref=None,
+        expires_at=now + rules.ttl, attempts=1 if claimed else 0, next_attempt_at=now + CLAIM if claimed else now,
+        provider_ref=None,
     ))
     return row_id
 
@@ -86,63 +92,79 @@ class Delivery:
     failed: int = 0
 
 
-def _claim(session: Session, row_id: uuid.UUID, now: dt.datetime) -> SmsOutbox | None:
-    """Take the row for sending if it is due and nobody holds it; committed at once."""
+_COLUMNS = ("id", "epoch", "purpose", "provider", "payload", "attempts", "expires_at")
+
+
+def _claim(sessions: Callable[[], Session], row_id: uuid.UUID, now: dt.datetime) -> Any:
+    """Take the row for sending if it is due and nobody holds it: one statement, committed at once."""
     table = SmsOutbox.__table__
-    claimed = session.execute(
-        update(table)
-        .where(table.c.id == row_id, table.c.next_attempt_at <= now, table.c.expires_at > now,
-               table.c.provider_ref.is_(None))
-        .values(next_attempt_at=now + CLAIM, attempts=table.c.attempts + 1)
-    ).rowcount
-    session.commit()
-    return session.get(SmsOutbox, row_id) if claimed == 1 else None
+    with sessions() as session:
+        row = session.execute(
+            update(table)
+            .where(table.c.id == row_id, table.c.next_attempt_at <= now, table.c.expires_at > now,
+                   table.c.provider_ref.is_(None))
+            .values(next_attempt_at=now + CLAIM, attempts=table.c.attempts + 1)
+            .returning(*(table.c[name] for name in _COLUMNS))
+        ).first()
+        session.commit()
+    return row
+
+
+def _claimed(reader: Callable[[], Any], row_id: uuid.UUID) -> Any:
+    """A row its caller queued already claimed, read without a write lock (SQLite)."""
+    table = SmsOutbox.__table__
+    with reader() as connection:
+        return connection.execute(
+            select(*(table.c[name] for name in _COLUMNS)).where(table.c.id == row_id, table.c.provider_ref.is_(None))
+        ).first()
 
 
 def deliver(sessions: Callable[[], Session], crypt: Any, gateways: Mapping[str, Any], row_ids: list[uuid.UUID],
-            *, status_url: Callable[[str], str], now: Callable[[], dt.datetime], rules: OutboxRules) -> Delivery:
-    """Send each of these rows that is due, each in its own short transactions."""
+            *, status_url: Callable[[str], str], now: Callable[[], dt.datetime], rules: OutboxRules,
+            claimed: bool = False) -> Delivery:
+    """Send each of these rows that is due (or, `claimed`, that its caller queued claimed).
+
+    No transaction is open while the provider is called: a row is claimed (or read) first, and
+    what the provider said is written after, each in one short transaction.
+    """
     from service.sms.gateways import SendError
 
     done = Delivery()
-    with sessions() as session:
-        for row_id in row_ids:
-            row = _claim(session, row_id, now())
-            if row is None:
-                continue
-            gateway = gateways.get(row.provider)
-            day = row.epoch
-            try:
-                sealed = msgspec.msgpack.decode(
-                    crypt.keyring.decrypt(crypt.keystore, row.payload, _aad(row.id)), type=_Sealed
-                )
-                if gateway is None:
-                    raise SendError(f"provider {row.provider} is not configured", retryable=False)
-                provider_id = gateway.send(sealed.sender, sealed.to, sealed.text, status_url(row.provider))
-            except SendError as error:
-                if error.retryable and row.attempts < rules.max_attempts:
-                    row.next_attempt_at = now() + _backoff(rules, row.attempts)
-                    count(session, day, row.provider, "send_retry")
-                    done.retrying += 1
-                else:
-                    log.warning("sms %s not sent after %d attempts: %s", row.purpose, row.attempts, error)
-                    session.delete(row)
-                    count(session, day, row.provider, "send_failed")
-                    done.failed += 1
-                session.commit()
-                continue
-            except Exception:  # noqa: BLE001 - a key gone (shredded) or a broken row: drop it, say which kind
-                log.exception("sms %s could not be opened or sent; dropped", row.purpose)
-                session.delete(row)
-                count(session, day, row.provider, "send_failed")
-                session.commit()
+    for row_id in row_ids:
+        row = _claimed(lambda: crypt.engine.connect().execution_options(**{READ_ONLY: True}), row_id) if claimed \
+            else _claim(sessions, row_id, now())
+        if row is None:
+            continue
+        gateway = gateways.get(row.provider)
+        outcome, error = "sent", None
+        try:
+            sealed = msgspec.msgpack.decode(crypt.keyring.decrypt(crypt.keystore, row.payload, _aad(row.id)), type=_Sealed)
+            if gateway is None:
+                raise SendError(f"provider {row.provider} is not configured", retryable=False)
+            provider_id = gateway.send(sealed.sender, sealed.to, sealed.text, status_url(row.provider))
+        except SendError as failure:
+            outcome, error = ("retry" if failure.retryable and row.attempts < rules.max_attempts else "failed"), failure
+        except Exception as failure:  # noqa: BLE001 - a key gone (shredded) or a broken row: dropped, by kind
+            outcome, error = "failed", failure
+        table = SmsOutbox.__table__
+        with sessions() as session:
+            if outcome == "sent":
+                session.execute(update(table).where(table.c.id == row.id).values(
+                    provider_ref=provider_ref(crypt.pseudonyms, row.provider, provider_id), next_attempt_at=row.expires_at))
+                count(session, row.epoch, row.provider, f"sent_{row.purpose}")
+                done.sent += 1
+            elif outcome == "retry":
+                session.execute(update(table).where(table.c.id == row.id).values(
+                    next_attempt_at=now() + _backoff(rules, row.attempts)))
+                count(session, row.epoch, row.provider, "send_retry")
+                done.retrying += 1
+            else:
+                log.warning("sms %s not sent after %d attempts: %s", row.purpose, row.attempts, type(error).__name__
+                            if not isinstance(error, SendError) else error)
+                session.execute(delete(table).where(table.c.id == row.id))
+                count(session, row.epoch, row.provider, "send_failed")
                 done.failed += 1
-                continue
-            row.provider_ref = provider_ref(crypt.pseudonyms, row.provider, provider_id)
-            row.next_attempt_at = row.expires_at
-            count(session, day, row.provider, f"sent_{row.purpose}")
             session.commit()
-            done.sent += 1
     return done
 
 
@@ -169,8 +191,9 @@ def receipt(session: Session, pseudonyms: Any, provider: str, provider_id: str, 
     if row is None:
         return "unknown"  # delivered and deleted already, expired, or not ours: nothing to do
     if state == "delivered":
-        count(session, row.epoch, provider, "delivered")
         session.delete(row)
+        session.flush()
+        count(session, row.epoch, provider, "delivered")  # last: the day's count row is locked until commit
         return "deleted"
     if state == "failed":
         if row.attempts < rules.max_attempts and row.expires_at > now:

@@ -95,7 +95,8 @@ def receive(provider: str):  # type: ignore[no-untyped-def]
         fail(429, "Too many texts at once; send again later.", headers={"Retry-After": str(wait)})
     message = _verified(gateway.inbound)
     session = per_request.session()
-    received = inbound.receive(session, state, state.sms, provider, message, state.clock())
+    with per_request.read_session() as reader:
+        received = inbound.receive(session, reader, state, state.sms, provider, message, state.clock())
     session.commit()
     response = _acknowledge(gateway)
     if received.reply is not None:
@@ -109,7 +110,7 @@ def _send(state: Any, row_ids: list[Any]) -> None:
     sms = state.sms
     try:
         outbox.deliver(state.sessions, state, sms.gateways, row_ids, status_url=sms.status_url, now=state.clock,
-                       rules=sms.outbox_rules)
+                       rules=sms.outbox_rules, claimed=True)
     except Exception:  # noqa: BLE001 - the answer is gone already; the scheduler tries again
         log.exception("sms outbox: sending right after the webhook failed")
 

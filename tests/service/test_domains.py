@@ -10,7 +10,7 @@ def test_the_scheduler_runs_every_domains_jobs_at_their_configured_intervals(app
     app = app_with(RETENTION_INTERVAL_MINUTES=7, AUDIT_CHECKPOINT_MINUTES=11, TRACING_EXPORT_INTERVAL_MINUTES=13)
     jobs = {job.id: job for job in build(app.extensions["safesignal"], app.config).get_jobs()}
     assert {name: job.trigger.interval.total_seconds() / 60 for name, job in jobs.items()} == {
-        "retention": 7, "signals": 7, "tracing": 13, "audit-checkpoint": 11, "sms": 1,
+        "retention": 7, "signals": 7, "tracing": 13, "audit-checkpoint": 11, "sms": 1, "notices": 60,
     }
     assert {job.id for domain in DOMAINS for job in domain.jobs} == set(jobs)
 
@@ -18,7 +18,7 @@ def test_the_scheduler_runs_every_domains_jobs_at_their_configured_intervals(app
 def test_what_each_domain_builds_is_on_the_state_under_its_name(app):
     state = app.extensions["safesignal"]
     built = {domain.state_name for domain in DOMAINS if domain.build}
-    assert built == {"intake", "credentials", "signals", "tracing", "retention", "accounts", "area_maps", "web_secret", "sms"}
+    assert built == {"intake", "credentials", "signals", "tracing", "retention", "accounts", "area_maps", "web_secret", "sms", "notices"}
     for name in built:
         assert getattr(state, name) is state.built[name]
     # The intake and the signals read the same deployment data, and count in the same weeks.
@@ -29,7 +29,8 @@ def test_what_each_domain_builds_is_on_the_state_under_its_name(app):
 def test_every_domain_blueprint_is_served_in_the_document(client):
     paths = client.get("/openapi.json").get_json()["paths"]
     prefixes = {"reports": "/v1/pharmacy/", "devices": "/v1/devices/", "signals": "/v1/signals", "tracing": "/v1/tracing/",
-                "dpo": "/v1/dpo/", "reference": "/v1/areas", "sms": "/v1/sms/"}
+                "dpo": "/v1/dpo/", "reference": "/v1/areas", "sms": "/v1/sms/",
+                "notices": "/v1/alert-subscriptions"}
     for domain in DOMAINS:
         if domain.blueprint:
             assert any(path.startswith(prefixes[domain.name]) for path in paths), domain.name

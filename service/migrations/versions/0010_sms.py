@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('provider', sa.String(length=16), nullable=False),
-    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('outcome', sa.String(length=24), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_count')),
     sa.UniqueConstraint('day', 'provider', 'outcome', name=op.f('uq_sms_count_day'))

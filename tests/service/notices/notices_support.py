@@ -4,6 +4,7 @@ weeks of tallies released as the scheduler would (the fixtures that serve them: 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import json
 import uuid
 from pathlib import Path
@@ -36,9 +37,9 @@ def sms_file(path: Path) -> Path:
     from service.sms.domain import DEFAULT_FILE
 
     text = Path(DEFAULT_FILE).read_text()
-    for old, new in (("mechelen-binnenstad", "n1"), ("mechelen-battel", "n2"), ("mechelen-geerdegem", "n3"),
-                     ("mechelen-nekkerspoel", "s1")):
-        text = text.replace(f'"{old}"', f'"{new}"')
+    # The demo's places ([lat, lon] in Mechelen) become this deployment's area codes.
+    for key, area in (('"+3215000000"', "n1"), ('"2800"', "n1"), ('"2801"', "n2"), ('"2811"', "n3"), ('"2812"', "s1")):
+        text = re.sub(rf'^{re.escape(key)} = \[[^\]]*\]', f'{key} = "{area}"', text, count=1, flags=re.M)
     path.write_text(text)
     return path
 
