@@ -143,7 +143,10 @@ def issue_code_by_sms():  # type: ignore[no-untyped-def]
     record, queued = services.issue_code_by_sms(session, state, current_principal().organisation_id, onset,
                                                 phone=body.phone, language=body.language, now=state.clock())
     session.commit()
-    answer = IssuedCodeBySms(_iso(record.expires_at), onset.kind, onset.date.isoformat(), _send(state, queued))
+    # Before the session is used again: on SQLite its next transaction would hold the write lock
+    # that the outbox's own session waits for.
+    delivery = _send(state, queued)
+    answer = IssuedCodeBySms(_iso(record.expires_at), onset.kind, onset.date.isoformat(), delivery)
     return respond(answer, 201, headers={"Cache-Control": "no-store"})
 
 
