@@ -2,13 +2,17 @@
 
 The report form's category is the button pressed (each category is a submit button named
 "category"), so one click or one Enter sends a report; the other fields are optional.
+
+The code form sends its code by SMS when its second button is pressed: the same fields and a
+mobile number, which the template writes as an empty input every time (never `form.phone()`), so
+a number typed is never written back into a page, not even beside its error.
 """
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField, TimeField
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp
 
@@ -40,3 +44,15 @@ class CodeForm(FlaskForm):
                       validators=[InputRequired(), AnyOf(("test", "symptoms"))])
     day = DateField(_l("Date"), validators=[InputRequired(message=_l("Enter a date."))],
                     render_kw={"autocomplete": "off"})
+
+
+# The languages a code's text is written in (service.tracing.sms_text), named in their own language.
+TEXT_LANGUAGES = (("nl", "Nederlands"), ("fr", "Français"), ("de", "Deutsch"), ("en", "English"))
+
+
+class SmsCodeForm(CodeForm):
+    phone = StringField(_l("Mobile number"),
+                        validators=[InputRequired(message=_l("Enter the mobile number of the person who tested positive."))])
+    text_language = SelectField(_l("Language of the text"),
+                                choices=[SelectChoice(code, name) for code, name in TEXT_LANGUAGES],
+                                validators=[AnyOf(tuple(code for code, _ in TEXT_LANGUAGES))])

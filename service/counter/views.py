@@ -5,23 +5,27 @@ store or issue nothing the API would not for that pharmacy:
 
 - a report goes through the pharmacy channel's decoder and `reports.services.submit`, with the
   pharmacy as its reporter (one reporter whatever terminal or person sends, as on the API);
-- a code comes from `tracing.codes.issue_code`, under the same grant and daily quota.
+- a code comes from `tracing.codes.issue_code`, under the same grant and daily quota; sent by SMS,
+  from `tracing.services.issue_code_by_sms`, as POST /v1/tracing/codes/sms issues and queues it.
 
 A shared counter computer keeps nothing of a report: the form posts and is redirected (303) to a
 confirmation that is shown once (its data leaves the session cookie when it is read), the URL
 never carries report data, the note has autocomplete off, and every page is no-store (the
 shell). A verification code is shown only in the answer to its POST; that form carries a
-one-time nonce, so a reload or a resent form issues nothing and shows nothing again.
+one-time nonce, so a reload or a resent form issues nothing and shows nothing again. A code sent
+by SMS is never shown at all, nor is the number it went to: the number typed is never written back
+into a page, not even beside its error, and is kept only in the outbox's sealed row until sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,15 +38,18 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from service import per_request
-from service.counter.forms import CodeForm, ReportForm
+from service.counter.forms import TEXT_LANGUAGES, CodeForm, ReportForm, SmsCodeForm
 from service.reports import services as reports
 from service.reports.registry import CHANNELS
 from service.screening import PersonalDataKind, screen
+from service.sms import services as sms
 from service.tracing import codes
 from service.tracing import services as tracing
 from service.web.pages import PageBlueprint, Viewer, page, viewer
 from service.web.qr import qr_svg
 from service.web.shell import language
+
+log = logging.getLogger(__name__)
 
 blp = PageBlueprint("counter", __name__, url_prefix="/counter")
 blp.nav("counter.report", _l("Report"), roles=("pharmacy",))
@@ -328,9 +335,16 @@ def _code_page(form: CodeForm, status: int = 200, problem: str | None = None):  
     issuing = _issuing()
     form.nonce.data = _new_nonce() if issuing.permitted else None
     today = _now().astimezone(dt.timezone.utc).date()
+    # The SMS way's fields: the number is never written back (the template's input is always
+    # empty), only its error and the language chosen are.
+    phone_errors = list(form.phone.errors) if isinstance(form, SmsCodeForm) else []
+    text_language = form.text_language.data if isinstance(form, SmsCodeForm) else None
     return render_template("counter/code.html", form=form, issuing=issuing, problem=problem,
                            earliest=(today - codes.MAX_ONSET_AGE).isoformat(),
-                           latest=(today + dt.timedelta(days=1)).isoformat()), status
+                           latest=(today + dt.timedelta(days=1)).isoformat(),
+                           sms=sms.available(_state()), phone_errors=phone_errors,
+                           text_languages=TEXT_LANGUAGES,
+                           text_language=text_language if text_language in dict(TEXT_LANGUAGES) else language()), status
 
 
 @blp.route("/code", methods=["GET", "POST"])
@@ -341,6 +355,63 @@ def code():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return _code_page(CodeForm(formdata=None))
     form = CodeForm()
+    refused = _refused(form)
+    if refused is not None:
+        return refused
+    state = _state()
+    issued, refusal = _issue(form, lambda db, organisation_id, onset: codes.issue_code(
+        db, state.pseudonyms, organisation_id, onset, now=_now(), rules=state.tracing.code_rules))
+    if issued is None:
+        return refusal
+    record, digits = issued
+    onset = _onset(form)
+    # The tracing app has no deep link: it takes the twelve digits as typed (POST
+    # /v1/tracing/verify ignores spaces), so the QR code holds the digits alone.
+    qr = qr_svg(digits.replace(" ", ""), _("QR code of the verification code, for the app"))
+    return render_template("counter/issued.html", code=digits, groups=digits.split(" "), qr=qr,
+                           expires_at=format_time(record.expires_at, "short"),
+                           minutes=int(state.tracing.code_rules.ttl.total_seconds() // 60),
+                           onset=onset, onset_date=format_date(onset.date, "long"), issuing=_issuing())
+
+
+@blp.route("/code/sms", methods=["POST"])
+@page("pharmacy")
+def code_sms():  # type: ignore[no-untyped-def]
+    """The code form's second button: issue a code and text it to the number typed. The answer says
+    whether it was sent and until when it is valid; never the code, never the number."""
+    form = SmsCodeForm()
+    state = _state()
+    if _issuing().permitted and not sms.available(state):
+        # A form from before the provider was removed, or a crafted post: nothing is issued.
+        return _code_page(CodeForm(formdata=None), 409, str(NO_SMS))
+    refused = _refused(form)
+    if refused is not None:
+        return refused
+    issued, refusal = _issue(form, lambda db, organisation_id, onset: tracing.issue_code_by_sms(
+        db, state, organisation_id, onset, phone=form.phone.data or "", language=form.text_language.data or "nl",
+        now=_now()))
+    if issued is None:
+        return refusal
+    record, queued = issued
+    # Before the request's session is used again: on SQLite its next transaction would hold the
+    # write lock that the outbox's own session waits for.
+    delivery = _deliver(queued)
+    onset = _onset(form)
+    return render_template("counter/texted.html", delivery=delivery,
+                           expires_at=format_time(record.expires_at, "short"),
+                           minutes=int(state.tracing.code_rules.ttl.total_seconds() // 60),
+                           onset=onset, onset_date=format_date(onset.date, "long"), issuing=_issuing())
+
+
+NO_SMS = _l("Texts cannot be sent from this service: no SMS provider is set up. Issue the code and read it out.")
+
+
+def _onset(form: CodeForm) -> codes.Onset:
+    return codes.Onset(form.kind.data or "test", form.day.data)  # type: ignore[arg-type]
+
+
+def _refused(form: CodeForm):  # type: ignore[no-untyped-def]
+    """The code page saying why this post issues nothing (no grant, a bad field, a used form), or None."""
     if not _issuing().permitted:
         # As the API answers a pharmacy without the grant: 403, whatever the form says.
         return _code_page(CodeForm(formdata=None), 403)
@@ -350,32 +421,48 @@ def code():  # type: ignore[no-untyped-def]
         return _code_page(CodeForm(formdata=None), 409,
                           _("This form was already used: no new code was issued, and a code is never shown twice. "
                             "Fill in the form again for a new code."))
+    return None
+
+
+def _issue(form: CodeForm, issue: Callable[[Any, uuid.UUID, codes.Onset], tuple[Any, Any]]) -> tuple[Any, Any]:
+    """Run `issue` (codes.issue_code or its SMS twin) for the signed-in person's pharmacy and commit:
+    (its result, None), or (None, the code page saying why not) with everything rolled back."""
     person = viewer()
     assert person is not None
-    state = _state()
     db = per_request.session()
-    onset = codes.Onset(form.kind.data or "test", form.day.data)  # type: ignore[arg-type]
+    onset = _onset(form)
     try:
-        record, digits = codes.issue_code(db, state.pseudonyms, person.organisation_id, onset,
-                                          now=_now(), rules=state.tracing.code_rules)
+        result = issue(db, person.organisation_id, onset)
     except codes.BadOnset:
         db.rollback()
         today = _now().astimezone(dt.timezone.utc).date()
         form.day.errors = [_("This date lies in the future.") if onset.date > today
                            else _("This date lies more than 14 days back: no code can be issued for it.")]
-        return _code_page(form, 422)
+        return None, _code_page(form, 422)
     except codes.NotPermitted:
         db.rollback()
-        return _code_page(CodeForm(formdata=None), 403)
+        return None, _code_page(CodeForm(formdata=None), 403)
     except codes.QuotaExceeded:
         db.rollback()  # the count raised by the refused attempt goes too (codes.issue_code)
-        return _code_page(CodeForm(formdata=None), 429,
-                          _("This pharmacy has issued all its codes for today. New codes can be issued tomorrow."))
+        return None, _code_page(CodeForm(formdata=None), 429,
+                                _("This pharmacy has issued all its codes for today. New codes can be issued tomorrow."))
+    except tracing.BadPhone:
+        db.rollback()
+        form.phone.errors = [_("This is not a mobile number a text can be sent to. Check it and type it again.")]
+        return None, _code_page(form, 422)
+    except tracing.NoSms:
+        db.rollback()
+        return None, _code_page(CodeForm(formdata=None), 409, str(NO_SMS))
     db.commit()
-    # The tracing app has no deep link: it takes the twelve digits as typed (POST
-    # /v1/tracing/verify ignores spaces), so the QR code holds the digits alone.
-    qr = qr_svg(digits.replace(" ", ""), _("QR code of the verification code, for the app"))
-    return render_template("counter/issued.html", code=digits, groups=digits.split(" "), qr=qr,
-                           expires_at=format_time(record.expires_at, "short"),
-                           minutes=int(state.tracing.code_rules.ttl.total_seconds() // 60),
-                           onset=onset, onset_date=format_date(onset.date, "long"), issuing=_issuing())
+    return result, None
+
+
+def _deliver(queued: uuid.UUID) -> str:
+    """Try the committed text now (the outbox job retries what did not go): sent, queued or failed."""
+    try:
+        return tracing.delivery(sms.send_now(_state(), [queued]))
+    except Exception as error:  # noqa: BLE001 - the code and its text are committed: the outbox job sends it
+        # The class only: nothing of the row, the number or the text reaches the log.
+        log.warning("sms outbox: sending a code right after issuing it failed (%s); the outbox job retries",
+                    type(error).__name__)
+        return "queued"

@@ -27,6 +27,28 @@ class IssuedCode(msgspec.Struct):
     onset_date: str
 
 
+class IssueCodeBySmsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """As IssueCodeIn, and the mobile number the code is texted to (used once, never stored) and the text's language."""
+
+    phone: Annotated[str, Meta(max_length=32, description="The person's mobile number as typed: 0470 12 34 56, "
+                                                          "+32 470 12 34 56 or 0032...; a Belgian number without a country code. "
+                                                          "Used once to send the text; never stored or answered back.")]
+    test_date: Annotated[dt.date | None, Meta(description="Day of the positive test (at most 14 days back).")] = None
+    symptom_onset: Annotated[dt.date | None, Meta(description="Day symptoms began, if the person has any (at most 14 days back).")] = None
+    language: Annotated[Literal["nl", "fr", "de", "en"], Meta(description="The language of the text.")] = "nl"
+
+
+class IssuedCodeBySms(msgspec.Struct):
+    """A code sent by SMS: when it expires and how the text fared, never the code (nobody at the counter needs it)."""
+
+    expires_at: str
+    onset_kind: str  # "test" or "symptoms"
+    onset_date: str
+    # sent: the provider took the text; queued: it is tried again within SAFESIGNAL_SMS_OUTBOX_HOURS;
+    # failed: the provider refused it for good, so the code will not arrive: issue another.
+    delivery: Literal["sent", "queued", "failed"]
+
+
 class ExchangeIn(msgspec.Struct, forbid_unknown_fields=True):
     """The code as the person typed it into the app."""
 
@@ -81,4 +103,4 @@ class UploadOut(msgspec.Struct):
     padding: str
 
 
-SCHEMAS = (IssueCodeIn, IssuedCode, ExchangeIn, ExchangeOut, KeyIn, UploadIn, UploadOut)
+SCHEMAS = (IssueCodeIn, IssuedCode, IssueCodeBySmsIn, IssuedCodeBySms, ExchangeIn, ExchangeOut, KeyIn, UploadIn, UploadOut)

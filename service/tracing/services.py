@@ -1,4 +1,4 @@
-"""The tracing service's collaborators and the two steps an app takes: exchange a code, upload keys."""
+"""The tracing service's collaborators, a code sent by SMS, and the two steps an app takes: exchange a code, upload keys."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
@@ -14,15 +15,25 @@ from crypto.keyring import KeyRing, KeyStore
 from crypto.pseudonym import Pseudonymizer
 from database.base import upsert_insert
 from service.partners.models import Organisation
-from service.tracing import codes, uploads
+from service.sms import services as sms
+from service.sms.outbox import Delivery
+from service.tracing import codes, sms_text, uploads
 from service.tracing.chaff import ResponseClock
 from service.tracing.exports import ExportRules
-from service.tracing.models import UsedToken
+from service.tracing.models import UsedToken, VerificationCode
 from service.tracing.tokens import TokenIssuer
 
 
 class ReplayedToken(codes.TracingError):
     """The token's one-time id was used already."""
+
+
+class NoSms(codes.TracingError):
+    """This deployment sends no texts (no SMS provider): issue the code to be read out instead."""
+
+
+class BadPhone(codes.TracingError):
+    """Not a mobile number a text can go to; the message says which kind of wrong, never the number."""
 
 
 @dataclass
@@ -105,3 +116,36 @@ def check_fake_upload(tracing: Tracing, uploaded: Sequence[uploads.UploadedKey],
     """What a fake upload gets: the same validation, nothing stored."""
     today = now.astimezone(dt.timezone.utc).date()
     return uploads.validate(uploaded, codes.Onset("test", today), now=now, skew=tracing.clock_skew)
+
+
+def issue_code_by_sms(
+    session: Session, state: Any, organisation_id: uuid.UUID, onset: codes.Onset, *, phone: str, language: str,
+    now: dt.datetime,
+) -> tuple[VerificationCode, uuid.UUID]:
+    """Issue a code and queue its text to `phone` in the caller's transaction; the code's record and
+    the outbox row to send once the caller has committed (service.sms.services.send_now).
+
+    Errors, in this order: NoSms and BadPhone before anything is written, then codes.issue_code's
+    (BadOnset, NotPermitted, QuotaExceeded: the caller rolls back), then whatever the outbox raises
+    (the caller rolls back, so no code is issued that no text carries). The number goes only into
+    the outbox's sealed row, the code only into the sealed text and its keyed hash.
+    """
+    if not sms.available(state):
+        raise NoSms()
+    try:
+        to = sms.mobile_number(phone)
+    except sms.BadNumber as error:
+        raise BadPhone(str(error)) from None
+    record, code = codes.issue_code(session, state.pseudonyms, organisation_id, onset, now=now,
+                                    rules=state.tracing.code_rules)
+    text = sms_text.code_text(code, record.expires_at, language, now=now)
+    return record, sms.queue_text(session, state, to=to, text=text, purpose="code", now=now)
+
+
+def delivery(done: Delivery) -> str:
+    """How the one text of a send_now fared: "sent", "failed" (refused for good) or "queued" (retried later)."""
+    if done.sent:
+        return "sent"
+    if done.failed:
+        return "failed"
+    return "queued"

@@ -2,13 +2,14 @@
 
 Apps call without credentials: the code, then the token, are the credential. Nothing on this
 path logs or stores an IP address, a user agent, a code or a token (gunicorn runs without an
-access log; no view here logs).
+access log; the one log line here names an error's class, nothing else).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import time
 from typing import Any
 
@@ -23,8 +24,20 @@ from service.partners.services import Role
 # The module under another name: `exchange` is this blueprint's view (and its endpoint's name).
 from service.tracing import codes, exchange as redemption, exports, services, uploads
 from service.tracing.chaff import FAKE_HEADER, is_fake, padded
-from service.tracing.schemas import ExchangeIn, ExchangeOut, IssueCodeIn, IssuedCode, UploadIn, UploadOut
+from service.sms import services as sms
+from service.tracing.schemas import (
+    ExchangeIn,
+    ExchangeOut,
+    IssueCodeBySmsIn,
+    IssueCodeIn,
+    IssuedCode,
+    IssuedCodeBySms,
+    UploadIn,
+    UploadOut,
+)
 from service.tracing.tokens import InvalidToken
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("tracing", __name__, url_prefix="/v1/tracing", description="Decentralised contact tracing (exposure notification).")
 
@@ -47,6 +60,11 @@ errors.register(codes.TooManyFailures, 429, "Too many wrong codes were tried thi
 errors.register(InvalidToken, 403, "Invalid or expired upload token: exchange a new code.")
 errors.register(uploads.InvalidKeys, 422, errors=lambda error: {"json": error.errors})
 errors.register(services.ReplayedToken, 409, "This upload token was used already.")
+# 409, not 422: the request is valid, but this deployment has no SMS provider, a state of the
+# server the body cannot change (the caller falls back to POST /v1/tracing/codes and reads it out).
+errors.register(services.NoSms, 409, "Texts cannot be sent from this deployment (no SMS provider is configured): "
+                                     "issue the code with POST /v1/tracing/codes and read it out.")
+errors.register(services.BadPhone, 422, errors=lambda error: {"json": {"phone": [str(error)]}})
 
 INDEX_MAX_AGE = 300
 FILE_MAX_AGE = 86400
@@ -81,9 +99,7 @@ def issue_code():  # type: ignore[no-untyped-def]
     SAFESIGNAL_TRACING_CODES_PER_DAY codes per UTC day (429 with Retry-After past it).
     """
     body = parse(IssueCodeIn)
-    if (body.test_date is None) == (body.symptom_onset is None):
-        fail(422, errors={"json": {"_schema": ["Give exactly one of test_date and symptom_onset."]}})
-    onset = codes.Onset("test", body.test_date) if body.test_date is not None else codes.Onset("symptoms", body.symptom_onset)  # type: ignore[arg-type]
+    onset = _onset(body)
     state = _state()
     record, code = codes.issue_code(
         per_request.session(), state.pseudonyms, current_principal().organisation_id, onset,
@@ -92,6 +108,57 @@ def issue_code():  # type: ignore[no-untyped-def]
     return respond(
         IssuedCode(code, _iso(record.expires_at), onset.kind, onset.date.isoformat()), 201, headers={"Cache-Control": "no-store"}
     )
+
+
+def _onset(body: IssueCodeIn | IssueCodeBySmsIn) -> codes.Onset:
+    """The one date given, or 422."""
+    if (body.test_date is None) == (body.symptom_onset is None):
+        fail(422, errors={"json": {"_schema": ["Give exactly one of test_date and symptom_onset."]}})
+    if body.test_date is not None:
+        return codes.Onset("test", body.test_date)
+    return codes.Onset("symptoms", body.symptom_onset)  # type: ignore[arg-type]
+
+
+@blp.route("/codes/sms", methods=["POST"])
+@blp.doc(
+    operationId="issueVerificationCodeBySms",
+    requestBody=body_doc(IssueCodeBySmsIn),
+    responses={"201": response_doc(IssuedCodeBySms, "Issued and texted (or queued): the answer never holds the code."),
+               **error_responses(400, 409, 415, 422, 429)},
+)
+@requires(Role.PHARMACY)
+def issue_code_by_sms():  # type: ignore[no-untyped-def]
+    """Issue a one-time verification code and send it by SMS to the person's mobile number.
+
+    As POST /v1/tracing/codes (the grant, the daily quota, the dates), but the code goes only to the
+    phone, in one text in `language`, and the answer says whether the provider took it (`delivery`).
+    The number is used once, through the encrypted outbox, and is never stored elsewhere, logged or
+    answered back. A number that is not a mobile one gets 422 on `phone`; a deployment without an
+    SMS provider gets 409. In either case, or when the text cannot be queued, no code is issued.
+    """
+    body = parse(IssueCodeBySmsIn)
+    onset = _onset(body)
+    state = _state()
+    session = per_request.session()
+    record, queued = services.issue_code_by_sms(session, state, current_principal().organisation_id, onset,
+                                                phone=body.phone, language=body.language, now=state.clock())
+    session.commit()
+    # Before the session is used again: on SQLite its next transaction would hold the write lock
+    # that the outbox's own session waits for.
+    delivery = _send(state, queued)
+    answer = IssuedCodeBySms(_iso(record.expires_at), onset.kind, onset.date.isoformat(), delivery)
+    return respond(answer, 201, headers={"Cache-Control": "no-store"})
+
+
+def _send(state: Any, queued: Any) -> str:
+    """Try the committed text now; the scheduler retries what did not go."""
+    try:
+        return services.delivery(sms.send_now(state, [queued]))
+    except Exception as error:  # noqa: BLE001 - the code and its text are committed: the outbox job sends it
+        # The class only: nothing of the row, the number or the text reaches the log.
+        log.warning("sms outbox: sending a code right after issuing it failed (%s); the outbox job retries",
+                    type(error).__name__)
+        return "queued"
 
 
 def _begin(clock: Any) -> None:

@@ -32,6 +32,7 @@ PAGES: dict[str, frozenset[str] | None] = {
     "counter.report": frozenset({"pharmacy"}),
     "counter.report_sent": frozenset({"pharmacy"}),
     "counter.code": frozenset({"pharmacy"}),
+    "counter.code_sms": frozenset({"pharmacy"}),
     "counter.static": None,
     **{f"dashboard.{name}": frozenset({"analyst"}) for name in (
         "calendar", "open_week", "week", "counts_csv", "alerts", "open_alerts", "series")},
