@@ -153,6 +153,9 @@ def app_config(database_url: str, keys_database_url: str, clock: Clock, tmp_path
         "PEOPLE_PASSWORD_TIME_COST": 1,
         "CLOCK": clock,
         "MONOTONIC_CLOCK": clock.monotonic,
+        # No text goes anywhere unless a test says where (development would point every provider
+        # at a local emulator: tests/service/sms/conftest.py starts one and configures it).
+        "SMS_EMULATOR": None,
     }
 
 
