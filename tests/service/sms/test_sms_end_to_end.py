@@ -2,7 +2,8 @@
 
 Every keyword of the deployment's file, in every language, texted through the provider's signed
 webhook, becomes a report in its category and area and gets the reply it is configured with; a
-bad signature and a replay are refused; a flood is throttled. Then every table of both databases,
+bad signature and a replay are refused; a flood is throttled; a pharmacy sends a verification code
+by SMS and the app redeems it. Then every table of both databases,
 every file the test wrote (the SQLite files and their write-ahead logs, the emulator's log) and
 every log record are searched for the phone numbers, in every way a number is written, and for
 the texts' words: none may be there.
@@ -11,10 +12,12 @@ the texts' words: none may be there.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import httpx
 from sqlalchemy import MetaData, func, select, text
+from support import bearer
 
 from service.reports.models import Report
 from service.sms.models import SmsCount
@@ -53,7 +56,7 @@ def _files(root: Path) -> str:
 
 
 def test_texts_become_reports_and_replies_and_leave_no_number_and_no_text(
-    app, live, emulator_process, emulator_port, wait_for, db_engine, tmp_path, caplog
+    app, live, emulator_process, emulator_port, wait_for, db_engine, tmp_path, caplog, partners
 ) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
@@ -113,6 +116,24 @@ def test_texts_become_reports_and_replies_and_leave_no_number_and_no_text(
     wait_for(lambda: len(httpx.get(f"{emulator}/emulator/messages", timeout=5).json()) == replies, f"{replies} replies")
     wait_for(lambda: _outbox_empty(db_engine), "the delivery receipts")
 
+    # A testing pharmacy sends a verification code to a phone; the phone's app redeems it, once.
+    pharmacy, token = partners.add("pharmacy", "Apotheek De Linde", partners.area())
+    partners.run("tracing", "grant", pharmacy)
+    tested = _number(2000)
+    used.append(tested)
+    national = "0" + tested[3:]
+    issued = httpx.post(f"{live}/v1/tracing/codes/sms", headers=bearer(token), timeout=30,
+                        json={"test_date": clock_day(state), "phone": f"{national[:4]} {national[4:6]} {national[6:8]} {national[8:]}"})
+    assert issued.status_code == 201 and issued.json()["delivery"] == "sent", issued.text
+    inbox = httpx.get(f"{emulator}/emulator/messages", timeout=5).json()
+    (message,) = [m for m in inbox if m["to"] == tested]
+    code = re.search(r"\b(\d{4} \d{4} \d{4})\b", message["text"]).group(1)  # type: ignore[union-attr]
+    assert code not in issued.text
+    redeemed = httpx.post(f"{live}/v1/tracing/verify", json={"code": code}, headers={"SafeSignal-Fake": "0"}, timeout=30)
+    assert redeemed.status_code == 200 and redeemed.json()["token"]
+    assert httpx.post(f"{live}/v1/tracing/verify", json={"code": code}, headers={"SafeSignal-Fake": "0"}, timeout=30).status_code == 403
+    wait_for(lambda: _outbox_empty(db_engine), "the code's delivery receipt")
+
     # Nothing identifying anywhere: tables of both databases, every file, every log record.
     haystacks = {
         "database": _dump(db_engine),
@@ -127,6 +148,10 @@ def test_texts_become_reports_and_replies_and_leave_no_number_and_no_text(
                 assert spelling not in haystack, f"a phone number ({spelling[:3]}...) in the {where}"
         for word in SECRET_WORDS:
             assert word not in haystack, f"a text's words in the {where}"
+
+
+def clock_day(state) -> str:  # type: ignore[no-untyped-def]
+    return state.clock().date().isoformat()
 
 
 def _outbox_empty(db_engine) -> bool:  # type: ignore[no-untyped-def]
