@@ -58,7 +58,7 @@ def _aad(row_id: uuid.UUID) -> bytes:
 
 
 def enqueue(session: Session, crypt: Any, *, provider: str, to: str, sender: str, text: str, purpose: str,
-            now: dt.datetime, rules: OutboxRules, claimed: bool = False) -> uuid.UUID:
+            now: dt.datetime, rules: OutboxRules, claimed: bool = False, expires_at: dt.datetime | None = None) -> uuid.UUID:
     """Queue one text in the caller's transaction; its id (deliver it once committed).
 
     `claimed`: the caller sends it itself right after committing (`deliver(..., claimed=True)`, no
@@ -71,7 +71,8 @@ def enqueue(session: Session, crypt: Any, *, provider: str, to: str, sender: str
     sealed = crypt.keyring.encrypt(crypt.keystore, DATA_CLASS, epoch, msgspec.msgpack.encode(_Sealed(to, sender, text)), _aad(row_id))
     session.add(SmsOutbox(
         id=row_id, epoch=epoch, purpose=purpose, provider=provider, payload=sealed, created_at=now,
-        expires_at=now + rules.ttl, attempts=1 if claimed else 0, next_attempt_at=now + CLAIM if claimed else now,
+        expires_at=min(now + rules.ttl, expires_at or now + rules.ttl), attempts=1 if claimed else 0,
+        next_attempt_at=now + CLAIM if claimed else now,
         provider_ref=None,
     ))
     return row_id

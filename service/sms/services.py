@@ -53,13 +53,16 @@ def mobile_number(text: str, region: str = "BE") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def queue_text(session: Session, state: Any, *, to: str, text: str, purpose: str, now: dt.datetime) -> uuid.UUID:
-    """Queue `text` to `to` (E.164, from mobile_number) in the caller's transaction."""
+def queue_text(session: Session, state: Any, *, to: str, text: str, purpose: str, now: dt.datetime,
+               expires_at: dt.datetime | None = None) -> uuid.UUID:
+    """Queue `text` to `to` (E.164, from mobile_number) in the caller's transaction. A text that
+    means nothing after some moment (a verification code) gives it: the outbox drops it then, if
+    that comes before SMS_OUTBOX_HOURS."""
     if not available(state):
         raise SmsUnavailable()
     sms = state.sms
     return outbox.enqueue(session, state, provider=sms.outbound, to=to, sender=sms.sender, text=text, purpose=purpose,
-                          now=now, rules=sms.outbox_rules)
+                          now=now, rules=sms.outbox_rules, expires_at=expires_at)
 
 
 def send_now(state: Any, row_ids: list[uuid.UUID]) -> outbox.Delivery:

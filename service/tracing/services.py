@@ -139,7 +139,8 @@ def issue_code_by_sms(
     record, code = codes.issue_code(session, state.pseudonyms, organisation_id, onset, now=now,
                                     rules=state.tracing.code_rules)
     text = sms_text.code_text(code, record.expires_at, language, now=now)
-    return record, sms.queue_text(session, state, to=to, text=text, purpose="code", now=now)
+    # A code's text is not sent once the code has expired: the outbox drops it then.
+    return record, sms.queue_text(session, state, to=to, text=text, purpose="code", now=now, expires_at=record.expires_at)
 
 
 def delivery(done: Delivery) -> str:

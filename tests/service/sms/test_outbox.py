@@ -117,3 +117,16 @@ def test_a_bad_number_is_refused_without_echo() -> None:
     assert services.mobile_number("0470 12 34 56") == "+32470123456"
     assert services.mobile_number("0032 470 12 34 56") == "+32470123456"
     assert services.mobile_number("+31 6 12345678") == "+31612345678"
+
+
+def test_a_text_that_means_nothing_after_a_moment_is_dropped_then(app, emulator, clock) -> None:  # type: ignore[no-untyped-def]
+    state = app.extensions["safesignal"]
+    httpx.post(f"http://127.0.0.1:{emulator.server_address[1]}/emulator/fail", json={"count": 100, "status": 503}, timeout=5)
+    with state.sessions() as session:
+        services.queue_text(session, state, to=PHONE, text="code", purpose="code", now=clock(),
+                            expires_at=clock() + dt.timedelta(minutes=60))
+        session.commit()
+    run_outbox(state)
+    clock.advance(minutes=60)
+    run_outbox(state)
+    assert _rows(state) == [] and _count(state, "expired") == 1 and _inbox(emulator) == []
