@@ -8,8 +8,7 @@ databases named bench_sms_* (--pg-prefix), fresh every run), one deployment in p
 throwaway keys and SMS configured as a real deployment configures Twilio: explicit credentials
 (SAFESIGNAL_SMS_TWILIO_*), SMS_PROVIDER=twilio, SMS_TWILIO_API_URL at the gateway emulator
 (service.sms.emulator, run as its own process, `python -m service.sms.emulator`, so that its work
-does not share a Python interpreter with the bench; with TCP_NODELAY set, see Emulator, unless
---emulator-as-is), SMS_WEBHOOK_URL the service's own address (what
+does not share a Python interpreter with the bench), SMS_WEBHOOK_URL the service's own address (what
 Twilio signs), SMS_INBOUND_PER_MINUTE high enough that the rate guard never answers 429 here.
 
   inbound    POST /v1/sms/twilio/inbound under gunicorn as `make run` serves it (gunicorn.conf.py,
@@ -286,18 +285,10 @@ class SmsDeployment:
 class Emulator:
     """The gateway emulator as its own process (`python -m service.sms.emulator`), its log in bench/out."""
 
-    def __init__(self, deployment: SmsDeployment, log: Path, as_is: bool = False):
+    def __init__(self, deployment: SmsDeployment, log: Path):
         self.log = open(log, "ab")
-        # The emulator's handler writes an answer's headers and body in two writes without
-        # TCP_NODELAY: on a kept-alive connection (the gateway's httpx client) the body then waits
-        # for the client's delayed ACK, about 40 ms a send, 22 sends/s whoever sends. Twilio has
-        # no such floor, so by default the bench's emulator sets TCP_NODELAY (socketserver's own
-        # switch); --emulator-as-is measures the module untouched.
-        code = ("import sys, service.sms.emulator as e; "
-                + ("" if as_is else "e._Handler.disable_nagle_algorithm = True; ")
-                + "sys.exit(e.main(sys.argv[1:]))")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", code, "--port", str(EMULATOR_PORT), "--service", deployment.webhook_url],
+            [sys.executable, "-m", "service.sms.emulator", "--port", str(EMULATOR_PORT), "--service", deployment.webhook_url],
             cwd=ROOT, env=deployment.env(), stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -506,15 +497,14 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     databases = Databases(kind, args.postgres, args.pg_prefix)
     deployment = SmsDeployment(databases)
     result: dict[str, Any] = {"database": kind, "workers": args.workers, "threads": args.threads, "clients": args.clients,
-                              "seconds": args.seconds, "repeat": args.repeat, "texts": args.texts,
-                              "emulator": "as is" if args.emulator_as_is else "TCP_NODELAY"}
+                              "seconds": args.seconds, "repeat": args.repeat, "texts": args.texts}
     emulator = None
     try:
         deployment.create()
         deployment.open()
         result["mix"] = mix(deployment.state.sms.file)
         say(f"the {len(BODIES)} bodies are read as: {result['mix']}")
-        emulator = Emulator(deployment, HERE / "out" / f"sms-emulator-{kind}.log", args.emulator_as_is)
+        emulator = Emulator(deployment, HERE / "out" / f"sms-emulator-{kind}.log")
         say("inbound webhooks over HTTP")
         result["inbound"] = measure_inbound(deployment, emulator, args, say)
         say(f"outbox: {args.texts} texts per round")
@@ -594,8 +584,6 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="client processes posting webhooks at once")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--emulator-as-is", action="store_true",
-                        help="run service.sms.emulator untouched (no TCP_NODELAY: about 40 ms a kept-alive send)")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.repeat = 2.0, 1
