@@ -524,8 +524,7 @@ def summary(result: dict[str, Any]) -> list[str]:
     s, b, stored = inbound["service"], inbound["bare"], inbound["stored"]
     ratio = s["per_s"] / b["per_s"]
     lines = [f"## {result['database']}: gunicorn {result['workers']} gthread workers x {result['threads']} threads, "
-             f"{result['clients']} client processes, best of {result['repeat']} x {result['seconds']:g} s, "
-             f"emulator {result['emulator']}"]
+             f"{result['clients']} client processes, best of {result['repeat']} x {result['seconds']:g} s"]
     lines.append(f"- inbound webhooks: **{s['per_s']:.0f}/s** (p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms) vs bare "
                  f"{b['per_s']:.0f}/s (p50 {b['p50_ms']:.1f} ms, p95 {b['p95_ms']:.1f} ms) = **{ratio:.0%}** "
                  f"(target >= {TARGET:.0%}: {'met' if ratio >= TARGET else 'MISSED'}); all rounds {s['all_per_s']} vs {b['all_per_s']}")
