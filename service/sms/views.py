@@ -126,6 +126,8 @@ def status(provider: str):  # type: ignore[no-untyped-def]
     gateway = _gateway(provider)
     state = _state()
     receipt = _verified(gateway.receipt)
+    if receipt.state == "pending":  # queued, sent, accepted ...: nothing changes until the phone has it
+        return _acknowledge(gateway)
     session = per_request.session()
     outbox.receipt(session, state.pseudonyms, provider, receipt.provider_id, receipt.state, state.clock(),
                    state.sms.outbox_rules)
