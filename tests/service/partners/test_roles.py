@@ -15,6 +15,10 @@ ENDPOINTS = {
         "calendar", "budget", "weeks/<week>/counts", "weeks/<week>/alerts",
     )},
     ("POST", "/v1/tracing/codes"): {"pharmacy"},
+    ("POST", "/v1/tracing/codes/sms"): {"pharmacy"},
+    ("GET", "/v1/alert-subscriptions"): {"analyst"},
+    ("POST", "/v1/alert-subscriptions"): {"analyst"},
+    ("DELETE", "/v1/alert-subscriptions/<subscription_id>"): {"analyst"},
     **{("GET", f"/v1/dpo/{path}"): {"dpo"} for path in (
         "policies", "record", "retention/runs", "retention/compliance", "inventory",
         "audit/verification", "audit/checkpoints", "audit/entries",
