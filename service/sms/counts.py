@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from database.base import upsert_insert
@@ -18,15 +20,25 @@ OUTCOMES = (
 )
 
 
-def count(session: Session, day: dt.date, provider: str, outcome: str, n: int = 1) -> None:
-    """Add n to the day's count of this outcome, in the caller's transaction (one statement)."""
-    if outcome not in OUTCOMES:
-        raise ValueError(f"unknown sms outcome {outcome!r}")
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """The one statement every count is, built once per dialect: its compiled form is reused."""
     table = SmsCount.__table__
-    session.execute(
-        upsert_insert(session.get_bind().dialect.name)(table)
-        .values(day=day, provider=provider, outcome=outcome, n=n)
-        .on_conflict_do_update(index_elements=["day", "provider", "outcome"], set_={"n": table.c.n + n})
+    return upsert_insert(dialect)(table).values(
+        day=bindparam("day"), provider=bindparam("provider"), outcome=bindparam("outcome"), n=bindparam("n"),
+    ).on_conflict_do_update(index_elements=["day", "provider", "outcome"], set_={"n": table.c.n + bindparam("n")})
+
+
+def count(session: Session, day: dt.date, provider: str, *outcomes: str, n: int = 1) -> None:
+    """Add n to the day's count of each outcome, in the caller's transaction."""
+    if not outcomes:
+        return
+    for outcome in outcomes:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown sms outcome {outcome!r}")
+    session.connection().execute(
+        _upsert(session.get_bind().dialect.name),
+        [{"day": day, "provider": provider, "outcome": outcome, "n": n} for outcome in outcomes],
     )
 
 

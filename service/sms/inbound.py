@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,14 +93,13 @@ def receive(session: Session, reader: Session, state: Any, sms: Any, provider: s
     """
     day = now.astimezone(dt.timezone.utc).date()
     id_hash = message_hash(state.pseudonyms, provider, message.message_id)
-    if reader.get(SmsMessage, id_hash) is not None:
+    pseudonym = sender_pseudonym(state, message.sender, day)
+    seen, messages, replies = reader.connection().execute(_LOOKUP, {"id_hash": id_hash, "pseudonym": pseudonym}).one()
+    reader.rollback()
+    if seen:
         count(session, day, provider, "replayed")
         return Received("replayed")
-    pseudonym = sender_pseudonym(state, message.sender, day)
-    earlier = reader.get(SmsSender, pseudonym)
-    messages = (earlier.messages if earlier is not None else 0) + 1
-    replies = earlier.replies if earlier is not None else 0
-    reader.rollback()
+    messages += 1
 
     reading, text = None, None
     if messages > sms.rules.messages_per_day:
@@ -111,24 +111,28 @@ def receive(session: Session, reader: Session, state: Any, sms: Any, provider: s
     capped = text is not None and replies >= sms.rules.replies_per_day
     replying = text is not None and not capped
 
-    try:
-        with session.begin_nested():
-            session.add(SmsMessage(id_hash=id_hash, day=day))
-            session.flush()
-    except IntegrityError:
-        # The same message, delivered twice at once: the other request counts and replies.
-        count(session, day, provider, "replayed")
-        return Received("replayed")
+    session.execute(insert(SmsMessage.__table__).values(id_hash=id_hash, day=day))
     _seen(session, pseudonym, day, replied=replying)
     reply = None
     if replying:
         # Claimed already: the view sends it once its answer is out; the scheduler only if that fails.
         reply = enqueue(session, state, provider=provider, to=e164(message.sender), sender=e164(message.recipient),
                         text=text, purpose="reply", now=now, rules=sms.outbox_rules, claimed=True)  # type: ignore[arg-type]
-    count(session, day, provider, outcome)
-    if replying or capped:
-        count(session, day, provider, "replied" if replying else "reply_capped")
+    count(session, day, provider, outcome, *(("replied",) if replying else ("reply_capped",) if capped else ()))
     return Received(outcome, reply)
+
+
+def commit(session: Session, provider: str, now: dt.datetime) -> bool:
+    """Commit what `receive` wrote; False when the same message, delivered twice at once, was
+    committed by the other request first (which counts and replies): then only that is counted."""
+    try:
+        session.commit()
+        return True
+    except IntegrityError:
+        session.rollback()
+        count(session, now.astimezone(dt.timezone.utc).date(), provider, "replayed")
+        session.commit()
+        return False
 
 
 def _report(state: Any, sms: Any, provider: str, message: Any, reading: Any, pseudonym: bytes, now: dt.datetime) -> str:
@@ -148,17 +152,31 @@ def _report(state: Any, sms: Any, provider: str, message: Any, reading: Any, pse
     return "refused" if result.status == "rejected" else "reported"
 
 
+# Whether the message was seen, and the sender's counts today, in one statement (compiled once).
+_LOOKUP = select(
+    exists().where(SmsMessage.__table__.c.id_hash == bindparam("id_hash")),
+    func.coalesce(select(SmsSender.__table__.c.messages).where(SmsSender.__table__.c.pseudonym == bindparam("pseudonym"))
+                  .scalar_subquery(), 0),
+    func.coalesce(select(SmsSender.__table__.c.replies).where(SmsSender.__table__.c.pseudonym == bindparam("pseudonym"))
+                  .scalar_subquery(), 0),
+)
+
+
+@functools.cache
+def _seen_statement(dialect: str) -> Any:
+    table = SmsSender.__table__
+    return upsert_insert(dialect)(table).values(
+        pseudonym=bindparam("pseudonym"), day=bindparam("day"), messages=1, replies=bindparam("replies"),
+    ).on_conflict_do_update(
+        index_elements=["pseudonym"],
+        set_={"messages": table.c.messages + 1, "replies": table.c.replies + bindparam("replies")},
+    )
+
+
 def _seen(session: Session, pseudonym: bytes, day: dt.date, replied: bool) -> None:
     """Count one more text (and reply) of this sender today; one statement."""
-    table = SmsSender.__table__
-    session.execute(
-        upsert_insert(session.get_bind().dialect.name)(table)
-        .values(pseudonym=pseudonym, day=day, messages=1, replies=int(replied))
-        .on_conflict_do_update(
-            index_elements=["pseudonym"],
-            set_={"messages": table.c.messages + 1, "replies": table.c.replies + int(replied)},
-        )
-    )
+    session.connection().execute(_seen_statement(session.get_bind().dialect.name),
+                                 {"pseudonym": pseudonym, "day": day, "replies": int(replied)})
 
 
 def senders_today(session: Session, day: dt.date) -> int:

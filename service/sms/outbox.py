@@ -217,5 +217,5 @@ def expire(session: Session, now: dt.datetime) -> int:
     ).all()
     session.execute(delete(table).where(table.c.expires_at <= now))
     for epoch, provider, n in gone:
-        count(session, epoch, provider, "expired", n)
+        count(session, epoch, provider, "expired", n=n)
     return sum(n for _, _, n in gone)

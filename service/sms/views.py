@@ -95,11 +95,12 @@ def receive(provider: str):  # type: ignore[no-untyped-def]
         fail(429, "Too many texts at once; send again later.", headers={"Retry-After": str(wait)})
     message = _verified(gateway.inbound)
     session = per_request.session()
+    now = state.clock()
     with per_request.read_session() as reader:
-        received = inbound.receive(session, reader, state, state.sms, provider, message, state.clock())
-    session.commit()
+        received = inbound.receive(session, reader, state, state.sms, provider, message, now)
+    stored = inbound.commit(session, provider, now)
     response = _acknowledge(gateway)
-    if received.reply is not None:
+    if stored and received.reply is not None:
         reply = received.reply
         response.call_on_close(lambda: _send(state, [reply]))
     return response

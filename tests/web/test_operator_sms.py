@@ -137,11 +137,11 @@ def test_the_page_counts_what_became_of_texts_over_14_days(app, operator, clock)
     assert answer.status_code == 200
     # More, as the outbox and the inbound path count them: summed over providers per day.
     with state.sessions() as session:
-        count(session, today, "twilio", "reported", 2)
+        count(session, today, "twilio", "reported", n=2)
         count(session, today, "twilio", "delivered")
-        count(session, today - dt.timedelta(days=13), "vonage", "throttled", 4)
-        count(session, today - dt.timedelta(days=13), "twilio", "throttled", 1)
-        count(session, today - dt.timedelta(days=14), "twilio", "expired", 7)  # a day too old for the page
+        count(session, today - dt.timedelta(days=13), "vonage", "throttled", n=4)
+        count(session, today - dt.timedelta(days=13), "twilio", "throttled", n=1)
+        count(session, today - dt.timedelta(days=14), "twilio", "expired", n=7)  # a day too old for the page
         session.commit()
     page = _page(operator)
     counts = _section(page, "counts")
