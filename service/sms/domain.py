@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "SMS_FROM": None,
     # Flood control per number and UTC day: texts past this are counted, not stored as reports.
     "SMS_MESSAGES_PER_DAY": 10,
-    # Replies per number and UTC day (a spoofed sender must not turn the service into a spammer).
+    # Replies per number and UTC day (a spoofed sender must not turn the service into a spammer; 0: none).
     "SMS_REPLIES_PER_DAY": 3,
     # Webhooks per minute per worker before 429 (service.sms.guard).
     "SMS_INBOUND_PER_MINUTE": 1200,
@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 PROVIDERS = ("twilio", "vonage", "generic")
-_INTEGERS = ("SMS_MESSAGES_PER_DAY", "SMS_REPLIES_PER_DAY", "SMS_INBOUND_PER_MINUTE", "SMS_OUTBOX_HOURS",
+_INTEGERS = ("SMS_MESSAGES_PER_DAY", "SMS_INBOUND_PER_MINUTE", "SMS_OUTBOX_HOURS",
              "SMS_OUTBOX_MAX_ATTEMPTS", "SMS_OUTBOX_INTERVAL_MINUTES")
 
 log = logging.getLogger("service.scheduler")

@@ -111,7 +111,7 @@ def receive(session: Session, reader: Session, state: Any, sms: Any, provider: s
     capped = text is not None and replies >= sms.rules.replies_per_day
     replying = text is not None and not capped
 
-    session.execute(insert(SmsMessage.__table__).values(id_hash=id_hash, day=day))
+    session.connection().execute(_MESSAGE, {"id_hash": id_hash, "day": day})
     _seen(session, pseudonym, day, replied=replying)
     reply = None
     if replying:
@@ -152,6 +152,7 @@ def _report(state: Any, sms: Any, provider: str, message: Any, reading: Any, pse
     return "refused" if result.status == "rejected" else "reported"
 
 
+_MESSAGE = insert(SmsMessage.__table__).values(id_hash=bindparam("id_hash"), day=bindparam("day"))
 # Whether the message was seen, and the sender's counts today, in one statement (compiled once).
 _LOOKUP = select(
     exists().where(SmsMessage.__table__.c.id_hash == bindparam("id_hash")),
