@@ -45,6 +45,7 @@ from service.screening import PersonalDataKind, screen
 from service.sms import services as sms
 from service.tracing import codes
 from service.tracing import services as tracing
+from service.web.labels import Label, label
 from service.web.pages import PageBlueprint, Viewer, page, viewer
 from service.web.qr import qr_svg
 from service.web.shell import language
@@ -70,8 +71,6 @@ FREQUENT = (
 )
 # The name of the code word a victim says at the counter, as the campaign calls it in each language.
 SHORT_NAMES = {"dv_mask19": _l("Masker 19")}
-# Labels are in nl, fr and en (de optional): German falls back to French, then English.
-FALLBACK = {"de": ("fr", "en"), "nl": ("en",), "fr": ("en",), "en": ()}
 
 SENT_KEY = "counter_sent"
 NONCE_KEY = "counter_code_nonces"
@@ -84,21 +83,6 @@ def _state():  # type: ignore[no-untyped-def]
 
 def _now() -> dt.datetime:
     return _state().clock()  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True)
-class Label:
-    text: str
-    lang: str | None  # the language of the text when it is not the page's
-
-
-def label(labels: Mapping[str, str], current: str) -> Label:
-    """A taxonomy label in the page's language, or the nearest one it has (marked with its language)."""
-    for candidate in (current, *FALLBACK.get(current, ("en",))):
-        if candidate in labels:
-            return Label(labels[candidate], None if candidate == current else candidate)
-    first = next(iter(labels))
-    return Label(labels[first], first)
 
 
 @dataclass(frozen=True)

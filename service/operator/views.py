@@ -29,7 +29,7 @@ from service.people.models import Person
 from service.signals.services import BadTerritory, set_territory, territory
 from service.sms.counts import OUTCOMES
 from service.sms.inbound import senders_today
-from service.counter.views import label
+from service.web.labels import label
 from service.tracing import codes
 from service.web.forms import EmptyForm
 from service.web.pages import PageBlueprint, confirmation, id_or_404, page, viewer
