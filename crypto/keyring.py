@@ -244,8 +244,13 @@ class KeyRing:
         _check_epoch(data_class, epoch)
         now = self._clock()
         with self._lock:
+            if self._max_age is not None:
+                # Not only refreshed when asked for: yesterday's, never asked for again, must not
+                # stay in memory after its key is destroyed elsewhere.
+                for stale in [k for k, v in self._pseudonymizers.items() if now - v[2] >= self._max_age]:
+                    del self._pseudonymizers[stale]
             cached = self._pseudonymizers.get((data_class, epoch))
-            if cached is not None and (self._max_age is None or now - cached[2] < self._max_age):
+            if cached is not None:
                 return cached[1]
         stored = self._live_for_epoch(store, data_class, epoch)
         material = self._keks.unwrap(stored.kek_id, stored.wrapped, wrap_context(stored.key_id, data_class, epoch))

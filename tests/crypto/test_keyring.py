@@ -442,3 +442,12 @@ def test_epoch_pseudonyms_destroyed_elsewhere_stop_after_max_age(kek, store):
     clock.now += 1
     with pytest.raises(KeyDestroyedError):
         ring.pseudonymizer_for_epoch(store, "sms_senders", DAY)
+
+
+def test_an_epoch_pseudonymizer_not_asked_for_again_leaves_memory_after_max_age(kek, store):
+    clock = FakeClock()
+    ring = KeyRing(KekSet(kek), max_age=60, clock=clock)
+    ring.pseudonymizer_for_epoch(store, "sms_senders", DAY)
+    clock.now += 60
+    ring.pseudonymizer_for_epoch(store, "sms_senders", NEXT_DAY)  # the next day's texts
+    assert [epoch for (_, epoch) in ring._pseudonymizers] == [NEXT_DAY]
