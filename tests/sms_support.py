@@ -10,7 +10,6 @@ the outbox. Twilio because its receipts are signed without a timestamp: the app'
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +22,6 @@ from sqlalchemy import Engine, MetaData, select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service.sms import emulator
-from service.sms.domain import DEFAULT_FILE
 from support import free_port
 
 SID = "AC" + "0123456789abcdef" * 2
@@ -67,24 +65,15 @@ def sms_settings(emulator_url: str, app_url: str) -> dict[str, str]:
             "SMS_TWILIO_API_URL": emulator_url, "SMS_WEBHOOK_URL": app_url}
 
 
-def sms_file(folder: Path, area: str) -> str:
-    """The demo's SMS file with the test deployment's area for Mechelen's (the demo's areas are not the tests')."""
-    path = folder / "sms.toml"
-    path.write_text(re.sub(r'"mechelen-[a-z]+"', f'"{area}"', Path(DEFAULT_FILE).read_text(encoding="utf-8")),
-                    encoding="utf-8")
-    return str(path)
-
-
 @contextlib.contextmanager
 def live_sms(build: Callable[..., Any], folder: Path, **overrides: Any) -> Iterator[LiveSms]:
     """Build an app with `build` (tests/conftest.py's app_with) sending through a fresh emulator, and serve
-    both; `folder` takes its SMS file."""
+    both. The demo's SMS file gives its places as [lat, lon], which fall in the tests' areas too."""
     port = free_port()
     app_url = f"http://127.0.0.1:{port}"
     server, thread = emulator.serve(0, app_url, sms_settings("", app_url), "twilio", status_delay=0.05)
     emulator_url = f"http://127.0.0.1:{server.server_address[1]}"
-    area = build().extensions["safesignal"].intake.areas.areas()[0].code
-    app = build(**sms_settings(emulator_url, app_url), SMS_FILE=sms_file(folder, area), **overrides)
+    app = build(**sms_settings(emulator_url, app_url), **overrides)
     live = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
     serving = threading.Thread(target=live.serve_forever, kwargs={"poll_interval": 0.05}, name="live-app", daemon=True)
     serving.start()

@@ -13,13 +13,13 @@ import secrets
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sms_support import wait_for as shared_wait_for
 from support import free_port
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -106,7 +106,7 @@ def emulator_process(live: str, emulator_port: int, sms_settings: dict[str, Any]
         env=environment, stdout=output, stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for(lambda: _answers(f"http://127.0.0.1:{emulator_port}/emulator/messages"), "the emulator to listen")
+        shared_wait_for(lambda: _answers(f"http://127.0.0.1:{emulator_port}/emulator/messages"), timeout=20)
         yield log
     finally:
         process.terminate()
@@ -121,14 +121,9 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def wait_for() -> Callable[..., None]:
-    return _wait_for
+    def waiting(condition: Callable[[], object], what: str = "", seconds: float = 20) -> None:
+        shared_wait_for(condition, timeout=seconds)
+
+    return waiting

@@ -16,7 +16,8 @@ import re
 from pathlib import Path
 
 import httpx
-from sqlalchemy import MetaData, func, select, text
+from sms_support import dump_databases
+from sqlalchemy import func, select, text
 from support import bearer
 
 from service.reports.models import Report
@@ -38,17 +39,6 @@ def _spellings(number: str) -> list[str]:
     return [number, number[1:], "0032" + number[3:], national, f"{national[:4]} {national[4:6]} {national[6:8]} {national[8:]}",
             f"{national[:4]}/{national[4:6]}.{national[6:8]}.{national[8:]}", f"+32 {number[3:6]} {number[6:8]} {number[8:10]} {number[10:]}",
             number[3:]]
-
-
-def _dump(engine) -> str:  # type: ignore[no-untyped-def]
-    tables = MetaData()
-    tables.reflect(engine)
-    parts = []
-    with engine.connect() as connection:
-        for table in tables.sorted_tables:
-            for row in connection.execute(text(f'SELECT * FROM "{table.name}"')):
-                parts.extend(bytes(v).decode("latin-1") if isinstance(v, (bytes, memoryview)) else str(v) for v in row)
-    return "\n".join(parts)
 
 
 def _files(root: Path) -> str:
@@ -136,8 +126,7 @@ def test_texts_become_reports_and_replies_and_leave_no_number_and_no_text(
 
     # Nothing identifying anywhere: tables of both databases, every file, every log record.
     haystacks = {
-        "database": _dump(db_engine),
-        "key vault": _dump(state.keys_engine),
+        "both databases": dump_databases(app),
         "files": _files(tmp_path),
         "logs": "\n".join(record.getMessage() for record in caplog.records),
     }
