@@ -111,7 +111,13 @@ def receive(session: Session, reader: Session, state: Any, sms: Any, provider: s
     capped = text is not None and replies >= sms.rules.replies_per_day
     replying = text is not None and not capped
 
-    session.connection().execute(_MESSAGE, {"id_hash": id_hash, "day": day})
+    try:
+        session.connection().execute(_MESSAGE, {"id_hash": id_hash, "day": day})  # the session's first write
+    except IntegrityError:
+        # The same message delivered twice at once, the other copy first: it counts and replies.
+        session.rollback()
+        count(session, day, provider, "replayed")
+        return Received("replayed")
     _seen(session, pseudonym, day, replied=replying)
     reply = None
     if replying:
@@ -120,19 +126,6 @@ def receive(session: Session, reader: Session, state: Any, sms: Any, provider: s
                         text=text, purpose="reply", now=now, rules=sms.outbox_rules, claimed=True)  # type: ignore[arg-type]
     count(session, day, provider, outcome, *(("replied",) if replying else ("reply_capped",) if capped else ()))
     return Received(outcome, reply)
-
-
-def commit(session: Session, provider: str, now: dt.datetime) -> bool:
-    """Commit what `receive` wrote; False when the same message, delivered twice at once, was
-    committed by the other request first (which counts and replies): then only that is counted."""
-    try:
-        session.commit()
-        return True
-    except IntegrityError:
-        session.rollback()
-        count(session, now.astimezone(dt.timezone.utc).date(), provider, "replayed")
-        session.commit()
-        return False
 
 
 def _report(state: Any, sms: Any, provider: str, message: Any, reading: Any, pseudonym: bytes, now: dt.datetime) -> str:

@@ -98,9 +98,9 @@ def receive(provider: str):  # type: ignore[no-untyped-def]
     now = state.clock()
     with per_request.read_session() as reader:
         received = inbound.receive(session, reader, state, state.sms, provider, message, now)
-    stored = inbound.commit(session, provider, now)
+    session.commit()
     response = _acknowledge(gateway)
-    if stored and received.reply is not None:
+    if received.reply is not None:
         reply = received.reply
         response.call_on_close(lambda: _send(state, [reply]))
     return response

@@ -142,3 +142,32 @@ def test_a_text_to_an_unknown_number_without_a_known_postcode_is_counted_as_refu
     assert _reports(db_engine) == [] and _count(db_engine, "refused") == 1
     answer = _signed_twilio(app, client, {"From": RESIDENT, "To": "+3233000000", "Body": "HULP 2812", "MessageSid": "SM" + "2" * 32})
     assert [r[1] for r in _reports(db_engine)] == ["sms_help_request"]  # a known postcode places it
+
+
+def test_the_same_webhook_twice_at_once_stores_one_report_and_one_reply(app, live, emulator, db_engine, wait_for) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from service.sms.gateways import twilio_signature
+
+    sms = app.extensions["safesignal"].sms
+    path = "/v1/sms/twilio/inbound"
+    for i in range(5):  # five messages, each delivered twice at the same moment
+        fields = {"From": f"+3247000010{i}", "To": MUNICIPAL, "Body": "HULP 2800", "MessageSid": f"SM{i:032x}"}
+        signature = twilio_signature(sms.settings["SMS_TWILIO_AUTH_TOKEN"], sms.webhook_url + path,
+                                     {key: [value] for key, value in fields.items()})
+        start = threading.Barrier(2)
+        answers: list[int] = []
+
+        def deliver() -> None:
+            start.wait()
+            answers.append(httpx.post(live + path, data=fields, headers={"X-Twilio-Signature": signature}, timeout=30).status_code)
+
+        threads = [threading.Thread(target=deliver) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == [200, 200]
+    assert len(_reports(db_engine)) == 5
+    assert (_count(db_engine, "reported"), _count(db_engine, "replayed"), _count(db_engine, "replied")) == (5, 5, 5)
+    assert len(_replies(emulator, wait_for, 5)) == 5
