@@ -64,8 +64,10 @@ def test_development_mode_creates_private_keys_once_and_says_so(tmp_path, caplog
     config = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     application = _app_in(tmp_path / "instance", config)
     keys = sorted((tmp_path / "instance" / "keys").iterdir())
-    # The export signing key is made only by a process that builds exports.
-    assert [k.name for k in keys] == ["audit-mac.key", "audit-signing.key", "kek.key", "pseudonym.key", "tracing-token.key", "web-secret.key"]
+    # The export signing key is made only by a process that builds exports. The SMS emulator's secret:
+    # development with no provider credentials sends every text to the local emulator.
+    assert [k.name for k in keys] == ["audit-mac.key", "audit-signing.key", "kek.key", "pseudonym.key", "sms-emulator.key",
+                                      "tracing-token.key", "web-secret.key"]
     for key in keys:
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert "DEVELOPMENT-ONLY" in caplog.text
