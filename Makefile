@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 # The service on its embedded default (SQLite in ./instance), behind gunicorn, with the retention
-# scheduler beside it; Ctrl-C stops both. `make run PORT=8080` serves another port. gunicorn.conf.py
+# scheduler beside it; Ctrl-C stops them all. `make run PORT=8080` serves another port. gunicorn.conf.py
 # (service/gunicorn.py) keeps client addresses out of every log line: no access log, and gunicorn's
 # own messages scrubbed (they would say "Invalid request from ip=..."), so its log shows the bound
 # address as [address] too; the echo below says where to go. The SMS gateway emulator runs beside
